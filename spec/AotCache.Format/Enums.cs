@@ -1,0 +1,213 @@
+namespace AotCache.Format;
+
+/// <summary>Instruction set of the code in a file (header offset 32).</summary>
+public enum Architecture : ushort
+{
+    /// <summary>AMD64 / Intel 64.</summary>
+    X86_64 = 1,
+}
+
+/// <summary>Calling convention and ABI that the code follows (header offset 34).</summary>
+public enum Abi : ushort
+{
+    /// <summary>System V AMD64 ABI (Linux, BSDs, macOS).</summary>
+    SysVAmd64 = 1,
+    /// <summary>Microsoft x64 calling convention.</summary>
+    Win64 = 2,
+}
+
+/// <summary>Operating system the code was compiled for (header offset 36).</summary>
+public enum TargetOs : ushort
+{
+    Linux = 1,
+    Windows = 2,
+    MacOS = 3,
+}
+
+/// <summary>Header flags a reader must understand; an unknown set bit makes the file unreadable [HDR-6].</summary>
+[Flags]
+public enum RequiredFlags : uint
+{
+    None = 0,
+}
+
+/// <summary>Header flags a reader may ignore when it does not know them.</summary>
+[Flags]
+public enum OptionalFlags : uint
+{
+    None = 0,
+    /// <summary>The producer prefers calls between functions routed through swap slots (hot-swappable linking).</summary>
+    PreferHotSwap = 1,
+}
+
+/// <summary>Kind of a section (directory entry offset 0).</summary>
+public enum SectionKind : uint
+{
+    /// <summary>UTF-8 bytes that <see cref="StringRef"/> fields point into.</summary>
+    Strings = 1,
+    /// <summary>Canonical signature encodings that declarations point into.</summary>
+    Signatures = 2,
+    /// <summary>Table of <see cref="DeclarationRecord"/>.</summary>
+    Declarations = 3,
+    /// <summary>Table of <see cref="SymbolRecord"/>, sorted by name.</summary>
+    Symbols = 4,
+    /// <summary>Table of <see cref="FunctionRecord"/>, sorted by code offset.</summary>
+    Functions = 5,
+    /// <summary>Table of <see cref="DataObjectRecord"/>.</summary>
+    DataObjects = 6,
+    /// <summary>Table of <see cref="RelocationRecord"/>.</summary>
+    Relocations = 7,
+    /// <summary>The machine code of every function, contiguous.</summary>
+    Code = 8,
+    /// <summary>Initial bytes of read-only and writable data objects.</summary>
+    Data = 9,
+    /// <summary>Table of <see cref="FingerprintComponent"/>, sorted by key.</summary>
+    Fingerprint = 10,
+    /// <summary>Table of <see cref="DependencyRecord"/>, sorted by (function, target).</summary>
+    Dependencies = 11,
+}
+
+/// <summary>Flags of a section (directory entry offset 4).</summary>
+[Flags]
+public enum SectionFlags : uint
+{
+    None = 0,
+    /// <summary>A reader that does not know the section's kind must refuse the file [SEC-5].</summary>
+    Required = 1,
+}
+
+/// <summary>Types in a canonical signature encoding.</summary>
+public enum ValueType : byte
+{
+    I32 = 1,
+    I64 = 2,
+    F32 = 3,
+    F64 = 4,
+    /// <summary>A pointer-sized integer (64 bits on x86-64).</summary>
+    Ptr = 5,
+}
+
+/// <summary>Calling convention byte of a canonical signature encoding.</summary>
+public enum CallingConvention : byte
+{
+    SysV = 1,
+    Win64 = 2,
+}
+
+/// <summary>What a symbol names (symbol record offset 8).</summary>
+public enum SymbolKind : byte
+{
+    /// <summary>A function defined in this file.</summary>
+    Function = 1,
+    /// <summary>A data object defined in this file.</summary>
+    Data = 2,
+    /// <summary>A function the host provides at load time.</summary>
+    ImportFunction = 3,
+    /// <summary>A data address the host provides at load time.</summary>
+    ImportData = 4,
+}
+
+/// <summary>Visibility of a symbol (symbol record offset 9).</summary>
+public enum Linkage : byte
+{
+    /// <summary>Visible only inside the module; the host cannot look it up.</summary>
+    Local = 1,
+    /// <summary>The host can look it up by name.</summary>
+    Export = 2,
+    /// <summary>Provided by the host. Every import, and only imports, have this linkage [SYM-1].</summary>
+    Import = 3,
+}
+
+/// <summary>Kind of a data object (data object record offset 4).</summary>
+public enum DataKind : byte
+{
+    /// <summary>Initial bytes in the data section; read-only after relocation.</summary>
+    ReadOnly = 1,
+    /// <summary>Initial bytes in the data section; writable, never executable.</summary>
+    Writable = 2,
+    /// <summary>Writable, zero-initialized; only a size, no bytes in the file.</summary>
+    ZeroFilled = 3,
+}
+
+/// <summary>
+/// How a relocation computes the value stored at its patch field. S: address of the target symbol;
+/// A: the addend; P: address of the patch field; G: address of the target's 8-byte slot;
+/// L: address of the target's call thunk (or S itself for a defined function).
+/// </summary>
+public enum RelocationKind : ushort
+{
+    /// <summary>S + A − P, 32-bit signed; target a defined function (call, jmp, jcc, lea). ELF R_X86_64_PC32 to code.</summary>
+    FunctionPcRel32 = 1,
+    /// <summary>S + A − P, 32-bit signed; target a defined data object (RIP-relative access). ELF R_X86_64_PC32 to data.</summary>
+    DataPcRel32 = 2,
+    /// <summary>S + A, 64-bit; any target. ELF R_X86_64_64.</summary>
+    Absolute64 = 3,
+    /// <summary>G + A − P, 32-bit signed; any target; the loader provides the slot. ELF R_X86_64_GOTPCREL(X).</summary>
+    SlotPcRel32 = 4,
+    /// <summary>L + A − P, 32-bit signed; target a function or imported function. ELF R_X86_64_PLT32.</summary>
+    ThunkPcRel32 = 5,
+}
+
+/// <summary>Type of a fingerprint component's value.</summary>
+public enum FingerprintValueKind : byte
+{
+    /// <summary>A 64-bit unsigned integer.</summary>
+    Integer = 1,
+    /// <summary>A string: the value field is a <see cref="StringRef"/>.</summary>
+    String = 2,
+    /// <summary>A 64-bit set of feature bits.</summary>
+    FeatureSet = 3,
+}
+
+/// <summary>How a host compares its own value with a fingerprint component.</summary>
+public enum MatchRule : byte
+{
+    /// <summary>The host's value must equal the file's.</summary>
+    Equal = 1,
+    /// <summary>The host's feature set must contain every bit of the file's (only for feature sets).</summary>
+    Superset = 2,
+    /// <summary>Shown by tools, never compared.</summary>
+    Informational = 3,
+}
+
+/// <summary>What a dependency record says a function depends on, beyond calls.</summary>
+public enum DependencyKind : ushort
+{
+    /// <summary>The function inlined or otherwise used the target function's content.</summary>
+    FunctionContent = 1,
+    /// <summary>The function used the target data object's content (e.g. constant-folded it).</summary>
+    DataContent = 2,
+}
+
+/// <summary>
+/// x86-64 instruction-set extensions beyond the SSE2 baseline. A file or function that sets a bit
+/// needs that feature on the host.
+/// </summary>
+[Flags]
+public enum CpuFeatures : ulong
+{
+    None = 0,
+    Sse3 = 1UL << 0,
+    Ssse3 = 1UL << 1,
+    Sse41 = 1UL << 2,
+    Sse42 = 1UL << 3,
+    Popcnt = 1UL << 4,
+    Avx = 1UL << 5,
+    Avx2 = 1UL << 6,
+    Fma = 1UL << 7,
+    Bmi1 = 1UL << 8,
+    Bmi2 = 1UL << 9,
+    Lzcnt = 1UL << 10,
+    Movbe = 1UL << 11,
+    Aes = 1UL << 12,
+    Pclmulqdq = 1UL << 13,
+    Avx512F = 1UL << 14,
+    Avx512BW = 1UL << 15,
+    Avx512CD = 1UL << 16,
+    Avx512DQ = 1UL << 17,
+    Avx512VL = 1UL << 18,
+    Avx512Vbmi = 1UL << 19,
+    AvxVnni = 1UL << 20,
+    /// <summary>Every bit defined by format 1.0; any other bit is refused [FUN-6].</summary>
+    AllKnown = (1UL << 21) - 1,
+}

@@ -1,0 +1,132 @@
+using System.Collections.Immutable;
+using System.Text;
+using System.IO.Hashing;
+
+namespace AotCache.Format;
+
+/// <summary>
+/// A function type in its canonical form (FORMAT.md §6): calling convention, parameter types and
+/// result types. Its <see cref="Hash"/> is the signature hash that callers record.
+/// </summary>
+/// <remarks>
+/// Canonical encoding: <c>u8 convention, u8 n, n × u8 parameter type, u8 m, m × u8 result type</c>
+/// with m ≤ 1. The encoding is the identity: two signatures are the same exactly when their
+/// encodings are equal bytes.
+/// </remarks>
+public sealed class Signature : IEquatable<Signature>
+{
+    /// <summary>Largest number of parameters (the count is one byte).</summary>
+    public const int MaxParameters = 255;
+
+    /// <summary>Largest number of results.</summary>
+    public const int MaxResults = 1;
+
+    /// <summary>Longest canonical encoding: 1 + 1 + 255 + 1 + 1 bytes.</summary>
+    public const int MaxEncodedLength = 3 + MaxParameters + MaxResults;
+
+    public CallingConvention Convention { get; }
+    public ImmutableArray<ValueType> Parameters { get; }
+    public ImmutableArray<ValueType> Results { get; }
+
+    public Signature(CallingConvention convention, ReadOnlySpan<ValueType> parameters, ReadOnlySpan<ValueType> results)
+    {
+        if (!Enum.IsDefined(convention))
+            throw new ArgumentOutOfRangeException(nameof(convention), convention, "unknown calling convention");
+        if (parameters.Length > MaxParameters)
+            throw new ArgumentException($"a signature has at most {MaxParameters} parameters, not {parameters.Length}", nameof(parameters));
+        if (results.Length > MaxResults)
+            throw new ArgumentException($"a signature has at most {MaxResults} result, not {results.Length}", nameof(results));
+        foreach (ValueType t in parameters)
+            if (!Enum.IsDefined(t)) throw new ArgumentOutOfRangeException(nameof(parameters), t, "unknown value type");
+        foreach (ValueType t in results)
+            if (!Enum.IsDefined(t)) throw new ArgumentOutOfRangeException(nameof(results), t, "unknown value type");
+        Convention = convention;
+        Parameters = [.. parameters];
+        Results = [.. results];
+        Encoding = Encode();
+        Hash = HashEncoding(Encoding.AsSpan());
+    }
+
+    /// <summary>System V signature.</summary>
+    public static Signature SysV(ReadOnlySpan<ValueType> parameters, ReadOnlySpan<ValueType> results) =>
+        new(CallingConvention.SysV, parameters, results);
+
+    /// <summary>The canonical encoding.</summary>
+    public ImmutableArray<byte> Encoding { get; }
+
+    /// <summary>The signature hash: XxHash3-64 with seed 0 of <see cref="Encoding"/> [SIG-2].</summary>
+    public ulong Hash { get; }
+
+    /// <summary>The signature hash of a canonical encoding.</summary>
+    public static ulong HashEncoding(ReadOnlySpan<byte> encoding) => XxHash3.HashToUInt64(encoding, FormatConstants.HashSeed);
+
+    private ImmutableArray<byte> Encode()
+    {
+        var bytes = new byte[3 + Parameters.Length + Results.Length];
+        bytes[0] = (byte)Convention;
+        bytes[1] = (byte)Parameters.Length;
+        for (int i = 0; i < Parameters.Length; i++) bytes[2 + i] = (byte)Parameters[i];
+        bytes[2 + Parameters.Length] = (byte)Results.Length;
+        for (int i = 0; i < Results.Length; i++) bytes[3 + Parameters.Length + i] = (byte)Results[i];
+        return ImmutableArray.Create(bytes);
+    }
+
+    /// <summary>
+    /// Decodes a canonical encoding. Returns null and a reason when the bytes are not exactly one
+    /// well-formed encoding [SIG-1].
+    /// </summary>
+    public static Signature? TryDecode(ReadOnlySpan<byte> encoding, out string? error, out int errorOffset)
+    {
+        error = null;
+        errorOffset = 0;
+        if (encoding.Length < 3) { error = $"encoding is {encoding.Length} bytes, shorter than the 3-byte minimum"; return null; }
+        var convention = (CallingConvention)encoding[0];
+        if (!Enum.IsDefined(convention)) { error = $"unknown calling convention {encoding[0]}"; return null; }
+        int n = encoding[1];
+        if (encoding.Length < 3 + n) { error = $"{n} parameters do not fit in {encoding.Length} bytes"; errorOffset = 1; return null; }
+        int m = encoding[2 + n];
+        if (m > MaxResults) { error = $"{m} results, at most {MaxResults} allowed"; errorOffset = 2 + n; return null; }
+        if (encoding.Length != 3 + n + m) { error = $"encoding is {encoding.Length} bytes, expected {3 + n + m}"; errorOffset = 2 + n; return null; }
+        Span<ValueType> types = stackalloc ValueType[n + m];
+        for (int i = 0; i < n + m; i++)
+        {
+            int at = i < n ? 2 + i : 3 + i;
+            var t = (ValueType)encoding[at];
+            if (!Enum.IsDefined(t)) { error = $"unknown value type {encoding[at]}"; errorOffset = at; return null; }
+            types[i] = t;
+        }
+        return new Signature(convention, types[..n], types[n..]);
+    }
+
+    public bool Equals(Signature? other) =>
+        other is not null && Encoding.AsSpan().SequenceEqual(other.Encoding.AsSpan());
+
+    public override bool Equals(object? obj) => Equals(obj as Signature);
+
+    public override int GetHashCode() => (int)Hash;
+
+    /// <summary>Text form used by tools: <c>sysv (i64, f64) -> i64</c>.</summary>
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        sb.Append(Convention == CallingConvention.SysV ? "sysv" : "win64").Append(" (");
+        for (int i = 0; i < Parameters.Length; i++)
+        {
+            if (i > 0) sb.Append(", ");
+            sb.Append(TypeName(Parameters[i]));
+        }
+        sb.Append(") -> ");
+        sb.Append(Results.Length == 0 ? "void" : TypeName(Results[0]));
+        return sb.ToString();
+    }
+
+    public static string TypeName(ValueType t) => t switch
+    {
+        ValueType.I32 => "i32",
+        ValueType.I64 => "i64",
+        ValueType.F32 => "f32",
+        ValueType.F64 => "f64",
+        ValueType.Ptr => "ptr",
+        _ => $"type{(byte)t}",
+    };
+}

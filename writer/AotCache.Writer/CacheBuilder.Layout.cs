@@ -1,0 +1,277 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using AotCache.Format;
+
+namespace AotCache.Writer;
+
+public sealed partial class CacheBuilder
+{
+    /// <summary>Code sections start on a page boundary in the file, so a loader may map them directly.</summary>
+    private const int CodeSectionAlignment = 4096;
+
+    /// <summary>Lays the module out and returns the file's bytes. Nothing is returned unless the whole module is valid.</summary>
+    public byte[] ToArray()
+    {
+        CheckComplete();
+        return new Layout(this).Write();
+    }
+
+    /// <summary>Writes the file to <paramref name="stream"/>. The module is laid out and checked first, so an
+    /// invalid module writes no byte.</summary>
+    public void WriteTo(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        byte[] bytes = ToArray();
+        stream.Write(bytes);
+    }
+
+    private void CheckComplete()
+    {
+        var problems = new List<string>();
+        foreach (SymbolEntry s in _symbols)
+            if (s.Kind is SymbolKind.Function or SymbolKind.Data && !s.IsDefined)
+                problems.Add($"{(s.Kind == SymbolKind.Function ? "function" : "data object")} '{s.Name}' is declared but never defined");
+        foreach (DependencyEntry d in _dependencies)
+            if (!_symbols[d.Target].IsDefined)
+                problems.Add($"'{_symbols[d.Function].Name}' depends on '{_symbols[d.Target].Name}', which is never defined");
+        if (problems.Count > 0) throw new CacheBuildException(problems);
+    }
+
+    /// <summary>One layout pass: decides every index and offset, then writes. Deterministic: the only
+    /// inputs are the builder's contents in the order they were added.</summary>
+    private sealed class Layout
+    {
+        private readonly CacheBuilder _b;
+        private readonly MemoryStream _strings = new();
+        private readonly Dictionary<string, StringRef> _stringRefs = new(StringComparer.Ordinal);
+        private readonly int[] _fileSymbol;      // builder symbol index -> file symbol index
+        private readonly int[] _definition;      // builder symbol index -> function or data object index
+        private readonly List<int> _functionOrder = []; // builder indices of functions, in file order
+        private readonly List<int> _dataOrder = [];     // builder indices of data objects, in file order
+
+        public Layout(CacheBuilder builder)
+        {
+            _b = builder;
+            int n = _b._symbols.Count;
+            _fileSymbol = new int[n];
+            _definition = new int[n];
+            Array.Fill(_definition, -1);
+
+            // Symbols sorted by the UTF-8 bytes of their names [SYM-2].
+            var names = new byte[n][];
+            for (int i = 0; i < n; i++) names[i] = Encoding.UTF8.GetBytes(_b._symbols[i].Name);
+            int[] order = [.. Enumerable.Range(0, n)];
+            Array.Sort(order, (x, y) => names[x].AsSpan().SequenceCompareTo(names[y]));
+            for (int i = 0; i < n; i++) _fileSymbol[order[i]] = i;
+
+            // Functions in the order they were declared; data objects read-only, then writable, then zero-filled [DAT-2].
+            for (int i = 0; i < n; i++)
+                if (_b._symbols[i].Kind == SymbolKind.Function) { _definition[i] = _functionOrder.Count; _functionOrder.Add(i); }
+            foreach (DataKind kind in (ReadOnlySpan<DataKind>)[DataKind.ReadOnly, DataKind.Writable, DataKind.ZeroFilled])
+                for (int i = 0; i < n; i++)
+                    if (_b._symbols[i].Kind == SymbolKind.Data && _b._symbols[i].DataKind == kind) { _definition[i] = _dataOrder.Count; _dataOrder.Add(i); }
+        }
+
+        private StringRef Intern(string text)
+        {
+            if (text.Length == 0) return StringRef.Empty;
+            if (_stringRefs.TryGetValue(text, out StringRef existing)) return existing;
+            byte[] bytes = StrictUtf8.GetBytes(text);
+            var r = new StringRef((uint)_strings.Length, (uint)bytes.Length);
+            _strings.Write(bytes);
+            _stringRefs.Add(text, r);
+            return r;
+        }
+
+        public byte[] Write()
+        {
+            StringRef producer = Intern(_b.Producer);
+            StringRef moduleName = Intern(_b.ModuleName);
+
+            // Signatures and declarations, in the order they were added.
+            var signatures = new MemoryStream();
+            var declarations = new DeclarationRecord[_b._declarations.Count];
+            for (int i = 0; i < declarations.Length; i++)
+            {
+                Signature s = _b._declarations[i];
+                declarations[i] = new DeclarationRecord((uint)signatures.Length, (uint)s.Encoding.Length, s.Hash);
+                signatures.Write(s.Encoding.AsSpan());
+            }
+
+            // Symbols, in name order.
+            int n = _b._symbols.Count;
+            var symbols = new SymbolRecord[n];
+            var byFileIndex = new int[n];
+            for (int i = 0; i < n; i++) byFileIndex[_fileSymbol[i]] = i;
+            for (int f = 0; f < n; f++)
+            {
+                int i = byFileIndex[f];
+                SymbolEntry s = _b._symbols[i];
+                symbols[f] = new SymbolRecord(Intern(s.Name), s.Kind, s.Linkage,
+                    s.Declaration >= 0 ? (uint)s.Declaration : FormatConstants.NoIndex,
+                    _definition[i] >= 0 ? (uint)_definition[i] : FormatConstants.NoIndex);
+            }
+
+            // Code, functions and their relocations.
+            var relocations = new List<RelocationRecord>();
+            var code = new MemoryStream();
+            var functions = new FunctionRecord[_functionOrder.Count];
+            for (int k = 0; k < functions.Length; k++)
+            {
+                SymbolEntry s = _b._symbols[_functionOrder[k]];
+                PadTo(code, s.Alignment, FormatConstants.CodePadding);
+                uint offset = (uint)code.Length;
+                code.Write(s.Bytes);
+                uint first = (uint)relocations.Count;
+                AddRelocations(s, relocations);
+                functions[k] = new FunctionRecord((uint)_fileSymbol[_functionOrder[k]], offset, (uint)s.Bytes.Length,
+                    (uint)s.Alignment, first, (uint)s.Relocations.Length, s.CpuFeatures, s.ContentHash);
+            }
+
+            // Data objects: bytes of read-only and writable ones in the data section, zero-filled ones in the zero-fill area.
+            var data = new MemoryStream();
+            long zeroFill = 0;
+            var dataObjects = new DataObjectRecord[_dataOrder.Count];
+            for (int k = 0; k < dataObjects.Length; k++)
+            {
+                SymbolEntry s = _b._symbols[_dataOrder[k]];
+                uint offset;
+                if (s.DataKind == DataKind.ZeroFilled)
+                {
+                    zeroFill = AlignUp(zeroFill, s.Alignment);
+                    offset = (uint)zeroFill;
+                    zeroFill += s.Size;
+                }
+                else
+                {
+                    PadTo(data, s.Alignment, 0);
+                    offset = (uint)data.Length;
+                    data.Write(s.Bytes);
+                }
+                uint first = (uint)relocations.Count;
+                AddRelocations(s, relocations);
+                dataObjects[k] = new DataObjectRecord((uint)_fileSymbol[_dataOrder[k]], s.DataKind, offset, (uint)s.Size,
+                    (uint)s.Alignment, first, (uint)s.Relocations.Length, s.ContentHash);
+            }
+            if (zeroFill > FormatConstants.MaxFileSize)
+                throw new CacheBuildException([$"zero-filled data adds up to {zeroFill} bytes, more than {FormatConstants.MaxFileSize}"]);
+
+            // Fingerprint, sorted by key bytes [FPR-1].
+            var fingerprintEntries = _b._fingerprint
+                .Select(e => (Entry: e, Key: Encoding.UTF8.GetBytes(e.Key)))
+                .ToList();
+            fingerprintEntries.Sort((x, y) => x.Key.AsSpan().SequenceCompareTo(y.Key));
+            var fingerprint = new FingerprintComponent[fingerprintEntries.Count];
+            for (int i = 0; i < fingerprint.Length; i++)
+            {
+                FingerprintEntry e = fingerprintEntries[i].Entry;
+                ulong value = e.Value;
+                if (e.Kind == FingerprintValueKind.String)
+                {
+                    StringRef r = Intern(e.Text!);
+                    value = r.Offset | ((ulong)r.Length << 32);
+                }
+                fingerprint[i] = new FingerprintComponent(Intern(e.Key), e.Kind, e.Match, value);
+            }
+
+            // Dependencies, sorted by (function index, target symbol index).
+            var dependencies = _b._dependencies
+                .Select(d => new DependencyRecord((uint)_definition[d.Function], (uint)_fileSymbol[d.Target], d.Kind, d.Expected))
+                .OrderBy(d => d.Function).ThenBy(d => d.Target)
+                .ToArray();
+
+            var sections = new List<PendingSection>
+            {
+                new(SectionKind.Strings, _strings.ToArray(), 8),
+                new(SectionKind.Signatures, signatures.ToArray(), 8),
+                new(SectionKind.Declarations, Bytes(declarations), 8),
+                new(SectionKind.Symbols, Bytes(symbols), 8),
+                new(SectionKind.Functions, Bytes(functions), 8),
+                new(SectionKind.DataObjects, Bytes(dataObjects), 8),
+                new(SectionKind.Relocations, Bytes([.. relocations]), 8),
+                new(SectionKind.Fingerprint, Bytes(fingerprint), 8),
+                new(SectionKind.Dependencies, Bytes(dependencies), 8),
+                new(SectionKind.Code, code.ToArray(), CodeSectionAlignment),
+                new(SectionKind.Data, data.ToArray(), Math.Max(8, _dataOrder.Select(i => _b._symbols[i].Alignment).DefaultIfEmpty(8).Max())),
+            };
+            sections.RemoveAll(s => s.Bytes.Length == 0);
+
+            return Assemble(sections, producer, moduleName, fingerprint.Length == 0 ? [] : Bytes(fingerprint));
+        }
+
+        private void AddRelocations(SymbolEntry owner, List<RelocationRecord> output)
+        {
+            foreach (Relocation r in owner.Relocations)
+            {
+                SymbolEntry target = _b._symbols[r.Target.Index];
+                ulong expected = r.ExpectedSignatureHash
+                    ?? (target.Declaration >= 0 ? _b._declarations[target.Declaration].Hash : 0);
+                output.Add(new RelocationRecord((uint)r.Offset, r.Kind, (uint)_fileSymbol[r.Target.Index], r.Addend, expected));
+            }
+        }
+
+        private byte[] Assemble(List<PendingSection> sections, StringRef producer, StringRef moduleName, byte[] fingerprintBytes)
+        {
+            if (sections.Count > FormatConstants.MaxSectionCount) throw new InvalidOperationException("internal: too many sections");
+            long cursor = FormatConstants.DirectoryOffset + (long)sections.Count * SectionEntry.RecordSize;
+            var entries = new SectionEntry[sections.Count];
+            for (int i = 0; i < sections.Count; i++)
+            {
+                PendingSection s = sections[i];
+                cursor = AlignUp(cursor, s.Alignment);
+                entries[i] = new SectionEntry
+                {
+                    Kind = (uint)s.Kind,
+                    Flags = (uint)SectionFlags.Required,
+                    Offset = (ulong)cursor,
+                    Size = (ulong)s.Bytes.Length,
+                    Alignment = (uint)s.Alignment,
+                    Checksum = Checksums.SectionChecksum(s.Bytes),
+                };
+                cursor += s.Bytes.Length;
+            }
+            if (cursor > FormatConstants.MaxFileSize)
+                throw new CacheBuildException([$"the file would be {cursor} bytes, more than the {FormatConstants.MaxFileSize} a file may hold [LIM-2]"]);
+
+            var file = new byte[cursor];
+            var header = new FileHeader
+            {
+                Magic = BitConverter.ToUInt64(FormatConstants.Magic),
+                MajorVersion = FormatConstants.MajorVersion,
+                MinorVersion = FormatConstants.MinorVersion,
+                HeaderSize = FormatConstants.HeaderSize,
+                FileSize = (ulong)file.Length,
+                Architecture = (ushort)_b.Target.Architecture,
+                Abi = (ushort)_b.Target.Abi,
+                Os = (ushort)_b.Target.Os,
+                RequiredFlags = 0,
+                OptionalFlags = (uint)_b.OptionalFlags,
+                RequiredCpuFeatures = (ulong)_b.RequiredCpuFeatures,
+                CodegenFingerprint = Checksums.CodegenFingerprint(fingerprintBytes),
+                Producer = producer,
+                ModuleName = moduleName,
+                SectionCount = (uint)sections.Count,
+                DirectoryOffset = FormatConstants.DirectoryOffset,
+            };
+            MemoryMarshal.Write(file, in header);
+            MemoryMarshal.AsBytes(entries.AsSpan()).CopyTo(file.AsSpan(FormatConstants.DirectoryOffset));
+            for (int i = 0; i < sections.Count; i++)
+                sections[i].Bytes.CopyTo(file.AsSpan((int)entries[i].Offset));
+            ulong checksum = Checksums.FileChecksum(file);
+            BitConverter.TryWriteBytes(file.AsSpan(FormatConstants.FileChecksumOffset, 8), checksum);
+            return file;
+        }
+
+        private static byte[] Bytes<T>(T[] records) where T : unmanaged => MemoryMarshal.AsBytes(records.AsSpan()).ToArray();
+
+        private static void PadTo(MemoryStream stream, int alignment, byte fill)
+        {
+            long target = AlignUp(stream.Length, alignment);
+            while (stream.Length < target) stream.WriteByte(fill);
+        }
+
+        private sealed record PendingSection(SectionKind Kind, byte[] Bytes, int Alignment);
+    }
+
+    private static long AlignUp(long value, long alignment) => (value + alignment - 1) & ~(alignment - 1);
+}
