@@ -57,12 +57,14 @@ public enum ErrorCode
     BadFunctionAlignment = 72,
     EmptyFunction = 73,
     UnknownCpuFeature = 74,
+    BadFunctionSymbol = 75,
 
     // Data objects
     BadDataKind = 80,
     DataOutOfBounds = 81,
     DataOrder = 82,
     BadDataAlignment = 83,
+    BadDataSymbol = 84,
 
     // Relocations
     UnknownRelocationKind = 90,
@@ -130,11 +132,13 @@ public static class ErrorCodes
         ErrorCode.FunctionOutOfBounds => "FUN-1",
         ErrorCode.FunctionOverlap => "FUN-2",
         ErrorCode.BadFunctionAlignment => "FUN-3",
+        ErrorCode.BadFunctionSymbol => "FUN-4",
         ErrorCode.EmptyFunction => "FUN-5",
         ErrorCode.UnknownCpuFeature => "FUN-6",
         ErrorCode.BadDataKind => "DAT-1",
         ErrorCode.DataOutOfBounds or ErrorCode.DataOrder => "DAT-2",
         ErrorCode.BadDataAlignment => "DAT-3",
+        ErrorCode.BadDataSymbol => "DAT-4",
         ErrorCode.UnknownRelocationKind => "REL-1",
         ErrorCode.BadRelocationRange => "REL-2",
         ErrorCode.RelocationOutOfBounds => "REL-3",

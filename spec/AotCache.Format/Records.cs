@@ -184,9 +184,6 @@ public readonly struct RelocationRecord(uint offset, RelocationKind kind, uint t
     /// <summary>24: signature hash of the declaration the owner was compiled against, when the
     /// target is a function; 0 = not recorded. Must be 0 for data targets [REL-8].</summary>
     public readonly ulong ExpectedSignatureHash = expectedSignatureHash;
-
-    /// <summary>Width in bytes of the patch field for a known kind.</summary>
-    public static int FieldWidth(RelocationKind kind) => kind == RelocationKind.Absolute64 ? 8 : 4;
 }
 
 /// <summary>A 24-byte codegen fingerprint component (FORMAT.md §5). Sorted by key bytes, keys unique [FPR-1].</summary>

@@ -72,30 +72,42 @@ public sealed class Signature : IEquatable<Signature>
     }
 
     /// <summary>
+    /// Checks that <paramref name="encoding"/> is exactly one well-formed canonical encoding [SIG-1],
+    /// without allocating. On failure gives the reason and the offset inside the encoding.
+    /// </summary>
+    public static bool IsWellFormed(ReadOnlySpan<byte> encoding, out string? error, out int errorOffset)
+    {
+        error = null;
+        errorOffset = 0;
+        if (encoding.Length < 3) { error = $"encoding is {encoding.Length} bytes, shorter than the 3-byte minimum"; return false; }
+        if (!Enum.IsDefined((CallingConvention)encoding[0])) { error = $"unknown calling convention {encoding[0]}"; return false; }
+        int n = encoding[1];
+        if (encoding.Length < 3 + n) { error = $"{n} parameters do not fit in {encoding.Length} bytes"; errorOffset = 1; return false; }
+        int m = encoding[2 + n];
+        if (m > MaxResults) { error = $"{m} results, at most {MaxResults} allowed"; errorOffset = 2 + n; return false; }
+        if (encoding.Length != 3 + n + m) { error = $"encoding is {encoding.Length} bytes, expected {3 + n + m}"; errorOffset = 2 + n; return false; }
+        for (int i = 0; i < n + m; i++)
+        {
+            int at = i < n ? 2 + i : 3 + i;
+            if (!Enum.IsDefined((ValueType)encoding[at])) { error = $"unknown value type {encoding[at]}"; errorOffset = at; return false; }
+        }
+        return true;
+    }
+
+    /// <summary>
     /// Decodes a canonical encoding. Returns null and a reason when the bytes are not exactly one
     /// well-formed encoding [SIG-1].
     /// </summary>
     public static Signature? TryDecode(ReadOnlySpan<byte> encoding, out string? error, out int errorOffset)
     {
-        error = null;
-        errorOffset = 0;
-        if (encoding.Length < 3) { error = $"encoding is {encoding.Length} bytes, shorter than the 3-byte minimum"; return null; }
-        var convention = (CallingConvention)encoding[0];
-        if (!Enum.IsDefined(convention)) { error = $"unknown calling convention {encoding[0]}"; return null; }
+        if (!IsWellFormed(encoding, out error, out errorOffset)) return null;
         int n = encoding[1];
-        if (encoding.Length < 3 + n) { error = $"{n} parameters do not fit in {encoding.Length} bytes"; errorOffset = 1; return null; }
         int m = encoding[2 + n];
-        if (m > MaxResults) { error = $"{m} results, at most {MaxResults} allowed"; errorOffset = 2 + n; return null; }
-        if (encoding.Length != 3 + n + m) { error = $"encoding is {encoding.Length} bytes, expected {3 + n + m}"; errorOffset = 2 + n; return null; }
-        Span<ValueType> types = stackalloc ValueType[n + m];
-        for (int i = 0; i < n + m; i++)
-        {
-            int at = i < n ? 2 + i : 3 + i;
-            var t = (ValueType)encoding[at];
-            if (!Enum.IsDefined(t)) { error = $"unknown value type {encoding[at]}"; errorOffset = at; return null; }
-            types[i] = t;
-        }
-        return new Signature(convention, types[..n], types[n..]);
+        var parameters = new ValueType[n];
+        var results = new ValueType[m];
+        for (int i = 0; i < n; i++) parameters[i] = (ValueType)encoding[2 + i];
+        for (int i = 0; i < m; i++) results[i] = (ValueType)encoding[3 + n + i];
+        return new Signature((CallingConvention)encoding[0], parameters, results);
     }
 
     public bool Equals(Signature? other) =>

@@ -314,15 +314,15 @@ public sealed partial class CacheBuilder
             Relocation r = ordered[i];
             if (!Enum.IsDefined(r.Kind))
                 throw new ArgumentException($"'{owner}': relocation at +{r.Offset} has unknown kind {(int)r.Kind} [REL-1]", nameof(relocations));
-            int width = RelocationRecord.FieldWidth(r.Kind);
+            int width = RelocationRules.FieldWidth(r.Kind);
             if (r.Offset < 0 || (long)r.Offset + width > ownerSize)
                 throw new ArgumentException(
                     $"'{owner}': {r.Kind} relocation at +{r.Offset} needs {width} bytes but the owner is {ownerSize} bytes [REL-3]", nameof(relocations));
-            if (i > 0 && ordered[i - 1].Offset + RelocationRecord.FieldWidth(ordered[i - 1].Kind) > r.Offset)
+            if (i > 0 && ordered[i - 1].Offset + RelocationRules.FieldWidth(ordered[i - 1].Kind) > r.Offset)
                 throw new ArgumentException(
                     $"'{owner}': relocations at +{ordered[i - 1].Offset} and +{r.Offset} overlap [REL-4]", nameof(relocations));
             SymbolEntry target = GetSymbol(r.Target);
-            if (!TargetAllowed(r.Kind, target.Kind))
+            if (!RelocationRules.TargetAllowed(r.Kind, target.Kind))
                 throw new ArgumentException(
                     $"'{owner}': a {r.Kind} relocation at +{r.Offset} cannot target '{target.Name}', a {target.Kind} [REL-6]", nameof(relocations));
             if (width == 4 && (r.Addend < int.MinValue || r.Addend > int.MaxValue))
@@ -333,16 +333,6 @@ public sealed partial class CacheBuilder
         }
         return ordered;
     }
-
-    /// <summary>Which symbol kinds a relocation kind may target [REL-6].</summary>
-    public static bool TargetAllowed(RelocationKind kind, SymbolKind target) => kind switch
-    {
-        RelocationKind.FunctionPcRel32 => target == SymbolKind.Function,
-        RelocationKind.DataPcRel32 => target == SymbolKind.Data,
-        RelocationKind.ThunkPcRel32 => target is SymbolKind.Function or SymbolKind.ImportFunction,
-        RelocationKind.Absolute64 or RelocationKind.SlotPcRel32 => true,
-        _ => false,
-    };
 
     private sealed class SymbolEntry(string name, SymbolKind kind, Linkage linkage, int declaration)
     {

@@ -1,0 +1,190 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Text;
+using AotCache.Format;
+using Architecture = AotCache.Format.Architecture;
+using AotCache.Loader.Memory;
+
+namespace AotCache.Loader;
+
+/// <summary>
+/// A validated AotCache file, viewed in place. <see cref="Read(ReadOnlyMemory{byte}, ReadOptions?)"/>
+/// checks every offset, size, count, index and checksum once; afterwards the tables are spans over
+/// the file's own bytes: no record is parsed, copied or allocated.
+/// </summary>
+public sealed partial class CacheImage : IDisposable
+{
+    private readonly ReadOnlyMemory<byte> _file;
+    private readonly SectionTable _sections;
+    private readonly IDisposable? _owner;
+    private readonly int _zeroFillSize;
+
+    private CacheImage(ReadOnlyMemory<byte> file, in SectionTable sections, int zeroFillSize, IDisposable? owner)
+    {
+        _file = file;
+        _sections = sections;
+        _zeroFillSize = zeroFillSize;
+        _owner = owner;
+    }
+
+    /// <summary>Validates <paramref name="file"/> and views it in place. The memory must stay unchanged
+    /// for the image's life. Throws <see cref="AotCacheException"/> on any malformed input.</summary>
+    public static CacheImage Read(ReadOnlyMemory<byte> file, ReadOptions? options = null)
+    {
+        var validator = new Validator(file.Span, options ?? ReadOptions.Default);
+        validator.Run();
+        return new CacheImage(file, validator.Sections, validator.ZeroFillSize, owner: null);
+    }
+
+    /// <summary>Like <see cref="Read(ReadOnlyMemory{byte}, ReadOptions?)"/>, but a malformed file is a
+    /// normal outcome (a cache miss) rather than an exception.</summary>
+    public static bool TryRead(ReadOnlyMemory<byte> file, out CacheImage? image, out AotCacheException? error, ReadOptions? options = null)
+    {
+        try
+        {
+            image = Read(file, options);
+            error = null;
+            return true;
+        }
+        catch (AotCacheException e)
+        {
+            image = null;
+            error = e;
+            return false;
+        }
+    }
+
+    /// <summary>Maps the file at <paramref name="path"/> read-only and validates it in place. The image
+    /// owns the mapping; dispose it to unmap. I/O failures are <see cref="IOException"/>s (the file system
+    /// is not input); malformed contents are <see cref="AotCacheException"/>s.</summary>
+    public static CacheImage OpenFile(string path, ReadOptions? options = null)
+    {
+        MappedFile mapped = MappedFile.OpenRead(path);
+        try
+        {
+            var validator = new Validator(mapped.Memory.Span, options ?? ReadOptions.Default);
+            validator.Run();
+            return new CacheImage(mapped.Memory, validator.Sections, validator.ZeroFillSize, mapped);
+        }
+        catch
+        {
+            mapped.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Releases the file mapping, when the image owns one.</summary>
+    public void Dispose() => _owner?.Dispose();
+
+    /// <summary>The whole file.</summary>
+    public ReadOnlySpan<byte> File => _file.Span;
+
+    public ReadOnlyMemory<byte> FileMemory => _file;
+
+    public ref readonly FileHeader Header => ref MemoryMarshal.AsRef<FileHeader>(File[..FormatConstants.HeaderSize]);
+
+    /// <summary>The section directory as written, including sections this reader does not know.</summary>
+    public ReadOnlySpan<SectionEntry> Directory =>
+        MemoryMarshal.Cast<byte, SectionEntry>(File.Slice(FormatConstants.DirectoryOffset, (int)Header.SectionCount * SectionEntry.RecordSize));
+
+    public Architecture Architecture => (Architecture)Header.Architecture;
+    public Abi Abi => (Abi)Header.Abi;
+    public TargetOs Os => (TargetOs)Header.Os;
+    public CpuFeatures RequiredCpuFeatures => (CpuFeatures)Header.RequiredCpuFeatures;
+    public string Producer => GetString(Header.Producer);
+    public string ModuleName => GetString(Header.ModuleName);
+
+    /// <summary>Size of the zero-fill area: the end of the last zero-filled data object.</summary>
+    public int ZeroFillSize => _zeroFillSize;
+
+    public ReadOnlySpan<byte> Strings => Section(SectionKind.Strings);
+    public ReadOnlySpan<byte> SignatureBytes => Section(SectionKind.Signatures);
+    public ReadOnlySpan<DeclarationRecord> Declarations => Table<DeclarationRecord>(SectionKind.Declarations);
+    public ReadOnlySpan<SymbolRecord> Symbols => Table<SymbolRecord>(SectionKind.Symbols);
+    public ReadOnlySpan<FunctionRecord> Functions => Table<FunctionRecord>(SectionKind.Functions);
+    public ReadOnlySpan<DataObjectRecord> DataObjects => Table<DataObjectRecord>(SectionKind.DataObjects);
+    public ReadOnlySpan<RelocationRecord> Relocations => Table<RelocationRecord>(SectionKind.Relocations);
+    public ReadOnlySpan<FingerprintComponent> Fingerprint => Table<FingerprintComponent>(SectionKind.Fingerprint);
+    public ReadOnlySpan<DependencyRecord> Dependencies => Table<DependencyRecord>(SectionKind.Dependencies);
+    public ReadOnlySpan<byte> Code => Section(SectionKind.Code);
+    public ReadOnlySpan<byte> Data => Section(SectionKind.Data);
+
+    /// <summary>File offset of a known section (0 when it is absent), for diagnostics.</summary>
+    public int SectionOffset(SectionKind kind) => _sections[(int)kind].Offset;
+
+    public bool HasSection(SectionKind kind) => _sections[(int)kind].Present;
+
+    private ReadOnlySpan<byte> Section(SectionKind kind)
+    {
+        SectionSlot s = _sections[(int)kind];
+        return File.Slice(s.Offset, s.Length);
+    }
+
+    private ReadOnlySpan<T> Table<T>(SectionKind kind) where T : unmanaged => MemoryMarshal.Cast<byte, T>(Section(kind));
+
+    /// <summary>The UTF-8 bytes of a string; the reference was validated with the file.</summary>
+    public ReadOnlySpan<byte> GetUtf8(StringRef s) => Strings.Slice((int)s.Offset, (int)s.Length);
+
+    /// <summary>A string, decoded. Allocates: for tools and diagnostics, not for loading.</summary>
+    public string GetString(StringRef s) => Encoding.UTF8.GetString(GetUtf8(s));
+
+    public string SymbolName(int symbol) => GetString(Symbols[symbol].Name);
+
+    /// <summary>The canonical signature encoding of a declaration.</summary>
+    public ReadOnlySpan<byte> GetSignatureEncoding(int declaration)
+    {
+        DeclarationRecord d = Declarations[declaration];
+        return SignatureBytes.Slice((int)d.SignatureOffset, (int)d.SignatureLength);
+    }
+
+    /// <summary>The declaration of a function or imported function, decoded.</summary>
+    public Signature GetSignature(int declaration) =>
+        Signature.TryDecode(GetSignatureEncoding(declaration), out _, out _)
+        ?? throw new InvalidOperationException("internal: a validated signature did not decode");
+
+    /// <summary>The code bytes of a function.</summary>
+    public ReadOnlySpan<byte> FunctionCode(in FunctionRecord f) => Code.Slice((int)f.CodeOffset, (int)f.CodeSize);
+
+    /// <summary>The relocations of a function, in offset order.</summary>
+    public ReadOnlySpan<RelocationRecord> RelocationsOf(in FunctionRecord f) => Relocations.Slice((int)f.FirstRelocation, (int)f.RelocationCount);
+
+    /// <summary>The relocations of a data object, in offset order.</summary>
+    public ReadOnlySpan<RelocationRecord> RelocationsOf(in DataObjectRecord d) => Relocations.Slice((int)d.FirstRelocation, (int)d.RelocationCount);
+
+    /// <summary>The initial bytes of a read-only or writable data object; empty for zero-filled ones.</summary>
+    public ReadOnlySpan<byte> DataBytes(in DataObjectRecord d) =>
+        d.Kind == DataKind.ZeroFilled ? default : Data.Slice((int)d.Offset, (int)d.Size);
+
+    /// <summary>Finds a symbol by its UTF-8 name: a binary search over the sorted table [SYM-2], no hashing, no allocation.</summary>
+    public int FindSymbol(ReadOnlySpan<byte> utf8Name)
+    {
+        ReadOnlySpan<SymbolRecord> symbols = Symbols;
+        int lo = 0, hi = symbols.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = lo + ((hi - lo) >> 1);
+            int c = GetUtf8(symbols[mid].Name).SequenceCompareTo(utf8Name);
+            if (c == 0) return mid;
+            if (c < 0) lo = mid + 1; else hi = mid - 1;
+        }
+        return -1;
+    }
+
+    /// <summary>Finds a symbol by name; −1 when there is none.</summary>
+    public int FindSymbol(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        int max = Encoding.UTF8.GetMaxByteCount(name.Length);
+        byte[]? rented = max > 256 ? ArrayPool<byte>.Shared.Rent(max) : null;
+        Span<byte> buffer = rented ?? stackalloc byte[256];
+        try
+        {
+            int n = Encoding.UTF8.GetBytes(name, buffer);
+            return FindSymbol(buffer[..n]);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+namespace AotCache.Loader;
+
+/// <summary>How much a reader checks beyond what loading needs.</summary>
+public sealed record ReadOptions
+{
+    /// <summary>What a loader checks: the whole-file checksum (one pass at hash speed) and every structural rule.</summary>
+    public static readonly ReadOptions Default = new();
+
+    /// <summary>Also checks each section's own checksum [INT-2], as <c>cachedump --verify</c> does.</summary>
+    public static readonly ReadOptions Full = new() { VerifySectionChecksums = true };
+
+    /// <summary>Check every section checksum as well as the file checksum.</summary>
+    public bool VerifySectionChecksums { get; init; }
+}
