@@ -243,22 +243,10 @@ public sealed partial class CacheImage
 
         private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
         {
-            int lo = 0, hi = bytes.Length;
-            // The longest valid prefix, by bisection on Utf8.IsValid of prefixes (only on the error path).
-            while (lo < hi)
-            {
-                int mid = (lo + hi + 1) / 2;
-                if (Utf8.IsValid(bytes[..mid]) || IsIncompleteTail(bytes[..mid])) lo = mid; else hi = mid - 1;
-            }
-            return Math.Min(lo, bytes.Length - 1);
-        }
-
-        private static bool IsIncompleteTail(ReadOnlySpan<byte> prefix)
-        {
-            // A prefix may end inside a valid multi-byte character; drop up to 3 trailing bytes and retry.
-            for (int drop = 1; drop <= 3 && drop <= prefix.Length; drop++)
-                if (Utf8.IsValid(prefix[..^drop])) return (prefix[^drop] & 0xC0) == 0xC0 || (prefix[^drop] & 0xC0) == 0x80;
-            return false;
+            // Only on the error path: decode until the first invalid sequence. The buffer is bounded by the file size.
+            var chars = new char[bytes.Length];
+            Utf8.ToUtf16(bytes, chars, out int bytesRead, out _, replaceInvalidSequences: false);
+            return bytesRead;
         }
 
         private readonly void CheckStringRef(StringRef s, long fieldOffset, string what, bool allowEmpty)
