@@ -1,0 +1,81 @@
+using System.Runtime.InteropServices;
+using AotCache.Format;
+
+namespace AotCache.Loader.Linking;
+
+/// <summary>What the loader asks a host for, once per import: names matter only here.</summary>
+public readonly record struct ImportRequest(string Name, SymbolKind Kind, Signature? Signature);
+
+/// <summary>Provides addresses for a module's imports.</summary>
+public interface IImportResolver
+{
+    /// <summary>The address of <paramref name="import"/>, or false when this resolver does not have it.</summary>
+    bool TryResolve(in ImportRequest import, out nint address);
+}
+
+/// <summary>
+/// Imports the host registers by name: <c>[UnmanagedCallersOnly]</c> function pointers, data
+/// addresses, or anything else with a stable address. Optionally checks the signature a file
+/// expects against the one registered.
+/// </summary>
+public sealed class ImportTable : IImportResolver
+{
+    private readonly Dictionary<string, (nint Address, Signature? Signature)> _entries = new(StringComparer.Ordinal);
+
+    /// <summary>Registers a function; when <paramref name="signature"/> is given, a file declaring the import
+    /// with another signature does not resolve it.</summary>
+    public ImportTable Add(string name, nint address, Signature? signature = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (address == 0) throw new ArgumentException($"import '{name}' needs a non-null address", nameof(address));
+        _entries[name] = (address, signature);
+        return this;
+    }
+
+    public bool TryResolve(in ImportRequest import, out nint address)
+    {
+        address = 0;
+        if (!_entries.TryGetValue(import.Name, out var entry)) return false;
+        if (entry.Signature is not null && import.Signature is not null && !entry.Signature.Equals(import.Signature)) return false;
+        address = entry.Address;
+        return true;
+    }
+}
+
+/// <summary>Resolves imports from exports of native libraries, e.g. <c>libc.so.6</c>.</summary>
+public sealed class NativeLibraryResolver : IImportResolver, IDisposable
+{
+    private readonly List<nint> _handles = [];
+
+    public NativeLibraryResolver(params string[] libraries)
+    {
+        foreach (string library in libraries)
+            _handles.Add(NativeLibrary.Load(library));
+    }
+
+    public bool TryResolve(in ImportRequest import, out nint address)
+    {
+        foreach (nint handle in _handles)
+            if (NativeLibrary.TryGetExport(handle, import.Name, out address)) return true;
+        address = 0;
+        return false;
+    }
+
+    public void Dispose()
+    {
+        // Loaded code may still point into the libraries; like ld.so, never unload them under it.
+        _handles.Clear();
+    }
+}
+
+/// <summary>Tries several resolvers in order.</summary>
+public sealed class ChainedResolver(params IImportResolver[] resolvers) : IImportResolver
+{
+    public bool TryResolve(in ImportRequest import, out nint address)
+    {
+        foreach (IImportResolver r in resolvers)
+            if (r.TryResolve(import, out address)) return true;
+        address = 0;
+        return false;
+    }
+}

@@ -1,0 +1,47 @@
+using System.Buffers.Binary;
+using AotCache.Format;
+
+namespace AotCache.Loader.Linking;
+
+/// <summary>
+/// Applies relocations into a module's memory before it is made executable. Per relocation: one array
+/// lookup for the target's address, one range check, one store. No names, no allocation [REL-9].
+/// </summary>
+internal readonly ref struct Relocator(CacheImage image, Span<byte> memory, long baseAddress, ModuleLayout layout,
+    nint[] symbolAddress, int[] slotOf, int[] thunkOf)
+{
+    private readonly Span<byte> _memory = memory;
+
+    /// <param name="ownerOffset">Offset of the owner's first byte in the region.</param>
+    public void Apply(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, long ownerOffset, string owner)
+    {
+        ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
+        for (int k = 0; k < relocations.Length; k++)
+        {
+            ref readonly RelocationRecord r = ref relocations[k];
+            long fieldOffset = ownerOffset + r.Offset;
+            long p = baseAddress + fieldOffset;
+            long s = symbolAddress[r.Target];
+            switch (r.Kind)
+            {
+                case RelocationKind.Absolute64:
+                    BinaryPrimitives.WriteInt64LittleEndian(_memory[(int)fieldOffset..], unchecked(s + r.Addend));
+                    continue;
+                case RelocationKind.SlotPcRel32:
+                    s = baseAddress + layout.SlotsOffset + 8L * slotOf[r.Target];
+                    break;
+                case RelocationKind.ThunkPcRel32:
+                    if (symbols[(int)r.Target].Kind == SymbolKind.ImportFunction)
+                        s = baseAddress + layout.ThunksOffset + (long)thunkOf[r.Target] * ModuleLayout.ThunkSize;
+                    break;
+            }
+            // S, P and A are all far below 2^62 in magnitude: the sum cannot overflow a long.
+            long value = s + r.Addend - p;
+            if (value < int.MinValue || value > int.MaxValue)
+                throw new AotCacheException(ErrorCode.RelocationOverflow,
+                    image.SectionOffset(SectionKind.Relocations) + (long)(firstIndex + k) * RelocationRecord.RecordSize,
+                    $"{owner}: {r.Kind} relocation at +{r.Offset} to '{image.SymbolName((int)r.Target)}' needs displacement {value}, which does not fit 32 bits");
+            BinaryPrimitives.WriteInt32LittleEndian(_memory[(int)fieldOffset..], (int)value);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+using System.Buffers.Binary;
+using AotCache.Format;
+using AotCache.Loader.Linking;
+using AotCache.Loader.Memory;
+
+namespace AotCache.Loader;
+
+public sealed partial class LoadedModule
+{
+    private static LoadedModule Load(CacheImage image, bool ownsImage, LoadOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        HostEnvironment host = options.Host;
+        CheckTarget(image, host);
+        CheckFingerprint(image, host);
+        CheckFileCpuFeatures(image, host);
+
+        ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
+        ReadOnlySpan<FunctionRecord> functions = image.Functions;
+
+        // Functions that must not run here: missing CPU features [LOAD-3], stale callers [LOAD-5].
+        var refused = new Dictionary<int, RefusedFunction>();
+        for (int f = 0; f < functions.Length; f++)
+        {
+            CpuFeatures missing = functions[f].RequiredCpuFeatures & ~host.CpuFeatures;
+            if (missing != CpuFeatures.None)
+                refused[f] = new RefusedFunction(image.SymbolName((int)functions[f].Symbol), ErrorCode.MissingCpuFeatures,
+                    $"needs CPU features this host lacks: {HostEnvironment.Describe(missing)}");
+        }
+        List<StaleReference> stale = StaleAnalysis.Find(image);
+        if (stale.Count > 0)
+        {
+            if (options.StalePolicy == StalePolicy.Strict)
+                throw new AotCacheException(ErrorCode.StaleCaller, image.SectionOffset(SectionKind.Relocations) + (long)stale[0].Relocation * RelocationRecord.RecordSize,
+                    $"{stale.Count} stale reference{(stale.Count == 1 ? "" : "s")}: " + Join(stale.Select(s => StaleAnalysis.Describe(image, s))));
+            foreach (StaleReference s in stale)
+            {
+                if (!s.OwnerIsFunction)
+                    throw new AotCacheException(ErrorCode.StaleCaller, -1, "stale function pointer in data: " + StaleAnalysis.Describe(image, s));
+                if (!refused.ContainsKey(s.Owner))
+                    refused[s.Owner] = new RefusedFunction(image.SymbolName((int)functions[s.Owner].Symbol), ErrorCode.StaleCaller, StaleAnalysis.Describe(image, s));
+            }
+        }
+
+        nint[] symbolAddress = ResolveImports(image, options.Imports);
+
+        // Slots and thunks: only for symbols that relocations reach through them.
+        int[] slotOf = new int[symbols.Length];
+        int[] thunkOf = new int[symbols.Length];
+        Array.Fill(slotOf, -1);
+        Array.Fill(thunkOf, -1);
+        int slotCount = 1; // slot 0: the refused-call handler
+        int thunkCount = 0;
+        foreach (RelocationRecord r in image.Relocations)
+        {
+            bool viaThunk = r.Kind == RelocationKind.ThunkPcRel32 && symbols[(int)r.Target].Kind == SymbolKind.ImportFunction;
+            if ((r.Kind == RelocationKind.SlotPcRel32 || viaThunk) && slotOf[r.Target] < 0) slotOf[r.Target] = slotCount++;
+            if (viaThunk && thunkOf[r.Target] < 0) thunkOf[r.Target] = thunkCount++;
+        }
+
+        var stubs = new RefusedFunction[refused.Count];
+        var stubOf = new Dictionary<int, int>();
+        foreach (int f in refused.Keys.Order())
+        {
+            stubOf[f] = stubOf.Count;
+            stubs[stubOf[f]] = refused[f];
+        }
+
+        IExecutableMemory memory = options.Memory ?? LinuxMemory.ForHost();
+        var layout = ModuleLayout.Compute(image, slotCount, thunkCount, stubs.Length, memory.PageSize);
+        MemoryRegion region = memory.Allocate(layout.TotalSize);
+        long id = Interlocked.Increment(ref s_nextId);
+        try
+        {
+            Span<byte> mem = RegionAccess.AsSpan(region);
+            long baseAddress = region.Address;
+
+            // One copy per segment: code, read-only data, writable data. Zero-fill is already zero.
+            image.Code.CopyTo(mem);
+            image.Data[..(int)layout.ReadOnlyDataSize].CopyTo(mem[(int)layout.ReadOnlyOffset..]);
+            image.Data[(int)layout.WritableDataStart..(int)layout.WritableDataEnd]
+                .CopyTo(mem[(int)(layout.WritableOffset + layout.WritableDataStart - layout.WritableDataFloor)..]);
+
+            // Addresses of every defined symbol; imports were resolved above.
+            for (int s = 0; s < symbols.Length; s++)
+            {
+                ref readonly SymbolRecord sym = ref symbols[s];
+                if (sym.Kind == SymbolKind.Function)
+                    symbolAddress[s] = stubOf.TryGetValue((int)sym.Definition, out int stub)
+                        ? (nint)(baseAddress + layout.StubsOffset + (long)stub * ModuleLayout.StubSize)
+                        : (nint)(baseAddress + functions[(int)sym.Definition].CodeOffset);
+                else if (sym.Kind == SymbolKind.Data)
+                    symbolAddress[s] = (nint)(baseAddress + layout.DataObjectOffset(image.DataObjects[(int)sym.Definition]));
+            }
+
+            WriteSlotsThunksAndStubs(mem, baseAddress, layout, symbols, symbolAddress, slotOf, thunkOf, stubs.Length, id);
+
+            var linker = new Relocator(image, mem, baseAddress, layout, symbolAddress, slotOf, thunkOf);
+            for (int f = 0; f < functions.Length; f++)
+            {
+                if (stubOf.ContainsKey(f))
+                {
+                    // A refused body never runs: it becomes "jmp stub" followed by int3.
+                    BlockRefusedBody(mem, functions[f], baseAddress, symbolAddress[functions[f].Symbol]);
+                    continue;
+                }
+                linker.Apply(image.RelocationsOf(functions[f]), (int)functions[f].FirstRelocation, functions[f].CodeOffset, $"function '{image.SymbolName((int)functions[f].Symbol)}'");
+            }
+            ReadOnlySpan<DataObjectRecord> data = image.DataObjects;
+            for (int d = 0; d < data.Length; d++)
+                if (data[d].RelocationCount > 0)
+                    linker.Apply(image.RelocationsOf(data[d]), (int)data[d].FirstRelocation, layout.DataObjectOffset(data[d]), $"data object '{image.SymbolName((int)data[d].Symbol)}'");
+
+            // Only now: code read+execute, read-only data and slots read-only. Writable data stays RW, never X.
+            memory.Protect(region, 0, layout.ExecuteSize, PageProtection.ReadExecute);
+            memory.Protect(region, layout.ReadOnlyOffset, layout.ReadOnlySize, PageProtection.ReadOnly);
+            return new LoadedModule(image, ownsImage, memory, region, layout, symbolAddress, refused, stubs, id);
+        }
+        catch
+        {
+            memory.Free(region);
+            throw;
+        }
+    }
+
+    private static void CheckTarget(CacheImage image, HostEnvironment host)
+    {
+        if (image.Architecture != host.Architecture || image.Abi != host.Abi || image.Os != host.Os)
+            throw new AotCacheException(ErrorCode.TargetMismatch, 32,
+                $"the file is for {image.Architecture} {image.Abi} {image.Os}; this host is {host.Architecture} {host.Abi} {host.Os}");
+    }
+
+    private static void CheckFileCpuFeatures(CacheImage image, HostEnvironment host)
+    {
+        CpuFeatures missing = image.RequiredCpuFeatures & ~host.CpuFeatures;
+        if (missing != CpuFeatures.None)
+            throw new AotCacheException(ErrorCode.MissingCpuFeatures, 48, $"every function of the file needs CPU features this host lacks: {HostEnvironment.Describe(missing)}");
+    }
+
+    private static void CheckFingerprint(CacheImage image, HostEnvironment host)
+    {
+        var problems = new List<string>();
+        foreach (FingerprintComponent c in image.Fingerprint)
+        {
+            if (c.Match == MatchRule.Informational) continue;
+            string key = image.GetString(c.Key);
+            string fileValue = c.ValueKind == FingerprintValueKind.String
+                ? $"\"{image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32)))}\""
+                : c.ValueKind == FingerprintValueKind.FeatureSet ? $"0x{c.Value:x}" : c.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (!host.Fingerprint.TryGetValue(key, out FingerprintValue hostValue))
+            {
+                problems.Add($"{key}: the file requires {fileValue} ({c.Match}) and the host provides no value");
+                continue;
+            }
+            bool ok = c.Match switch
+            {
+                MatchRule.Superset => hostValue.Kind == FingerprintValueKind.FeatureSet && (c.Value & ~hostValue.Number) == 0,
+                _ => c.ValueKind == hostValue.Kind && (c.ValueKind == FingerprintValueKind.String
+                    ? image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32))) == hostValue.Text
+                    : c.Value == hostValue.Number),
+            };
+            if (!ok) problems.Add($"{key}: the file has {fileValue}, the host {hostValue} ({c.Match})");
+        }
+        if (problems.Count > 0)
+            throw new AotCacheException(ErrorCode.FingerprintMismatch, image.SectionOffset(SectionKind.Fingerprint), "codegen fingerprint does not match: " + Join(problems));
+    }
+
+    private static nint[] ResolveImports(CacheImage image, IImportResolver? resolver)
+    {
+        ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
+        var addresses = new nint[symbols.Length];
+        List<string>? unresolved = null;
+        for (int s = 0; s < symbols.Length; s++)
+        {
+            ref readonly SymbolRecord sym = ref symbols[s];
+            if (sym.Kind is not (SymbolKind.ImportFunction or SymbolKind.ImportData)) continue;
+            Signature? signature = sym.Kind == SymbolKind.ImportFunction ? image.GetSignature((int)sym.Declaration) : null;
+            var request = new ImportRequest(image.SymbolName(s), sym.Kind, signature);
+            if (resolver is not null && resolver.TryResolve(request, out nint address) && address != 0)
+                addresses[s] = address;
+            else
+                (unresolved ??= []).Add(signature is null ? $"{request.Name} (data)" : $"{request.Name}: {signature}");
+        }
+        if (unresolved is not null)
+            throw new AotCacheException(ErrorCode.UnresolvedImports, -1, $"{unresolved.Count} unresolved import{(unresolved.Count == 1 ? "" : "s")}: {Join(unresolved)}");
+        return addresses;
+    }
+
+    private static void WriteSlotsThunksAndStubs(Span<byte> mem, long baseAddress, ModuleLayout layout, ReadOnlySpan<SymbolRecord> symbols,
+        nint[] symbolAddress, int[] slotOf, int[] thunkOf, int stubCount, long moduleId)
+    {
+        long slotsAt = layout.SlotsOffset;
+        BinaryPrimitives.WriteInt64LittleEndian(mem[(int)slotsAt..], RefusedCallTrap.HandlerAddress);
+        for (int s = 0; s < symbols.Length; s++)
+        {
+            if (slotOf[s] >= 0)
+                BinaryPrimitives.WriteInt64LittleEndian(mem[(int)(slotsAt + 8L * slotOf[s])..], symbolAddress[s]);
+            if (thunkOf[s] >= 0)
+            {
+                // jmp qword [rip + disp32]: the slot is in the same mapping, so disp32 always reaches.
+                long at = layout.ThunksOffset + (long)thunkOf[s] * ModuleLayout.ThunkSize;
+                Span<byte> t = mem[(int)at..];
+                t[0] = 0xFF; t[1] = 0x25;
+                BinaryPrimitives.WriteInt32LittleEndian(t[2..], checked((int)(slotsAt + 8L * slotOf[s] - (at + 6))));
+                t[6] = 0xCC; t[7] = 0xCC;
+            }
+        }
+        if (stubCount == 0) return;
+        long common = layout.CommonStubOffset;
+        for (int i = 0; i < stubCount; i++)
+        {
+            long at = layout.StubsOffset + (long)i * ModuleLayout.StubSize;
+            Span<byte> s = mem.Slice((int)at, ModuleLayout.StubSize);
+            s.Fill(0xCC);
+            s[0] = 0xBE; BinaryPrimitives.WriteInt32LittleEndian(s[1..], i);                            // mov esi, i
+            s[5] = 0xE9; BinaryPrimitives.WriteInt32LittleEndian(s[6..], checked((int)(common - (at + 10)))); // jmp common
+        }
+        Span<byte> c = mem.Slice((int)common, ModuleLayout.CommonStubSize);
+        c.Fill(0xCC);
+        int p = 0;
+        c[p++] = 0x48; c[p++] = 0x83; c[p++] = 0xEC; c[p++] = 0x08;                // sub rsp, 8 (16-byte alignment at the call)
+        c[p++] = 0x48; c[p++] = 0xBF; BinaryPrimitives.WriteInt64LittleEndian(c[p..], moduleId); p += 8; // mov rdi, module id
+        c[p++] = 0xFF; c[p++] = 0x15;                                               // call [rip + handler slot]
+        BinaryPrimitives.WriteInt32LittleEndian(c[p..], checked((int)(slotsAt - (common + p + 4)))); p += 4;
+        c[p++] = 0x48; c[p++] = 0x83; c[p++] = 0xC4; c[p++] = 0x08;                // add rsp, 8
+        c[p++] = 0x31; c[p++] = 0xC0;                                               // xor eax, eax
+        c[p++] = 0x0F; c[p++] = 0x57; c[p++] = 0xC0;                                // xorps xmm0, xmm0
+        c[p] = 0xC3;                                                                // ret
+    }
+
+    private static void BlockRefusedBody(Span<byte> mem, in FunctionRecord f, long baseAddress, nint stubAddress)
+    {
+        Span<byte> body = mem.Slice((int)f.CodeOffset, (int)f.CodeSize);
+        body.Fill(0xCC);
+        if (body.Length >= 5)
+        {
+            body[0] = 0xE9;
+            BinaryPrimitives.WriteInt32LittleEndian(body[1..], checked((int)(stubAddress - (baseAddress + f.CodeOffset + 5))));
+        }
+    }
+}

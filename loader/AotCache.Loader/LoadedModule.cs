@@ -1,0 +1,222 @@
+using System.Text;
+using AotCache.Format;
+using AotCache.Loader.Linking;
+using AotCache.Loader.Memory;
+using ValueType = AotCache.Format.ValueType;
+
+namespace AotCache.Loader;
+
+/// <summary>A function the loader refused to run, and why.</summary>
+public sealed record RefusedFunction(string Name, ErrorCode Reason, string Detail);
+
+/// <summary>
+/// A module loaded into executable memory: one mapping, code read+execute, read-only data read-only,
+/// writable data read-write, no page ever writable and executable. Look functions up by name and call
+/// them through <see cref="Invoke"/> (signature-checked) or <see cref="GetFunctionPointer"/>.
+/// </summary>
+public sealed partial class LoadedModule : IDisposable
+{
+    private static long s_nextId;
+
+    private readonly CacheImage _image;
+    private readonly bool _ownsImage;
+    private readonly IExecutableMemory _memory;
+    private readonly MemoryRegion _region;
+    private readonly ModuleLayout _layout;
+    private readonly nint[] _symbolAddress;
+    private readonly Dictionary<int, RefusedFunction> _refused; // function index -> why
+    private readonly RefusedFunction[] _stubs;                   // stub index -> what it stands for
+    private readonly Signature?[] _signatures;
+    private readonly long _id;
+    private bool _disposed;
+
+    private LoadedModule(CacheImage image, bool ownsImage, IExecutableMemory memory, MemoryRegion region, ModuleLayout layout,
+        nint[] symbolAddress, Dictionary<int, RefusedFunction> refused, RefusedFunction[] stubs, long id)
+    {
+        _image = image;
+        _ownsImage = ownsImage;
+        _memory = memory;
+        _region = region;
+        _layout = layout;
+        _symbolAddress = symbolAddress;
+        _refused = refused;
+        _stubs = stubs;
+        _id = id;
+        _signatures = new Signature?[image.Declarations.Length];
+    }
+
+    /// <summary>Loads a validated image. The image must stay alive (and, if mapped, undisposed) while the module is used.</summary>
+    public static LoadedModule Load(CacheImage image, LoadOptions? options = null) => Load(image, ownsImage: false, options ?? new LoadOptions());
+
+    /// <summary>Reads, validates and loads a cache file; the module owns the file mapping.</summary>
+    public static LoadedModule LoadFile(string path, LoadOptions? options = null)
+    {
+        CacheImage image = CacheImage.OpenFile(path);
+        try
+        {
+            return Load(image, ownsImage: true, options ?? new LoadOptions());
+        }
+        catch
+        {
+            image.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads, or reports why not: a cache that cannot be used here is a normal outcome (a miss).</summary>
+    public static bool TryLoad(CacheImage image, LoadOptions? options, out LoadedModule? module, out AotCacheException? error)
+    {
+        try
+        {
+            module = Load(image, options);
+            error = null;
+            return true;
+        }
+        catch (AotCacheException e)
+        {
+            module = null;
+            error = e;
+            return false;
+        }
+    }
+
+    public CacheImage Image => _image;
+
+    /// <summary>The single mapping that holds the module.</summary>
+    public MemoryRegion Region => _region;
+
+    /// <summary>Functions refused at load (missing CPU features, stale in lenient mode), by name.</summary>
+    public IReadOnlyCollection<RefusedFunction> RefusedFunctions => _refused.Values;
+
+    /// <summary>Address ranges and protections of the module's three segments, for audits.</summary>
+    public IReadOnlyList<(nint Start, long Length, PageProtection Protection)> Segments
+    {
+        get
+        {
+            ThrowIfDisposed();
+            var list = new List<(nint, long, PageProtection)>();
+            if (_layout.ExecuteSize > 0) list.Add((_region.Address, _layout.ExecuteSize, PageProtection.ReadExecute));
+            if (_layout.ReadOnlySize > 0) list.Add((_region.Address + (nint)_layout.ReadOnlyOffset, _layout.ReadOnlySize, PageProtection.ReadOnly));
+            if (_layout.WritableSize > 0) list.Add((_region.Address + (nint)_layout.WritableOffset, _layout.WritableSize, PageProtection.ReadWrite));
+            return list;
+        }
+    }
+
+    /// <summary>The address of a symbol (function, data object or resolved import) by name.</summary>
+    public nint GetSymbolAddress(string name)
+    {
+        ThrowIfDisposed();
+        int s = _image.FindSymbol(name);
+        if (s < 0) throw new KeyNotFoundException($"module '{_image.ModuleName}' has no symbol named '{name}'");
+        return _symbolAddress[s];
+    }
+
+    /// <summary>
+    /// The entry point of an exported function, after checking that its declaration equals
+    /// <paramref name="expected"/>. Cast it to the matching <c>delegate* unmanaged</c> type.
+    /// </summary>
+    public nint GetFunctionPointer(string name, Signature expected)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        int function = FindCallable(name, out Signature actual);
+        if (!actual.Equals(expected))
+            throw new InvalidOperationException($"function '{name}' is {actual}, not {expected}");
+        return FunctionAddress(function);
+    }
+
+    /// <summary>The declaration of an exported function.</summary>
+    public Signature GetSignature(string name)
+    {
+        FindCallable(name, out Signature signature);
+        return signature;
+    }
+
+    /// <summary>
+    /// Calls an exported function with arguments checked against its declaration (System V: up to six
+    /// integer and eight floating-point parameters). A call that reaches a refused function throws
+    /// <see cref="AotCacheException"/> when control returns, naming that function and why.
+    /// </summary>
+    public Value Invoke(string name, params ReadOnlySpan<Value> args)
+    {
+        int function = FindCallable(name, out Signature signature);
+        if (signature.Convention != CallingConvention.SysV)
+            throw new InvalidOperationException($"function '{name}' uses {signature.Convention}; only System V functions can be invoked here");
+        if (args.Length != signature.Parameters.Length)
+            throw new ArgumentException($"function '{name}' is {signature}: {signature.Parameters.Length} arguments expected, {args.Length} given", nameof(args));
+        Span<long> ints = stackalloc long[6];
+        Span<double> doubles = stackalloc double[8];
+        int ni = 0, nd = 0;
+        for (int i = 0; i < args.Length; i++)
+        {
+            ValueType want = signature.Parameters[i];
+            if (args[i].Type != want)
+                throw new ArgumentException($"argument {i} of '{name}' must be {Signature.TypeName(want)}, not {Signature.TypeName(args[i].Type)}", nameof(args));
+            if (args[i].IsFloat)
+            {
+                if (nd == 8) throw new NotSupportedException($"'{name}' has more than 8 floating-point parameters (stack arguments are not supported by Invoke)");
+                doubles[nd++] = BitConverter.Int64BitsToDouble(args[i].Bits);
+            }
+            else
+            {
+                if (ni == 6) throw new NotSupportedException($"'{name}' has more than 6 integer parameters (stack arguments are not supported by Invoke)");
+                ints[ni++] = args[i].Type == ValueType.I32 ? (int)args[i].Bits : args[i].Bits;
+            }
+        }
+        RefusedCallTrap.Reset();
+        CallShim.Result result = CallShim.Call(FunctionAddress(function), ints[..ni], doubles[..nd]);
+        ThrowIfRefusedCallOccurred();
+        if (signature.Results.Length == 0) return default;
+        return signature.Results[0] switch
+        {
+            ValueType.F64 => new Value(ValueType.F64, BitConverter.DoubleToInt64Bits(result.Xmm0)),
+            ValueType.F32 => new Value(ValueType.F32, (int)BitConverter.DoubleToInt64Bits(result.Xmm0)),
+            ValueType.I32 => new Value(ValueType.I32, (int)result.Rax),
+            ValueType t => new Value(t, result.Rax),
+        };
+    }
+
+    /// <summary>
+    /// For hosts that call loaded code through raw function pointers: throws if, since the last check on
+    /// this thread, loaded code of this module reached a refused function.
+    /// </summary>
+    public void ThrowIfRefusedCallOccurred()
+    {
+        if (!RefusedCallTrap.TryTake(out long module, out int stub)) return;
+        if (module != _id || (uint)stub >= (uint)_stubs.Length)
+            throw new InvalidOperationException("loaded code of another module reached a refused function");
+        RefusedFunction r = _stubs[stub];
+        throw new AotCacheException(r.Reason, -1, $"a call reached refused function '{r.Name}': {r.Detail}");
+    }
+
+    private int FindCallable(string name, out Signature signature)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(name);
+        int s = _image.FindSymbol(name);
+        if (s < 0) throw new KeyNotFoundException($"module '{_image.ModuleName}' has no function named '{name}'");
+        SymbolRecord symbol = _image.Symbols[s];
+        if (symbol.Kind != SymbolKind.Function) throw new KeyNotFoundException($"'{name}' is a {symbol.Kind}, not a function of this module");
+        if (symbol.Linkage != Linkage.Export) throw new KeyNotFoundException($"function '{name}' is local to module '{_image.ModuleName}' (not exported)");
+        int function = (int)symbol.Definition;
+        if (_refused.TryGetValue(function, out RefusedFunction? refused))
+            throw new AotCacheException(refused.Reason, -1, $"function '{name}' was refused at load: {refused.Detail}");
+        signature = _signatures[symbol.Declaration] ??= _image.GetSignature((int)symbol.Declaration);
+        return function;
+    }
+
+    private nint FunctionAddress(int function) => _region.Address + (nint)_image.Functions[function].CodeOffset;
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, $"module '{_image.ModuleName}' (unloaded)");
+
+    /// <summary>Unmaps the module. Any later use is an <see cref="ObjectDisposedException"/>; pointers obtained
+    /// before are dangling, as after dlclose.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _memory.Free(_region);
+        if (_ownsImage) _image.Dispose();
+    }
+
+    private static string Join(IEnumerable<string> lines) => new StringBuilder().AppendJoin("; ", lines).ToString();
+}

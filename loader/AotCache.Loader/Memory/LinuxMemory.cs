@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+using AotCache.Format;
+
+namespace AotCache.Loader.Memory;
+
+/// <summary>
+/// <see cref="IExecutableMemory"/> on Linux through mmap/mprotect/munmap. Regions are anonymous and
+/// private; pages start read-write and become read+execute or read-only only after they were written.
+/// </summary>
+public sealed partial class LinuxMemory : IExecutableMemory
+{
+    private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
+    private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapPopulate = 0x8000;
+    private static readonly nint MapFailed = -1;
+
+    public static readonly LinuxMemory Instance = new();
+
+    private LinuxMemory() { }
+
+    public int PageSize { get; } = Environment.SystemPageSize;
+
+    /// <summary>The memory of this host, or an <see cref="AotCacheException"/> naming the platform when
+    /// executable memory is not implemented for it.</summary>
+    public static IExecutableMemory ForHost()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
+            throw new AotCacheException(ErrorCode.UnsupportedPlatform, -1,
+                $"executable memory is implemented for Linux x86-64 only; this host is {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}");
+        return Instance;
+    }
+
+    public MemoryRegion Allocate(long size)
+    {
+        if (size <= 0 || size % PageSize != 0) throw new ArgumentOutOfRangeException(nameof(size), size, "a positive multiple of the page size");
+        // MAP_POPULATE pre-faults the pages: on this kind of VM a first touch costs ~10 µs per page,
+        // and every page of a module is written during loading anyway (TOOLCHAIN.md, memory costs).
+        nint address = Mmap(0, (nuint)size, ProtRead | ProtWrite, MapPrivate | MapAnonymous | MapPopulate, -1, 0);
+        if (address == MapFailed)
+            throw new OutOfMemoryException($"mmap of {size} bytes failed: errno {Marshal.GetLastPInvokeError()}");
+        return new MemoryRegion(address, size);
+    }
+
+    public void Protect(MemoryRegion region, long offset, long length, PageProtection protection)
+    {
+        if (offset < 0 || length < 0 || offset % PageSize != 0 || length % PageSize != 0 || offset + length > region.Size)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"pages {offset}+{length} are not whole pages of a {region.Size}-byte region");
+        if (length == 0) return;
+        int prot = protection switch
+        {
+            PageProtection.ReadWrite => ProtRead | ProtWrite,
+            PageProtection.ReadExecute => ProtRead | ProtExec,
+            PageProtection.ReadOnly => ProtRead,
+            _ => throw new ArgumentOutOfRangeException(nameof(protection)),
+        };
+        if (Mprotect(region.Address + (nint)offset, (nuint)length, prot) != 0)
+            throw new InvalidOperationException($"mprotect({protection}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    public void Free(MemoryRegion region)
+    {
+        if (region.Size == 0) return;
+        if (Munmap(region.Address, (nuint)region.Size) != 0)
+            throw new InvalidOperationException($"munmap failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial nint Mmap(nint address, nuint length, int prot, int flags, int fd, nint offset);
+
+    [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
+    private static partial int Mprotect(nint address, nuint length, int prot);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int Munmap(nint address, nuint length);
+}

@@ -1,0 +1,30 @@
+using System.Globalization;
+using AotCache.Format;
+using ValueType = AotCache.Format.ValueType;
+
+namespace AotCache.Loader;
+
+/// <summary>An argument or result of a call into loaded code: a value type and its raw 64 bits.</summary>
+public readonly record struct Value(ValueType Type, long Bits)
+{
+    public static Value I64(long v) => new(ValueType.I64, v);
+    public static Value I32(int v) => new(ValueType.I32, v);
+    public static Value Ptr(nint v) => new(ValueType.Ptr, v);
+    public static Value F64(double v) => new(ValueType.F64, BitConverter.DoubleToInt64Bits(v));
+    public static Value F32(float v) => new(ValueType.F32, BitConverter.SingleToInt32Bits(v));
+
+    public long AsI64 => Type is ValueType.I64 or ValueType.Ptr ? Bits : Type == ValueType.I32 ? (int)Bits : throw Mismatch("an integer");
+    public double AsF64 => Type == ValueType.F64 ? BitConverter.Int64BitsToDouble(Bits) : throw Mismatch("f64");
+    public float AsF32 => Type == ValueType.F32 ? BitConverter.Int32BitsToSingle((int)Bits) : throw Mismatch("f32");
+
+    public bool IsFloat => Type is ValueType.F32 or ValueType.F64;
+
+    private InvalidOperationException Mismatch(string wanted) => new($"the value is {Signature.TypeName(Type)}, not {wanted}");
+
+    public override string ToString() => Type switch
+    {
+        ValueType.F64 => AsF64.ToString("R", CultureInfo.InvariantCulture),
+        ValueType.F32 => AsF32.ToString("R", CultureInfo.InvariantCulture),
+        _ => AsI64.ToString(CultureInfo.InvariantCulture),
+    };
+}
