@@ -56,6 +56,27 @@ public sealed partial class CacheBuilder
 
     public Signature GetSignature(DeclarationHandle declaration) => _declarations[CheckDeclaration(declaration)];
 
+    /// <summary>What a symbol handle names.</summary>
+    public SymbolKind GetSymbolKind(SymbolHandle symbol) => GetSymbol(symbol).Kind;
+
+    /// <summary>The name a symbol handle was added with.</summary>
+    public string GetSymbolName(SymbolHandle symbol) => GetSymbol(symbol).Name;
+
+    /// <summary>The signature of a function or imported function; null for data.</summary>
+    public Signature? GetSymbolSignature(SymbolHandle symbol)
+    {
+        SymbolEntry s = GetSymbol(symbol);
+        return s.Declaration >= 0 ? _declarations[s.Declaration] : null;
+    }
+
+    /// <summary>The handle of the symbol with this name, if any.</summary>
+    public bool TryGetSymbol(string name, out SymbolHandle symbol)
+    {
+        bool found = _symbolByName.TryGetValue(name, out int index);
+        symbol = new SymbolHandle(index);
+        return found;
+    }
+
     /// <summary>Adds a function that the host provides at load time.</summary>
     public SymbolHandle AddImportFunction(string name, DeclarationHandle declaration)
     {

@@ -1,0 +1,400 @@
+using AotCache.Codegen.Ir;
+using AotCache.Writer;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace AotCache.Codegen;
+
+/// <summary>
+/// Lowers one IR function. Frame: <c>rbp</c>-based; local i at <c>[rbp − 8(i+1)]</c>, then expression
+/// temporaries. Expressions leave i64 results in <c>rax</c> and f64 results in <c>xmm0</c>; a binary
+/// operation spills its left operand to a temporary while the right one is computed. The frame is a
+/// multiple of 16 bytes, so <c>rsp</c> is 16-byte aligned at every call (System V).
+/// </summary>
+internal sealed class FunctionLowering
+{
+    private static readonly AssemblerRegister64[] IntArgs = [rdi, rsi, rdx, rcx, r8, r9];
+    private static readonly AssemblerRegisterXMM[] FloatArgs = [xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7];
+
+    private readonly CacheBuilder _builder;
+    private readonly IrChecker _checker;
+    private readonly IrFunction _f;
+    private readonly Func<string, SymbolHandle> _resolve;
+    private readonly IrCompileOptions _options;
+    private readonly FunctionAssembler _fa;
+    private readonly Assembler _a;
+    private Label _epilogue;
+    private int _importSites, _globalSites;
+
+    public FunctionLowering(CacheBuilder builder, IrChecker checker, IrFunction f, Func<string, SymbolHandle> resolve, IrCompileOptions options)
+    {
+        _builder = builder;
+        _checker = checker;
+        _f = f;
+        _resolve = resolve;
+        _options = options;
+        _fa = new FunctionAssembler(builder);
+        _a = _fa.Asm;
+    }
+
+    public CompiledFunction Lower()
+    {
+        int temps = _f.Body.Select(StmtTemps).DefaultIfEmpty(0).Max();
+        int frame = (_f.LocalCount + temps) * 8;
+        frame = (frame + 15) & ~15;
+        _epilogue = _a.CreateLabel("epilogue");
+
+        _a.push(rbp);
+        _a.mov(rbp, rsp);
+        if (frame > 0) _a.sub(rsp, frame);
+        int ints = 0, floats = 0;
+        for (int i = 0; i < _f.Parameters.Length; i++)
+        {
+            if (_f.Parameters[i] == IrType.I64) _a.mov(Slot(i), IntArgs[ints++]);
+            else _a.movsd(Slot(i), FloatArgs[floats++]);
+        }
+        if (_f.Locals.Length > 0)
+        {
+            _a.xor(eax, eax);
+            for (int i = _f.Parameters.Length; i < _f.LocalCount; i++) _a.mov(Slot(i), rax);
+        }
+        foreach (IrStmt s in _f.Body) Stmt(s);
+        // Falling off the end returns zero.
+        _a.xor(eax, eax);
+        _a.xorps(xmm0, xmm0);
+        Place(ref _epilogue);
+        _a.mov(rsp, rbp);
+        _a.pop(rbp);
+        _a.ret();
+        return _fa.Finish();
+    }
+
+    /// <summary>Places a label on a zero-byte instruction: Iced allows one label per instruction, and
+    /// nested ends of blocks would otherwise share one.</summary>
+    private void Place(ref Label label)
+    {
+        _a.Label(ref label);
+        _a.zero_bytes();
+    }
+
+    private AssemblerMemoryOperand Slot(int local) => __qword_ptr[rbp - 8 * (local + 1)];
+
+    private AssemblerMemoryOperand Temp(int depth) => Slot(_f.LocalCount + depth);
+
+    // ---- statements ------------------------------------------------------------------------
+
+    private void Stmt(IrStmt s)
+    {
+        switch (s)
+        {
+            case IrAssign a:
+                Expr(a.Value, 0);
+                Store(Slot(a.Local), _f.LocalType(a.Local));
+                break;
+            case IrStoreGlobal g:
+                Expr(g.Value, 0);
+                StoreGlobal(g.Global);
+                break;
+            case IrIf i:
+            {
+                Label otherwise = _a.CreateLabel(), end = _a.CreateLabel();
+                Expr(i.Condition, 0);
+                _a.test(rax, rax);
+                _a.jz(otherwise);
+                foreach (IrStmt t in i.Then) Stmt(t);
+                _a.jmp(end);
+                Place(ref otherwise);
+                foreach (IrStmt t in i.Else) Stmt(t);
+                Place(ref end);
+                break;
+            }
+            case IrWhile w:
+            {
+                Label top = _a.CreateLabel(), end = _a.CreateLabel();
+                Place(ref top);
+                Expr(w.Condition, 0);
+                _a.test(rax, rax);
+                _a.jz(end);
+                foreach (IrStmt t in w.Body) Stmt(t);
+                _a.jmp(top);
+                Place(ref end);
+                break;
+            }
+            case IrReturn r:
+                if (r.Value is not null) Expr(r.Value, 0);
+                _a.jmp(_epilogue);
+                break;
+            case IrExprStmt e:
+                if (e.Value is IrCall call) Call(call, 0);
+                else Expr(e.Value, 0);
+                break;
+            default:
+                throw new IrException($"{_f.Name}: unknown statement {s.GetType().Name}");
+        }
+    }
+
+    private void Store(AssemblerMemoryOperand slot, IrType type)
+    {
+        if (type == IrType.I64) _a.mov(slot, rax); else _a.movsd(slot, xmm0);
+    }
+
+    private void Load(AssemblerMemoryOperand slot, IrType type)
+    {
+        if (type == IrType.I64) _a.mov(rax, slot); else _a.movsd(xmm0, slot);
+    }
+
+    // ---- expressions -----------------------------------------------------------------------
+
+    /// <summary>Evaluates <paramref name="e"/> into rax or xmm0, using temporaries from <paramref name="depth"/> on.</summary>
+    private IrType Expr(IrExpr e, int depth)
+    {
+        switch (e)
+        {
+            case IrConstI64 c:
+                _a.mov(rax, c.Value);
+                return IrType.I64;
+            case IrConstF64 c:
+                _a.mov(rax, BitConverter.DoubleToInt64Bits(c.Value));
+                _a.movq(xmm0, rax);
+                return IrType.F64;
+            case IrLocal l:
+            {
+                IrType t = _f.LocalType(l.Index);
+                Load(Slot(l.Index), t);
+                return t;
+            }
+            case IrLoadGlobal g:
+                return LoadGlobal(g.Global);
+            case IrUnary u:
+                return Unary(u, depth);
+            case IrBinary b:
+                return Binary(b, depth);
+            case IrCompare c:
+                Compare(c, depth);
+                return IrType.I64;
+            case IrCall call:
+                return Call(call, depth) ?? throw new IrException($"{_f.Name}: '{call.Callee}' has no result");
+            default:
+                throw new IrException($"{_f.Name}: unknown expression {e.GetType().Name}");
+        }
+    }
+
+    private IrType Unary(IrUnary u, int depth)
+    {
+        IrType t = Expr(u.Operand, depth);
+        switch (u.Op)
+        {
+            case IrUnaryOp.Neg when t == IrType.I64:
+                _a.neg(rax);
+                return t;
+            case IrUnaryOp.Neg:
+                // Flip the sign bit: exact for zeros and NaNs, unlike 0 − x.
+                _a.mov(rax, unchecked((long)0x8000_0000_0000_0000));
+                _a.movq(xmm1, rax);
+                _a.xorpd(xmm0, xmm1);
+                return t;
+            case IrUnaryOp.Not:
+                _a.not(rax);
+                return t;
+            case IrUnaryOp.I64ToF64:
+                _a.cvtsi2sd(xmm0, rax);
+                return IrType.F64;
+            case IrUnaryOp.F64ToI64:
+                _a.cvttsd2si(rax, xmm0); // NaN and out-of-range give 0x8000000000000000
+                return IrType.I64;
+            default:
+                throw new IrException($"{_f.Name}: {u.Op} of {t}");
+        }
+    }
+
+    /// <summary>Left operand into temp[depth], right into rcx/xmm1, left back into rax/xmm0.</summary>
+    private IrType Operands(IrExpr left, IrExpr right, int depth)
+    {
+        IrType t = Expr(left, depth);
+        Store(Temp(depth), t);
+        Expr(right, depth + 1);
+        if (t == IrType.I64)
+        {
+            _a.mov(rcx, rax);
+            _a.mov(rax, Temp(depth));
+        }
+        else
+        {
+            _a.movapd(xmm1, xmm0);
+            _a.movsd(xmm0, Temp(depth));
+        }
+        return t;
+    }
+
+    private IrType Binary(IrBinary b, int depth)
+    {
+        IrType t = Operands(b.Left, b.Right, depth);
+        if (t == IrType.F64)
+        {
+            switch (b.Op)
+            {
+                case IrBinaryOp.Add: _a.addsd(xmm0, xmm1); break;
+                case IrBinaryOp.Sub: _a.subsd(xmm0, xmm1); break;
+                case IrBinaryOp.Mul: _a.mulsd(xmm0, xmm1); break;
+                case IrBinaryOp.Div: _a.divsd(xmm0, xmm1); break;
+                default: throw new IrException($"{_f.Name}: {b.Op} of f64");
+            }
+            return t;
+        }
+        switch (b.Op)
+        {
+            case IrBinaryOp.Add: _a.add(rax, rcx); break;
+            case IrBinaryOp.Sub: _a.sub(rax, rcx); break;
+            case IrBinaryOp.Mul: _a.imul(rax, rcx); break;
+            case IrBinaryOp.And: _a.and(rax, rcx); break;
+            case IrBinaryOp.Or: _a.or(rax, rcx); break;
+            case IrBinaryOp.Xor: _a.xor(rax, rcx); break;
+            case IrBinaryOp.Shl: _a.shl(rax, cl); break; // x86 masks the count to 6 bits, as the IR defines
+            case IrBinaryOp.Shr: _a.sar(rax, cl); break;
+            case IrBinaryOp.Div:
+            case IrBinaryOp.Rem:
+                DivRem(b.Op == IrBinaryOp.Div);
+                break;
+        }
+        return t;
+    }
+
+    /// <summary>Total division: x/0 = x%0 = 0, MIN/−1 = MIN, MIN%−1 = 0 (idiv would trap on both).</summary>
+    private void DivRem(bool quotient)
+    {
+        Label zero = _a.CreateLabel(), minusOne = _a.CreateLabel(), done = _a.CreateLabel();
+        _a.test(rcx, rcx);
+        _a.jz(zero);
+        _a.cmp(rcx, -1);
+        _a.je(minusOne);
+        _a.cqo();
+        _a.idiv(rcx);
+        if (!quotient) _a.mov(rax, rdx);
+        _a.jmp(done);
+        Place(ref minusOne);
+        if (quotient) _a.neg(rax); else _a.xor(eax, eax); // −x wraps to MIN for MIN
+        _a.jmp(done);
+        Place(ref zero);
+        _a.xor(eax, eax);
+        Place(ref done);
+    }
+
+    private void Compare(IrCompare c, int depth)
+    {
+        IrType t = Operands(c.Left, c.Right, depth);
+        if (t == IrType.I64)
+        {
+            _a.cmp(rax, rcx);
+            switch (c.Op)
+            {
+                case IrCompareOp.Eq: _a.sete(al); break;
+                case IrCompareOp.Ne: _a.setne(al); break;
+                case IrCompareOp.Lt: _a.setl(al); break;
+                case IrCompareOp.Le: _a.setle(al); break;
+                case IrCompareOp.Gt: _a.setg(al); break;
+                case IrCompareOp.Ge: _a.setge(al); break;
+            }
+        }
+        else
+        {
+            // ucomisd sets ZF, PF and CF on unordered (NaN) operands: every test below is false for NaN except Ne.
+            switch (c.Op)
+            {
+                case IrCompareOp.Eq: _a.ucomisd(xmm0, xmm1); _a.sete(al); _a.setnp(cl); _a.and(al, cl); break;
+                case IrCompareOp.Ne: _a.ucomisd(xmm0, xmm1); _a.setne(al); _a.setp(cl); _a.or(al, cl); break;
+                case IrCompareOp.Gt: _a.ucomisd(xmm0, xmm1); _a.seta(al); break;
+                case IrCompareOp.Ge: _a.ucomisd(xmm0, xmm1); _a.setae(al); break;
+                case IrCompareOp.Lt: _a.ucomisd(xmm1, xmm0); _a.seta(al); break;
+                case IrCompareOp.Le: _a.ucomisd(xmm1, xmm0); _a.setae(al); break;
+            }
+        }
+        _a.movzx(eax, al);
+    }
+
+    private IrType? Call(IrCall call, int depth)
+    {
+        var (parameters, result) = _checker.Callee(call.Callee);
+        for (int i = 0; i < call.Arguments.Length; i++)
+        {
+            IrType t = Expr(call.Arguments[i], depth + i);
+            Store(Temp(depth + i), t);
+        }
+        int ints = 0, floats = 0;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (parameters[i] == IrType.I64) _a.mov(IntArgs[ints++], Temp(depth + i));
+            else _a.movsd(FloatArgs[floats++], Temp(depth + i));
+        }
+        SymbolHandle target = _resolve(call.Callee);
+        bool import = _builder.GetSymbolKind(target) == Format.SymbolKind.ImportFunction;
+        bool viaSlot = import && _options.ImportCalls switch
+        {
+            ImportCallStyle.Slot => true,
+            ImportCallStyle.Mixed => _importSites++ % 2 == 1,
+            _ => false,
+        };
+        if (viaSlot) _fa.CallViaSlot(target); else _fa.Call(target);
+        return result;
+    }
+
+    private bool AbsoluteGlobalAccess() => _options.GlobalAccess switch
+    {
+        GlobalAccessStyle.Absolute => true,
+        GlobalAccessStyle.Mixed => _globalSites++ % 2 == 1,
+        _ => false,
+    };
+
+    private IrType LoadGlobal(string name)
+    {
+        IrGlobal g = _checker.Global(name);
+        SymbolHandle data = _resolve(name);
+        if (AbsoluteGlobalAccess())
+        {
+            _fa.LoadAbsoluteAddress(Iced.Intel.Register.RCX, data);
+            if (g.Type == IrType.I64) _a.mov(rax, __qword_ptr[rcx]); else _a.movsd(xmm0, __qword_ptr[rcx]);
+        }
+        else if (g.Type == IrType.I64)
+            _fa.DataAccess(Instruction.Create(Code.Mov_r64_rm64, Iced.Intel.Register.RAX, FunctionAssembler.RipOperand()), data);
+        else
+            _fa.DataAccess(Instruction.Create(Code.Movsd_xmm_xmmm64, Iced.Intel.Register.XMM0, FunctionAssembler.RipOperand()), data);
+        return g.Type;
+    }
+
+    private void StoreGlobal(string name)
+    {
+        IrGlobal g = _checker.Global(name);
+        SymbolHandle data = _resolve(name);
+        if (AbsoluteGlobalAccess())
+        {
+            _fa.LoadAbsoluteAddress(Iced.Intel.Register.RCX, data);
+            if (g.Type == IrType.I64) _a.mov(__qword_ptr[rcx], rax); else _a.movsd(__qword_ptr[rcx], xmm0);
+        }
+        else if (g.Type == IrType.I64)
+            _fa.DataAccess(Instruction.Create(Code.Mov_rm64_r64, FunctionAssembler.RipOperand(), Iced.Intel.Register.RAX), data);
+        else
+            _fa.DataAccess(Instruction.Create(Code.Movsd_xmmm64_xmm, FunctionAssembler.RipOperand(), Iced.Intel.Register.XMM0), data);
+    }
+
+    // ---- frame sizing ----------------------------------------------------------------------
+
+    private static int StmtTemps(IrStmt s) => s switch
+    {
+        IrAssign a => Temps(a.Value),
+        IrStoreGlobal g => Temps(g.Value),
+        IrIf i => Math.Max(Temps(i.Condition), i.Then.Concat(i.Else).Select(StmtTemps).DefaultIfEmpty(0).Max()),
+        IrWhile w => Math.Max(Temps(w.Condition), w.Body.Select(StmtTemps).DefaultIfEmpty(0).Max()),
+        IrReturn r => r.Value is null ? 0 : Temps(r.Value),
+        IrExprStmt e => Temps(e.Value),
+        _ => 0,
+    };
+
+    /// <summary>Temporaries an expression needs below its own depth.</summary>
+    private static int Temps(IrExpr e) => e switch
+    {
+        IrUnary u => Temps(u.Operand),
+        IrBinary b => Math.Max(Temps(b.Left), 1 + Temps(b.Right)),
+        IrCompare c => Math.Max(Temps(c.Left), 1 + Temps(c.Right)),
+        IrCall call => call.Arguments.Select((a, i) => i + Math.Max(1, Temps(a))).DefaultIfEmpty(0).Max(),
+        _ => 0,
+    };
+}

@@ -1,0 +1,127 @@
+using System.Collections.Immutable;
+
+namespace AotCache.Codegen.Ir;
+
+/// <summary>The two value types of the IR.</summary>
+public enum IrType
+{
+    I64,
+    F64,
+}
+
+/// <summary>
+/// A module of the small typed IR: host imports, globals (data objects) and functions. The semantics
+/// are total (no undefined behaviour), so the reference interpreter and compiled code must agree on
+/// every input:
+/// <list type="bullet">
+/// <item>i64 arithmetic wraps; <c>x / 0 == 0</c>, <c>x % 0 == 0</c>, <c>MIN / -1 == MIN</c>, <c>MIN % -1 == 0</c>;
+/// shift counts are taken modulo 64; <c>Shr</c> is arithmetic.</item>
+/// <item>f64 follows IEEE 754 (round to nearest); comparisons with NaN are false except <c>Ne</c>;
+/// <c>F64ToI64</c> truncates toward zero and gives <c>long.MinValue</c> for NaN and out-of-range values
+/// (x86 <c>cvttsd2si</c>); <c>I64ToF64</c> rounds to nearest.</item>
+/// <item>Comparisons yield i64 1 or 0; a condition is true when non-zero.</item>
+/// <item>A function that ends without <c>return</c> returns 0 (or 0.0).</item>
+/// <item>Locals start at zero; writable globals keep their values across calls for the life of a loaded module.</item>
+/// </list>
+/// </summary>
+public sealed record IrModule(ImmutableArray<IrImport> Imports, ImmutableArray<IrGlobal> Globals, ImmutableArray<IrFunction> Functions)
+{
+    public string Name { get; init; } = "module";
+}
+
+/// <summary>A host function. <paramref name="Result"/> null: no result.</summary>
+public sealed record IrImport(string Name, ImmutableArray<IrType> Parameters, IrType? Result);
+
+/// <summary>A global: a data object of 8 bytes, read-only or writable, with an initial value.</summary>
+public sealed record IrGlobal(string Name, IrType Type, long InitialBits, bool Writable);
+
+/// <summary>
+/// A function. Locals 0..n-1 are the parameters; <paramref name="Locals"/> lists the types of the
+/// further locals. At most 6 i64 and 8 f64 parameters (all in registers under System V).
+/// </summary>
+public sealed record IrFunction(
+    string Name,
+    ImmutableArray<IrType> Parameters,
+    IrType? Result,
+    ImmutableArray<IrType> Locals,
+    ImmutableArray<IrStmt> Body,
+    bool Exported = true)
+{
+    /// <summary>Type of local <paramref name="index"/> (parameters first).</summary>
+    public IrType LocalType(int index) => index < Parameters.Length ? Parameters[index] : Locals[index - Parameters.Length];
+
+    public int LocalCount => Parameters.Length + Locals.Length;
+}
+
+// ---- statements -----------------------------------------------------------------------------
+
+public abstract record IrStmt;
+
+/// <summary><c>local[Local] = Value</c>.</summary>
+public sealed record IrAssign(int Local, IrExpr Value) : IrStmt;
+
+/// <summary><c>global = Value</c>; the global must be writable.</summary>
+public sealed record IrStoreGlobal(string Global, IrExpr Value) : IrStmt;
+
+public sealed record IrIf(IrExpr Condition, ImmutableArray<IrStmt> Then, ImmutableArray<IrStmt> Else) : IrStmt;
+
+public sealed record IrWhile(IrExpr Condition, ImmutableArray<IrStmt> Body) : IrStmt;
+
+/// <summary>Returns <paramref name="Value"/> (null for a function without result).</summary>
+public sealed record IrReturn(IrExpr? Value) : IrStmt;
+
+/// <summary>Evaluates an expression for its effects (a call) and drops the value.</summary>
+public sealed record IrExprStmt(IrExpr Value) : IrStmt;
+
+// ---- expressions ----------------------------------------------------------------------------
+
+public abstract record IrExpr;
+
+public sealed record IrConstI64(long Value) : IrExpr;
+
+public sealed record IrConstF64(double Value) : IrExpr;
+
+public sealed record IrLocal(int Index) : IrExpr;
+
+public sealed record IrLoadGlobal(string Global) : IrExpr;
+
+public enum IrUnaryOp
+{
+    /// <summary>i64 or f64 negation (f64: flips the sign bit).</summary>
+    Neg,
+    /// <summary>i64 bitwise not.</summary>
+    Not,
+    I64ToF64,
+    F64ToI64,
+}
+
+public sealed record IrUnary(IrUnaryOp Op, IrExpr Operand) : IrExpr;
+
+public enum IrBinaryOp
+{
+    Add, Sub, Mul, Div,
+    /// <summary>i64 only.</summary>
+    Rem,
+    /// <summary>i64 only.</summary>
+    And,
+    /// <summary>i64 only.</summary>
+    Or,
+    /// <summary>i64 only.</summary>
+    Xor,
+    /// <summary>i64 only.</summary>
+    Shl,
+    /// <summary>i64 only, arithmetic.</summary>
+    Shr,
+}
+
+/// <summary>Both operands have the same type, which is the result's.</summary>
+public sealed record IrBinary(IrBinaryOp Op, IrExpr Left, IrExpr Right) : IrExpr;
+
+public enum IrCompareOp { Eq, Ne, Lt, Le, Gt, Ge }
+
+/// <summary>Both operands have the same type; the result is i64 1 or 0.</summary>
+public sealed record IrCompare(IrCompareOp Op, IrExpr Left, IrExpr Right) : IrExpr;
+
+/// <summary>Calls a function of the module or an import, by name. A call to a function without a result
+/// is only allowed as an <see cref="IrExprStmt"/>.</summary>
+public sealed record IrCall(string Callee, ImmutableArray<IrExpr> Arguments) : IrExpr;

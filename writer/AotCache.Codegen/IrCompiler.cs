@@ -1,0 +1,88 @@
+using System.Collections.Immutable;
+using AotCache.Codegen.Ir;
+using AotCache.Format;
+using AotCache.Writer;
+using ValueType = AotCache.Format.ValueType;
+
+namespace AotCache.Codegen;
+
+/// <summary>How imports are called from compiled code.</summary>
+public enum ImportCallStyle
+{
+    /// <summary><c>call rel32</c> to a loader-made thunk (ThunkPcRel32, like ELF PLT32).</summary>
+    Thunk,
+    /// <summary><c>call [rip + slot]</c> (SlotPcRel32, like ELF GOTPCREL).</summary>
+    Slot,
+    /// <summary>Alternates per call site; exercises both in tests.</summary>
+    Mixed,
+}
+
+/// <summary>How globals are addressed from compiled code.</summary>
+public enum GlobalAccessStyle
+{
+    /// <summary><c>mov rax, [rip + global]</c> (DataPcRel32).</summary>
+    RipRelative,
+    /// <summary><c>mov rcx, imm64 &amp;global; mov rax, [rcx]</c> (Absolute64).</summary>
+    Absolute,
+    /// <summary>Alternates per access site.</summary>
+    Mixed,
+}
+
+/// <summary>Options of <see cref="IrCompiler"/>.</summary>
+public sealed record IrCompileOptions
+{
+    public string Producer { get; init; } = "AotCache.Codegen 1.0";
+    public ImportCallStyle ImportCalls { get; init; } = ImportCallStyle.Thunk;
+    public GlobalAccessStyle GlobalAccess { get; init; } = GlobalAccessStyle.RipRelative;
+
+    /// <summary>The cache key of each function; null gives none.</summary>
+    public Func<IrFunction, ContentHash>? ContentHash { get; init; }
+}
+
+/// <summary>Compiles IR modules to AotCache files with the Iced backend (System V AMD64).</summary>
+public static class IrCompiler
+{
+    /// <summary>Compiles a whole module into a cache file: functions exported under their IR names (or local),
+    /// imports and globals declared with their IR types.</summary>
+    public static byte[] Compile(IrModule module, IrCompileOptions? options = null)
+    {
+        var builder = new CacheBuilder(TargetDescription.LinuxX64);
+        AddTo(builder, module, options);
+        return builder.ToArray();
+    }
+
+    /// <summary>Declares and defines every import, global and function of <paramref name="module"/> in
+    /// <paramref name="builder"/>; returns the handles by name.</summary>
+    public static IReadOnlyDictionary<string, SymbolHandle> AddTo(CacheBuilder builder, IrModule module, IrCompileOptions? options = null)
+    {
+        options ??= new IrCompileOptions();
+        var checker = IrChecker.Check(module);
+        builder.Producer = options.Producer;
+        builder.ModuleName = module.Name;
+        var handles = new Dictionary<string, SymbolHandle>(StringComparer.Ordinal);
+        foreach (IrImport i in module.Imports)
+            handles[i.Name] = builder.AddImportFunction(i.Name, builder.AddDeclaration(SignatureOf(i.Parameters, i.Result)));
+        foreach (IrGlobal g in module.Globals)
+            handles[g.Name] = builder.AddData(g.Name, g.Writable ? DataKind.Writable : DataKind.ReadOnly, BitConverter.GetBytes(g.InitialBits), alignment: 8);
+        foreach (IrFunction f in module.Functions)
+            handles[f.Name] = builder.DeclareFunction(f.Name, builder.AddDeclaration(SignatureOf(f.Parameters, f.Result)), f.Exported ? Linkage.Export : Linkage.Local);
+        foreach (IrFunction f in module.Functions)
+        {
+            CompiledFunction compiled = CompileFunction(builder, checker, f, name => handles[name], options);
+            builder.DefineFunction(handles[f.Name], compiled.Code, compiled.Relocations,
+                new FunctionOptions { ContentHash = options.ContentHash?.Invoke(f) ?? default });
+        }
+        return handles;
+    }
+
+    /// <summary>Compiles one function against symbols already declared in <paramref name="builder"/>.</summary>
+    public static CompiledFunction CompileFunction(CacheBuilder builder, IrChecker checker, IrFunction function,
+        Func<string, SymbolHandle> resolve, IrCompileOptions? options = null) =>
+        new FunctionLowering(builder, checker, function, resolve, options ?? new IrCompileOptions()).Lower();
+
+    /// <summary>The System V signature of an IR function type.</summary>
+    public static Signature SignatureOf(IReadOnlyList<IrType> parameters, IrType? result) =>
+        Signature.SysV([.. parameters.Select(ToValueType)], result is IrType r ? [ToValueType(r)] : []);
+
+    public static ValueType ToValueType(IrType t) => t == IrType.I64 ? ValueType.I64 : ValueType.F64;
+}
