@@ -206,7 +206,10 @@ public sealed partial class LoadedModule : IDisposable
 
     private nint FunctionAddress(int function) => _region.Address + (nint)_image.Functions[function].CodeOffset;
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, $"module '{_image.ModuleName}' (unloaded)");
+    private void ThrowIfDisposed()
+    {
+        if (_disposed) throw new ObjectDisposedException(nameof(LoadedModule), $"module '{_image.ModuleName}' was unloaded (disposed); its code and data are unmapped");
+    }
 
     /// <summary>Unmaps the module. Any later use is an <see cref="ObjectDisposedException"/>; pointers obtained
     /// before are dangling, as after dlclose.</summary>

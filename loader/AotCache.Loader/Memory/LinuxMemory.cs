@@ -23,10 +23,16 @@ public sealed partial class LinuxMemory : IExecutableMemory
     /// executable memory is not implemented for it.</summary>
     public static IExecutableMemory ForHost()
     {
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.X64)
-            throw new AotCacheException(ErrorCode.UnsupportedPlatform, -1,
-                $"executable memory is implemented for Linux x86-64 only; this host is {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}");
+        CheckPlatform(OperatingSystem.IsLinux(), RuntimeInformation.ProcessArchitecture, RuntimeInformation.OSDescription);
         return Instance;
+    }
+
+    /// <summary>Refuses any platform but Linux x86-64 with an error that names it [LOAD-6].</summary>
+    internal static void CheckPlatform(bool isLinux, System.Runtime.InteropServices.Architecture architecture, string description)
+    {
+        if (!isLinux || architecture != System.Runtime.InteropServices.Architecture.X64)
+            throw new AotCacheException(ErrorCode.UnsupportedPlatform, -1,
+                $"executable memory is implemented for Linux x86-64 only; this host is {description} {architecture}");
     }
 
     public MemoryRegion Allocate(long size)

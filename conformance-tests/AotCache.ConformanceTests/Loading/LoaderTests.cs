@@ -1,0 +1,252 @@
+using AotCache.Format;
+using AotCache.Loader;
+using AotCache.Loader.Linking;
+using AotCache.Loader.Memory;
+using AotCache.Writer;
+using ValueType = AotCache.Format.ValueType;
+
+namespace AotCache.ConformanceTests.Loading;
+
+public class LoaderTests
+{
+    private static readonly Signature NoneToI64 = Signature.SysV([], [ValueType.I64]);
+    private static readonly Signature I64ToI64 = Signature.SysV([ValueType.I64], [ValueType.I64]);
+    private static readonly byte[] Return7 = [0xB8, 0x07, 0x00, 0x00, 0x00, 0xC3];               // mov eax, 7; ret
+    private static readonly byte[] CallThenAdd1 = [0x48, 0x83, 0xEC, 0x08, 0xE8, 0, 0, 0, 0, 0x48, 0x83, 0xC4, 0x08, 0x48, 0xFF, 0xC0, 0xC3];
+    // sub rsp, 8; call <field at 5>; add rsp, 8; inc rax; ret
+
+    /// <summary>leaf() = 7 (needs <paramref name="leafFeatures"/>); caller() = leaf() + 1, recorded against
+    /// <paramref name="callerExpects"/>; other() = 7 with no relation to either.</summary>
+    private static byte[] Module(CpuFeatures leafFeatures = CpuFeatures.None, Signature? callerExpects = null, Action<CacheBuilder>? extra = null)
+    {
+        var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "loader-tests" };
+        var sig = b.AddDeclaration(NoneToI64);
+        var leaf = b.AddFunction("leaf", sig, Return7, options: new FunctionOptions { RequiredCpuFeatures = leafFeatures });
+        b.AddFunction("caller", sig, CallThenAdd1, [new Relocation(5, RelocationKind.FunctionPcRel32, leaf, -4, callerExpects?.Hash)]);
+        b.AddFunction("other", sig, Return7);
+        extra?.Invoke(b);
+        return b.ToArray();
+    }
+
+    private static HostEnvironment HostWith(CpuFeatures features) => HostEnvironment.Current with { CpuFeatures = features };
+
+    [Fact]
+    public void LOAD_4_no_page_of_a_loaded_module_is_writable_and_executable()
+    {
+        byte[] file = Module(extra: b =>
+        {
+            b.AddData("ro", DataKind.ReadOnly, new byte[5000]);
+            b.AddData("rw", DataKind.Writable, new byte[100]);
+            b.AddData("zf", DataKind.ZeroFilled, new byte[9000]);
+        });
+        using var image = CacheImage.Read(file);
+        using var module = LoadedModule.Load(image);
+        var maps = ProcessMaps.Overlapping(module.Region.Address, module.Region.Size);
+        Assert.NotEmpty(maps);
+        Assert.DoesNotContain(maps, m => m.Writable && m.Executable);
+        foreach (var (start, length, protection) in module.Segments)
+        {
+            foreach (var m in ProcessMaps.Overlapping(start, length))
+            {
+                string expected = protection switch { PageProtection.ReadExecute => "r-x", PageProtection.ReadOnly => "r--", _ => "rw-" };
+                Assert.Equal(expected, m.Permissions[..3]);
+            }
+        }
+        Assert.Equal(3, module.Segments.Count);
+        Assert.Equal(8, module.Invoke("caller").AsI64);
+    }
+
+    [Fact]
+    public void Data_objects_hold_their_bytes_and_alignment_and_zero_fill_is_zero()
+    {
+        byte[] file = Module(extra: b =>
+        {
+            b.AddData("ro", DataKind.ReadOnly, [1, 2, 3], alignment: 64);
+            b.AddData("rw", DataKind.Writable, [9, 8, 7, 6], alignment: 4096);
+            b.AddData("zf", DataKind.ZeroFilled, new byte[300], alignment: 256);
+        });
+        using var image = CacheImage.Read(file);
+        using var module = LoadedModule.Load(image);
+        nint ro = module.GetSymbolAddress("ro"), rw = module.GetSymbolAddress("rw"), zf = module.GetSymbolAddress("zf");
+        Assert.Equal(0, ro % 64);
+        Assert.Equal(0, rw % 4096);
+        Assert.Equal(0, zf % 256);
+        Assert.Equal(0x030201, RegionAccess.ReadInt64(ro) & 0xFFFFFF);
+        Assert.Equal(0x06070809, RegionAccess.ReadInt64(rw) & 0xFFFFFFFF);
+        Assert.Equal(0, RegionAccess.ReadInt64(zf));
+    }
+
+    [Fact]
+    public void LOAD_3_a_function_needing_missing_CPU_features_is_refused_alone_and_named()
+    {
+        using var image = CacheImage.Read(Module(leafFeatures: CpuFeatures.Avx2 | CpuFeatures.Avx512F));
+        using var module = LoadedModule.Load(image, new LoadOptions { Host = HostWith(CpuFeatures.Sse3 | CpuFeatures.Avx2) });
+        RefusedFunction refused = Assert.Single(module.RefusedFunctions);
+        Assert.Equal("leaf", refused.Name);
+        Assert.Equal(ErrorCode.MissingCpuFeatures, refused.Reason);
+        Assert.Contains("Avx512F", refused.Detail);
+        Assert.DoesNotContain("Avx2", refused.Detail);
+        // The rest loads and runs.
+        Assert.Equal(7, module.Invoke("other").AsI64);
+        // Calling the refused function is refused, directly or through a caller, with a clear error.
+        var direct = Assert.Throws<AotCacheException>(() => module.Invoke("leaf"));
+        Assert.Equal(ErrorCode.MissingCpuFeatures, direct.Code);
+        var indirect = Assert.Throws<AotCacheException>(() => module.Invoke("caller"));
+        Assert.Equal(ErrorCode.MissingCpuFeatures, indirect.Code);
+        Assert.Contains("refused function 'leaf'", indirect.Message);
+        // And the module stays usable after the refusal.
+        Assert.Equal(7, module.Invoke("other").AsI64);
+    }
+
+    [Fact]
+    public void LOAD_3_a_host_lacking_a_file_level_feature_refuses_the_file()
+    {
+        var b = new CacheBuilder(TargetDescription.LinuxX64) { RequiredCpuFeatures = CpuFeatures.Avx512BW };
+        b.AddFunction("f", b.AddDeclaration(NoneToI64), Return7);
+        using var image = CacheImage.Read(b.ToArray());
+        var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image, new LoadOptions { Host = HostWith(CpuFeatures.Avx2) }));
+        Assert.Equal(ErrorCode.MissingCpuFeatures, e.Code);
+        Assert.Contains("Avx512BW", e.Message);
+        Assert.Equal(48, e.Offset);
+    }
+
+    [Fact]
+    public void LOAD_5_strict_mode_refuses_a_file_with_a_stale_caller_and_names_both_signatures()
+    {
+        using var image = CacheImage.Read(Module(callerExpects: I64ToI64));
+        var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image));
+        Assert.Equal(ErrorCode.StaleCaller, e.Code);
+        Assert.Contains("caller refers to leaf", e.Message);
+        Assert.Contains("is now sysv () -> i64", e.Message);
+        Assert.Contains("the signature with hash 0x" + I64ToI64.Hash.ToString("x16"), e.Message);
+    }
+
+    [Fact]
+    public void LOAD_5_lenient_mode_loads_the_rest_and_a_stale_function_never_runs()
+    {
+        using var image = CacheImage.Read(Module(callerExpects: I64ToI64));
+        using var module = LoadedModule.Load(image, new LoadOptions { StalePolicy = StalePolicy.Lenient });
+        RefusedFunction refused = Assert.Single(module.RefusedFunctions);
+        Assert.Equal("caller", refused.Name);
+        Assert.Equal(ErrorCode.StaleCaller, refused.Reason);
+        Assert.Equal(7, module.Invoke("leaf").AsI64);
+        var e = Assert.Throws<AotCacheException>(() => module.Invoke("caller"));
+        Assert.Equal(ErrorCode.StaleCaller, e.Code);
+    }
+
+    [Fact]
+    public void LOAD_1_a_file_for_another_target_is_refused_naming_both()
+    {
+        using var image = CacheImage.Read(Module());
+        var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image, new LoadOptions { Host = HostEnvironment.Current with { Os = TargetOs.Windows, Abi = Abi.Win64 } }));
+        Assert.Equal(ErrorCode.TargetMismatch, e.Code);
+        Assert.Contains("the file is for X86_64 SysVAmd64 Linux; this host is X86_64 Win64 Windows", e.Message);
+    }
+
+    [Fact]
+    public void LOAD_6_an_unsupported_platform_gets_a_clear_error()
+    {
+        var e = Assert.Throws<AotCacheException>(() => LinuxMemory.CheckPlatform(false, System.Runtime.InteropServices.Architecture.Arm64, "Darwin 23"));
+        Assert.Equal(ErrorCode.UnsupportedPlatform, e.Code);
+        Assert.Contains("Linux x86-64 only; this host is Darwin 23 Arm64", e.Message);
+    }
+
+    [Fact]
+    public void LOAD_2_fingerprint_components_are_compared_by_their_match_rule()
+    {
+        byte[] file = Module(extra: b =>
+        {
+            b.AddFingerprint("compiler.version", "1.4");
+            b.AddFingerprintFeatures("isa", 0b011);
+            b.AddFingerprint("built.by", "ci", MatchRule.Informational);
+        });
+        using var image = CacheImage.Read(file);
+        LoadOptions With(params (string Key, FingerprintValue Value)[] values) =>
+            new() { Host = HostEnvironment.Current with { Fingerprint = values.ToDictionary(v => v.Key, v => v.Value) } };
+
+        using (LoadedModule.Load(image, With(("compiler.version", FingerprintValue.String("1.4")), ("isa", FingerprintValue.Features(0b111))))) { }
+        var missing = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image, With(("isa", FingerprintValue.Features(0b111)))));
+        Assert.Equal(ErrorCode.FingerprintMismatch, missing.Code);
+        Assert.Contains("compiler.version: the file requires \"1.4\" (Equal) and the host provides no value", missing.Message);
+        var different = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image, With(("compiler.version", FingerprintValue.String("1.5")), ("isa", FingerprintValue.Features(0b111)))));
+        Assert.Contains("compiler.version: the file has \"1.4\", the host \"1.5\"", different.Message);
+        var subset = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image, With(("compiler.version", FingerprintValue.String("1.4")), ("isa", FingerprintValue.Features(0b001)))));
+        Assert.Contains("isa: the file has 0x3, the host 0x1 (Superset)", subset.Message);
+        Assert.DoesNotContain("built.by", subset.Message);
+    }
+
+    [Fact]
+    public void REL_9_a_displacement_that_does_not_fit_32_bits_fails_the_load_instead_of_truncating()
+    {
+        var b = new CacheBuilder(TargetDescription.LinuxX64);
+        var sig = b.AddDeclaration(NoneToI64);
+        var leaf = b.AddFunction("leaf", sig, Return7);
+        b.AddFunction("far", sig, CallThenAdd1, [new Relocation(5, RelocationKind.FunctionPcRel32, leaf, int.MinValue)]);
+        using var image = CacheImage.Read(b.ToArray());
+        var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image));
+        Assert.Equal(ErrorCode.RelocationOverflow, e.Code);
+        Assert.Equal(image.SectionOffset(SectionKind.Relocations), e.Offset);
+        Assert.Contains("function 'far'", e.Message);
+        Assert.Contains("does not fit 32 bits", e.Message);
+    }
+
+    [Fact]
+    public void Use_after_dispose_is_a_clear_error()
+    {
+        using var image = CacheImage.Read(Module());
+        var module = LoadedModule.Load(image);
+        Assert.Equal(7, module.Invoke("other").AsI64);
+        module.Dispose();
+        var e = Assert.Throws<ObjectDisposedException>(() => module.Invoke("other"));
+        Assert.Contains("unloaded", e.Message);
+        module.Dispose(); // idempotent
+    }
+
+    [Fact]
+    public void The_mapping_is_gone_after_dispose()
+    {
+        using var image = CacheImage.Read(Module());
+        var module = LoadedModule.Load(image);
+        MemoryRegion region = module.Region;
+        Assert.NotEmpty(ProcessMaps.Overlapping(region.Address, region.Size));
+        module.Dispose();
+        Assert.Empty(ProcessMaps.Overlapping(region.Address, region.Size));
+    }
+
+    [Fact]
+    public void Calls_are_checked_against_the_declaration()
+    {
+        using var image = CacheImage.Read(Module());
+        using var module = LoadedModule.Load(image);
+        Assert.Throws<ArgumentException>(() => module.Invoke("other", Value.I64(1)));
+        Assert.Throws<InvalidOperationException>(() => module.GetFunctionPointer("other", I64ToI64));
+        Assert.NotEqual(0, module.GetFunctionPointer("other", NoneToI64));
+        Assert.Throws<KeyNotFoundException>(() => module.Invoke("missing"));
+    }
+
+    [Fact]
+    public unsafe void A_typed_function_pointer_calls_straight_into_the_code()
+    {
+        using var image = CacheImage.Read(Module());
+        using var module = LoadedModule.Load(image);
+        var caller = (delegate* unmanaged<long>)module.GetFunctionPointer("caller", NoneToI64);
+        Assert.Equal(8, caller());
+    }
+
+    [Fact]
+    public void LoadFile_maps_the_file_and_owns_it()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"aotc-{Guid.NewGuid():N}.aotc");
+        File.WriteAllBytes(path, Module());
+        try
+        {
+            using (var module = LoadedModule.LoadFile(path))
+                Assert.Equal(8, module.Invoke("caller").AsI64);
+            File.Delete(path); // no handle is left open
+        }
+        finally
+        {
+            if (File.Exists(path)) File.Delete(path);
+        }
+    }
+}
