@@ -21,6 +21,7 @@ public interface IImportResolver
 public sealed class ImportTable : IImportResolver
 {
     private readonly Dictionary<string, (nint Address, Signature? Signature)> _entries = new(StringComparer.Ordinal);
+    private readonly List<Delegate> _keepAlive = [];
 
     /// <summary>Registers a function; when <paramref name="signature"/> is given, a file declaring the import
     /// with another signature does not resolve it.</summary>
@@ -30,6 +31,18 @@ public sealed class ImportTable : IImportResolver
         if (address == 0) throw new ArgumentException($"import '{name}' needs a non-null address", nameof(address));
         _entries[name] = (address, signature);
         return this;
+    }
+
+    /// <summary>
+    /// Registers a managed delegate as a native function (safe code, no function-pointer syntax). The
+    /// delegate type must be non-generic with blittable parameters; the table keeps it alive, so keep the
+    /// table alive as long as loaded code may call it.
+    /// </summary>
+    public ImportTable Add(string name, Delegate callback, Signature? signature = null)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        _keepAlive.Add(callback);
+        return Add(name, Marshal.GetFunctionPointerForDelegate(callback), signature);
     }
 
     public bool TryResolve(in ImportRequest import, out nint address)
