@@ -12,6 +12,16 @@ public enum StalePolicy
     Lenient,
 }
 
+/// <summary>How calls between the module's functions are linked.</summary>
+public enum LinkMode
+{
+    /// <summary>Patched rel32 straight to the callee: fastest, no redefinition.</summary>
+    Direct,
+    /// <summary>Through a per-function entry thunk and swap slot, so functions can be redefined, added and
+    /// removed while the module runs (<see cref="LoadedModule.BeginUpdate"/>).</summary>
+    HotSwappable,
+}
+
 /// <summary>How to load a module.</summary>
 public sealed record LoadOptions
 {
@@ -21,6 +31,14 @@ public sealed record LoadOptions
     public HostEnvironment Host { get; init; } = HostEnvironment.Current;
 
     public StalePolicy StalePolicy { get; init; } = StalePolicy.Strict;
+
+    public LinkMode LinkMode { get; init; } = LinkMode.Direct;
+
+    /// <summary>Hot-swappable modules: how many functions updates may add beyond the file's (−1: a quarter of the file's, plus 64).</summary>
+    public int AddCapacity { get; init; } = -1;
+
+    /// <summary>Hot-swappable modules: address space reserved for new bodies, inside rel32 reach of the module (0: 64 MiB or four times the code, whichever is larger).</summary>
+    public long CodeReserve { get; init; }
 
     /// <summary>Null: the host's own (Linux only; others get UnsupportedPlatform).</summary>
     public IExecutableMemory? Memory { get; init; }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using AotCache.Format;
+using AotCache.Loader.HotSwap;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
 
@@ -43,8 +44,11 @@ public sealed partial class LoadedModule
         }
 
         nint[] symbolAddress = ResolveImports(image, options.Imports);
+        bool hotSwap = options.LinkMode == LinkMode.HotSwappable;
+        int swapEntries = hotSwap ? functions.Length + (options.AddCapacity >= 0 ? options.AddCapacity : functions.Length / 4 + 64) : 0;
 
-        // Slots and thunks: only for symbols that relocations reach through them.
+        // Slots and thunks: only for symbols that relocations reach through them (hot-swappable modules:
+        // for every import, since new code may call any of them).
         int[] slotOf = new int[symbols.Length];
         int[] thunkOf = new int[symbols.Length];
         Array.Fill(slotOf, -1);
@@ -53,26 +57,52 @@ public sealed partial class LoadedModule
         int thunkCount = 0;
         foreach (RelocationRecord r in image.Relocations)
         {
-            bool viaThunk = r.Kind == RelocationKind.ThunkPcRel32 && symbols[(int)r.Target].Kind == SymbolKind.ImportFunction;
-            if ((r.Kind == RelocationKind.SlotPcRel32 || viaThunk) && slotOf[r.Target] < 0) slotOf[r.Target] = slotCount++;
+            SymbolKind targetKind = symbols[(int)r.Target].Kind;
+            bool viaThunk = r.Kind == RelocationKind.ThunkPcRel32 && targetKind == SymbolKind.ImportFunction;
+            bool viaSlot = r.Kind == RelocationKind.SlotPcRel32 && !(hotSwap && targetKind == SymbolKind.Function); // functions use their swap slot
+            if ((viaSlot || viaThunk) && slotOf[r.Target] < 0) slotOf[r.Target] = slotCount++;
             if (viaThunk && thunkOf[r.Target] < 0) thunkOf[r.Target] = thunkCount++;
         }
+        if (hotSwap)
+            for (int s = 0; s < symbols.Length; s++)
+            {
+                if (symbols[s].Kind is SymbolKind.ImportFunction or SymbolKind.ImportData && slotOf[s] < 0) slotOf[s] = slotCount++;
+                if (symbols[s].Kind == SymbolKind.ImportFunction && thunkOf[s] < 0) thunkOf[s] = thunkCount++;
+            }
 
-        var stubs = new RefusedFunction[refused.Count];
+        // Refusal stubs: one per refused function; in a hot-swappable module one per swap entry.
+        int stubCount = hotSwap ? swapEntries : refused.Count;
+        var stubs = new RefusedFunction?[stubCount];
         var stubOf = new Dictionary<int, int>();
         foreach (int f in refused.Keys.Order())
         {
-            stubOf[f] = stubOf.Count;
+            stubOf[f] = hotSwap ? f : stubOf.Count;
             stubs[stubOf[f]] = refused[f];
         }
 
         IExecutableMemory memory = options.Memory ?? LinuxMemory.ForHost();
-        var layout = ModuleLayout.Compute(image, slotCount, thunkCount, stubs.Length, memory.PageSize);
-        MemoryRegion region = memory.Allocate(layout.TotalSize);
+        var layout = ModuleLayout.Compute(image, slotCount, thunkCount, stubCount, memory.PageSize, swapEntries);
+        MemoryRegion region;
+        MemoryRegion reservation = default;
+        if (hotSwap)
+        {
+            // One reservation for the module and every future body: all code stays within rel32 reach.
+            long reserve = options.CodeReserve > 0 ? options.CodeReserve : Math.Max(64L << 20, 4 * layout.ExecuteSize);
+            reserve = ModuleLayout.AlignUp(reserve, memory.PageSize);
+            if (layout.TotalSize + reserve > int.MaxValue)
+                throw new ArgumentOutOfRangeException(nameof(options), "the module plus its code reserve must stay below 2 GiB (rel32 reach)");
+            reservation = memory.Reserve(layout.TotalSize + reserve);
+            memory.Commit(reservation, 0, layout.TotalSize);
+            region = reservation;
+        }
+        else
+        {
+            region = memory.Allocate(layout.TotalSize);
+        }
         long id = Interlocked.Increment(ref s_nextId);
         try
         {
-            Span<byte> mem = RegionAccess.AsSpan(region);
+            Span<byte> mem = RegionAccess.AsSpan(new MemoryRegion(region.Address, layout.TotalSize));
             long baseAddress = region.Address;
 
             // One copy per segment: code, read-only data, writable data. Zero-fill is already zero.
@@ -81,27 +111,36 @@ public sealed partial class LoadedModule
             image.Data[(int)layout.WritableDataStart..(int)layout.WritableDataEnd]
                 .CopyTo(mem[(int)(layout.WritableOffset + layout.WritableDataStart - layout.WritableDataFloor)..]);
 
-            // Addresses of every defined symbol; imports were resolved above.
+            // Addresses of every defined symbol; imports were resolved above. In a hot-swappable module a
+            // function's address is its entry thunk, which follows redefinitions; its body address is kept
+            // apart for the rare references into the middle of a body.
+            nint[]? bodyAddress = hotSwap ? new nint[symbols.Length] : null;
             for (int s = 0; s < symbols.Length; s++)
             {
                 ref readonly SymbolRecord sym = ref symbols[s];
                 if (sym.Kind == SymbolKind.Function)
-                    symbolAddress[s] = stubOf.TryGetValue((int)sym.Definition, out int stub)
+                {
+                    int f = (int)sym.Definition;
+                    nint body = stubOf.TryGetValue(f, out int stub)
                         ? (nint)(baseAddress + layout.StubsOffset + (long)stub * ModuleLayout.StubSize)
-                        : (nint)(baseAddress + functions[(int)sym.Definition].CodeOffset);
+                        : (nint)(baseAddress + functions[f].CodeOffset);
+                    symbolAddress[s] = hotSwap ? (nint)(baseAddress + layout.EntryThunksOffset + (long)f * ModuleLayout.ThunkSize) : body;
+                    if (bodyAddress is not null) bodyAddress[s] = body;
+                }
                 else if (sym.Kind == SymbolKind.Data)
                     symbolAddress[s] = (nint)(baseAddress + layout.DataObjectOffset(image.DataObjects[(int)sym.Definition]));
             }
 
-            WriteSlotsThunksAndStubs(mem, baseAddress, layout, symbols, symbolAddress, slotOf, thunkOf, stubs.Length, id);
+            WriteSlotsThunksAndStubs(mem, baseAddress, layout, symbols, symbolAddress, slotOf, thunkOf, stubCount, id);
+            if (hotSwap) WriteEntryThunks(mem, layout);
 
-            var linker = new Relocator(image, mem, baseAddress, layout, symbolAddress, slotOf, thunkOf);
+            var linker = new Relocator(image, mem, baseAddress, layout, symbolAddress, slotOf, thunkOf, bodyAddress);
             for (int f = 0; f < functions.Length; f++)
             {
                 if (stubOf.ContainsKey(f))
                 {
                     // A refused body never runs: it becomes "jmp stub" followed by int3.
-                    BlockRefusedBody(mem, functions[f], baseAddress, symbolAddress[functions[f].Symbol]);
+                    BlockRefusedBody(mem, functions[f], baseAddress, (nint)(baseAddress + layout.StubsOffset + (long)stubOf[f] * ModuleLayout.StubSize));
                     continue;
                 }
                 linker.Apply(image.RelocationsOf(functions[f]), (int)functions[f].FirstRelocation, functions[f].CodeOffset, $"function '{image.SymbolName((int)functions[f].Symbol)}'");
@@ -111,10 +150,13 @@ public sealed partial class LoadedModule
                 if (data[d].RelocationCount > 0)
                     linker.Apply(image.RelocationsOf(data[d]), (int)data[d].FirstRelocation, layout.DataObjectOffset(data[d]), $"data object '{image.SymbolName((int)data[d].Symbol)}'");
 
-            // Only now: code read+execute, read-only data and slots read-only. Writable data stays RW, never X.
+            SwapState? swap = hotSwap ? CreateSwapState(image, memory, reservation, layout, refused, stubOf, bodyAddress!) : null;
+
+            // Only now: code read+execute, read-only data and slots read-only. Writable data (and swap
+            // slots) stay read-write, never executable.
             memory.Protect(region, 0, layout.ExecuteSize, PageProtection.ReadExecute);
             memory.Protect(region, layout.ReadOnlyOffset, layout.ReadOnlySize, PageProtection.ReadOnly);
-            return new LoadedModule(image, ownsImage, memory, region, layout, symbolAddress, refused, stubs, id);
+            return new LoadedModule(image, ownsImage, memory, region, layout, symbolAddress, refused, stubs, id, swap, slotOf, thunkOf);
         }
         catch
         {

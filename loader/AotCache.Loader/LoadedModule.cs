@@ -1,5 +1,6 @@
 using System.Text;
 using AotCache.Format;
+using AotCache.Loader.HotSwap;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
 using ValueType = AotCache.Format.ValueType;
@@ -25,14 +26,20 @@ public sealed partial class LoadedModule : IDisposable
     private readonly ModuleLayout _layout;
     private readonly nint[] _symbolAddress;
     private readonly Dictionary<int, RefusedFunction> _refused; // function index -> why
-    private readonly RefusedFunction[] _stubs;                   // stub index -> what it stands for
+    private readonly RefusedFunction?[] _stubs;                  // stub index -> what it stands for (direct modules)
     private readonly Signature?[] _signatures;
     private readonly long _id;
+    private readonly SwapState? _swap;                          // hot-swappable modules only
+    private readonly int[] _importSlot, _importThunk;           // symbol -> slot / thunk index, or −1
     private bool _disposed;
 
     private LoadedModule(CacheImage image, bool ownsImage, IExecutableMemory memory, MemoryRegion region, ModuleLayout layout,
-        nint[] symbolAddress, Dictionary<int, RefusedFunction> refused, RefusedFunction[] stubs, long id)
+        nint[] symbolAddress, Dictionary<int, RefusedFunction> refused, RefusedFunction?[] stubs, long id, SwapState? swap,
+        int[] importSlot, int[] importThunk)
     {
+        _swap = swap;
+        _importSlot = importSlot;
+        _importThunk = importThunk;
         _image = image;
         _ownsImage = ownsImage;
         _memory = memory;
@@ -88,6 +95,9 @@ public sealed partial class LoadedModule : IDisposable
     /// <summary>Functions refused at load (missing CPU features, stale in lenient mode), by name.</summary>
     public IReadOnlyCollection<RefusedFunction> RefusedFunctions => _refused.Values;
 
+    /// <summary>How calls between the module's functions are linked.</summary>
+    public LinkMode LinkMode => _swap is null ? LinkMode.Direct : LinkMode.HotSwappable;
+
     /// <summary>Address ranges and protections of the module's three segments, for audits.</summary>
     public IReadOnlyList<(nint Start, long Length, PageProtection Protection)> Segments
     {
@@ -115,19 +125,21 @@ public sealed partial class LoadedModule : IDisposable
     /// The entry point of an exported function, after checking that its declaration equals
     /// <paramref name="expected"/>. Cast it to the matching <c>delegate* unmanaged</c> type.
     /// </summary>
+    /// <remarks>In a hot-swappable module the pointer is the function's entry thunk: it follows later
+    /// redefinitions with the same signature; call it inside <see cref="EnterCode"/>.</remarks>
     public nint GetFunctionPointer(string name, Signature expected)
     {
         ArgumentNullException.ThrowIfNull(expected);
-        int function = FindCallable(name, out Signature actual);
+        nint address = FindCallable(name, out Signature actual, stable: true);
         if (!actual.Equals(expected))
             throw new InvalidOperationException($"function '{name}' is {actual}, not {expected}");
-        return FunctionAddress(function);
+        return address;
     }
 
     /// <summary>The declaration of an exported function.</summary>
     public Signature GetSignature(string name)
     {
-        FindCallable(name, out Signature signature);
+        FindCallable(name, out Signature signature, stable: true);
         return signature;
     }
 
@@ -138,7 +150,9 @@ public sealed partial class LoadedModule : IDisposable
     /// </summary>
     public Value Invoke(string name, params ReadOnlySpan<Value> args)
     {
-        int function = FindCallable(name, out Signature signature);
+        // The body and its signature are taken together: a concurrent redefinition cannot make this call
+        // use one signature with the other's body.
+        nint address = FindCallable(name, out Signature signature, stable: false);
         if (signature.Convention != CallingConvention.SysV)
             throw new InvalidOperationException($"function '{name}' uses {signature.Convention}; only System V functions can be invoked here");
         if (args.Length != signature.Parameters.Length)
@@ -163,7 +177,16 @@ public sealed partial class LoadedModule : IDisposable
             }
         }
         RefusedCallTrap.Reset();
-        CallShim.Result result = CallShim.Call(FunctionAddress(function), ints[..ni], doubles[..nd]);
+        CallShim.Result result;
+        _swap?.Epochs.Enter();
+        try
+        {
+            result = CallShim.Call(address, ints[..ni], doubles[..nd]);
+        }
+        finally
+        {
+            _swap?.Epochs.Exit();
+        }
         ThrowIfRefusedCallOccurred();
         if (signature.Results.Length == 0) return default;
         return signature.Results[0] switch
@@ -184,14 +207,17 @@ public sealed partial class LoadedModule : IDisposable
         if (!RefusedCallTrap.TryTake(out long module, out int stub)) return;
         if (module != _id || (uint)stub >= (uint)_stubs.Length)
             throw new InvalidOperationException("loaded code of another module reached a refused function");
-        RefusedFunction r = _stubs[stub];
+        RefusedFunction r = _swap is not null ? DescribeEntry(_swap.Entries[stub]) : _stubs[stub]!;
         throw new AotCacheException(r.Reason, -1, $"a call reached refused function '{r.Name}': {r.Detail}");
     }
 
-    private int FindCallable(string name, out Signature signature)
+    /// <summary>The address to call for an exported function: its body (or, when <paramref name="stable"/>,
+    /// the hot-swappable entry thunk), with the signature that goes with it.</summary>
+    private nint FindCallable(string name, out Signature signature, bool stable)
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(name);
+        if (_swap is not null) return FindSwappable(name, out signature, stable);
         int s = _image.FindSymbol(name);
         if (s < 0) throw new KeyNotFoundException($"module '{_image.ModuleName}' has no function named '{name}'");
         SymbolRecord symbol = _image.Symbols[s];
@@ -201,10 +227,8 @@ public sealed partial class LoadedModule : IDisposable
         if (_refused.TryGetValue(function, out RefusedFunction? refused))
             throw new AotCacheException(refused.Reason, -1, $"function '{name}' was refused at load: {refused.Detail}");
         signature = _signatures[symbol.Declaration] ??= _image.GetSignature((int)symbol.Declaration);
-        return function;
+        return _region.Address + (nint)_image.Functions[function].CodeOffset;
     }
-
-    private nint FunctionAddress(int function) => _region.Address + (nint)_image.Functions[function].CodeOffset;
 
     private void ThrowIfDisposed()
     {
@@ -218,6 +242,7 @@ public sealed partial class LoadedModule : IDisposable
         if (_disposed) return;
         _disposed = true;
         _memory.Free(_region);
+        _swap?.Epochs.Dispose();
         if (_ownsImage) _image.Dispose();
     }
 

@@ -19,7 +19,7 @@ internal sealed class ModuleLayout
     public const int CommonStubSize = 48;
 
     public long CodeSize;
-    public long ThunksOffset, StubsOffset, CommonStubOffset;
+    public long ThunksOffset, EntryThunksOffset, StubsOffset, CommonStubOffset;
     public long ExecuteSize;
 
     public long ReadOnlyOffset;             // segment start
@@ -31,18 +31,22 @@ internal sealed class ModuleLayout
     public long WritableDataFloor;          // data-section offset mapped to the segment start (page floor of the first writable object)
     public long WritableDataStart, WritableDataEnd;
     public long ZeroFillOffset;             // absolute offset in the region
+    public long SwapSlotsOffset;            // absolute offset in the region (hot-swappable modules)
     public long WritableSize;
 
     public long TotalSize;
 
-    public int SlotCount, ThunkCount, StubCount;
+    public int SlotCount, ThunkCount, StubCount, SwapEntries;
 
-    public static ModuleLayout Compute(CacheImage image, int slotCount, int thunkCount, int stubCount, int pageSize)
+    /// <param name="swapEntries">Hot-swappable modules: entry thunks (read+execute) and 24-byte swap slots
+    /// (read-write, never executable) for this many functions, including room for functions added later.</param>
+    public static ModuleLayout Compute(CacheImage image, int slotCount, int thunkCount, int stubCount, int pageSize, int swapEntries = 0)
     {
-        var l = new ModuleLayout { SlotCount = slotCount, ThunkCount = thunkCount, StubCount = stubCount };
+        var l = new ModuleLayout { SlotCount = slotCount, ThunkCount = thunkCount, StubCount = stubCount, SwapEntries = swapEntries };
         l.CodeSize = image.Code.Length;
         l.ThunksOffset = AlignUp(l.CodeSize, 16);
-        l.StubsOffset = AlignUp(l.ThunksOffset + (long)thunkCount * ThunkSize, 16);
+        l.EntryThunksOffset = l.ThunksOffset + (long)thunkCount * ThunkSize;
+        l.StubsOffset = AlignUp(l.EntryThunksOffset + (long)swapEntries * ThunkSize, 16);
         l.CommonStubOffset = l.StubsOffset + (long)stubCount * StubSize;
         long executeEnd = stubCount > 0 ? l.CommonStubOffset + CommonStubSize : l.StubsOffset;
         l.ExecuteSize = AlignUp(executeEnd, pageSize);
@@ -69,7 +73,8 @@ internal sealed class ModuleLayout
         l.WritableDataFloor = rwStart / pageSize * pageSize; // keeps every alignment up to a page
         long rwBytes = AlignUp(rwEnd - l.WritableDataFloor, pageSize);
         l.ZeroFillOffset = l.WritableOffset + rwBytes;
-        l.WritableSize = rwBytes + AlignUp(image.ZeroFillSize, pageSize);
+        l.SwapSlotsOffset = l.ZeroFillOffset + AlignUp(image.ZeroFillSize, pageSize);
+        l.WritableSize = rwBytes + AlignUp(image.ZeroFillSize, pageSize) + AlignUp((long)swapEntries * HotSwap.SwapState.SlotSize, pageSize);
 
         l.TotalSize = Math.Max(pageSize, l.ExecuteSize + l.ReadOnlySize + l.WritableSize);
         return l;

@@ -25,6 +25,16 @@ public interface IExecutableMemory
 
     /// <summary>Unmaps a region.</summary>
     void Free(MemoryRegion region);
+
+    /// <summary>Reserves address space without memory behind it (no access). Hot-swappable modules reserve
+    /// their code and all future bodies in one range, so every rel32 between them reaches by construction.</summary>
+    MemoryRegion Reserve(long size);
+
+    /// <summary>Makes whole pages of a reserved region usable, zeroed and read-write.</summary>
+    void Commit(MemoryRegion region, long offset, long length);
+
+    /// <summary>Returns whole pages of a reserved region to the system and makes them inaccessible again.</summary>
+    void Decommit(MemoryRegion region, long offset, long length);
 }
 
 /// <summary>A mapped range: base address and size in bytes.</summary>

@@ -10,7 +10,9 @@ namespace AotCache.Loader.Memory;
 public sealed partial class LinuxMemory : IExecutableMemory
 {
     private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
-    private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapPopulate = 0x8000;
+    private const int ProtNone = 0;
+    private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000, MapPopulate = 0x8000;
+    private const int MadvDontNeed = 4;
     private static readonly nint MapFailed = -1;
 
     public static readonly LinuxMemory Instance = new();
@@ -68,6 +70,31 @@ public sealed partial class LinuxMemory : IExecutableMemory
         if (Munmap(region.Address, (nuint)region.Size) != 0)
             throw new InvalidOperationException($"munmap failed: errno {Marshal.GetLastPInvokeError()}");
     }
+
+    public MemoryRegion Reserve(long size)
+    {
+        if (size <= 0 || size % PageSize != 0) throw new ArgumentOutOfRangeException(nameof(size), size, "a positive multiple of the page size");
+        nint address = Mmap(0, (nuint)size, ProtNone, MapPrivate | MapAnonymous | MapNoReserve, -1, 0);
+        if (address == MapFailed)
+            throw new OutOfMemoryException($"reserving {size} bytes of address space failed: errno {Marshal.GetLastPInvokeError()}");
+        return new MemoryRegion(address, size);
+    }
+
+    public void Commit(MemoryRegion region, long offset, long length) => Protect(region, offset, length, PageProtection.ReadWrite);
+
+    public void Decommit(MemoryRegion region, long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset % PageSize != 0 || length % PageSize != 0 || offset + length > region.Size)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"pages {offset}+{length} are not whole pages of a {region.Size}-byte region");
+        if (length == 0) return;
+        nint at = region.Address + (nint)offset;
+        // Drop the physical pages first (private anonymous pages read back as zero), then forbid access.
+        if (Madvise(at, (nuint)length, MadvDontNeed) != 0 || Mprotect(at, (nuint)length, ProtNone) != 0)
+            throw new InvalidOperationException($"decommitting pages failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    private static partial int Madvise(nint address, nuint length, int advice);
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
     private static partial nint Mmap(nint address, nuint length, int prot, int flags, int fd, nint offset);

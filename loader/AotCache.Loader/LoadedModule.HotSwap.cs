@@ -1,0 +1,191 @@
+using System.Buffers.Binary;
+using AotCache.Format;
+using AotCache.Loader.HotSwap;
+using AotCache.Loader.Linking;
+using AotCache.Loader.Memory;
+
+namespace AotCache.Loader;
+
+/// <summary>Counters of a hot-swappable module's code memory.</summary>
+public readonly record struct SwapStatistics(int LiveFunctions, int LiveBatches, int RetiredBatchesAwaitingReclaim, long CommittedArenaBytes);
+
+public sealed partial class LoadedModule
+{
+    /// <summary>Starts an update of a hot-swappable module: redefine, add and remove functions, then commit.</summary>
+    public UpdateTransaction BeginUpdate()
+    {
+        ThrowIfDisposed();
+        if (_swap is null) throw new InvalidOperationException($"module '{_image.ModuleName}' was loaded with LinkMode.Direct; load it with LinkMode.HotSwappable to update it");
+        return new UpdateTransaction(this, _swap);
+    }
+
+    /// <summary>
+    /// Marks the calling thread as executing loaded code until disposed, so that bodies it may be running
+    /// are not freed by a concurrent commit. <see cref="Invoke"/> does this by itself; hosts that call raw
+    /// function pointers of a hot-swappable module must.
+    /// </summary>
+    public CodeScope EnterCode()
+    {
+        ThrowIfDisposed();
+        _swap?.Epochs.Enter();
+        return new CodeScope(_swap?.Epochs);
+    }
+
+    /// <summary>Frees replaced bodies that no thread can still be executing; commits do this too.</summary>
+    public int ReclaimRetiredCode()
+    {
+        ThrowIfDisposed();
+        if (_swap is null) return 0;
+        lock (_swap.CommitLock) return Reclaim(_swap);
+    }
+
+    public SwapStatistics GetSwapStatistics()
+    {
+        ThrowIfDisposed();
+        if (_swap is null) return default;
+        lock (_swap.CommitLock)
+            return new SwapStatistics(_swap.ByName.Count, _swap.Arena.LiveBatches, _swap.Arena.RetiredBatches, _swap.Arena.CommittedBytes);
+    }
+
+    /// <summary>Names of the functions currently defined, for tools and tests.</summary>
+    public IReadOnlyCollection<string> FunctionNames
+    {
+        get
+        {
+            ThrowIfDisposed();
+            if (_swap is not null) return [.. _swap.ByName.Keys.Order(StringComparer.Ordinal)];
+            var names = new List<string>();
+            foreach (FunctionRecord f in _image.Functions) names.Add(_image.SymbolName((int)f.Symbol));
+            return names;
+        }
+    }
+
+    internal static int Reclaim(SwapState swap)
+    {
+        long oldest = swap.Epochs.OldestActive();
+        for (int i = swap.RetiredEntries.Count - 1; i >= 0; i--)
+        {
+            var (entry, epoch) = swap.RetiredEntries[i];
+            if (epoch > oldest) continue;
+            swap.RetiredEntries.RemoveAt(i);
+            // The old body may be freed next: a stale raw pointer to this entry now lands on its refusal stub.
+            swap.Publish(swap.Entries[entry], swap.Stub(entry));
+            swap.FreeEntries.Push(entry);
+        }
+        return swap.Arena.Reclaim(oldest);
+    }
+
+    private nint FindSwappable(string name, out Signature signature, bool stable)
+    {
+        if (!_swap!.ByName.TryGetValue(name, out SwapEntry? e))
+            throw new KeyNotFoundException($"module '{_image.ModuleName}' has no function named '{name}'");
+        // Read the entry's fields once: a commit replaces them together under its lock, and publishes the
+        // slot only after they are set, so (signature, body) below belong to one definition.
+        lock (_swap.CommitLock)
+        {
+            if (!e.Exported) throw new KeyNotFoundException($"function '{name}' is local to module '{_image.ModuleName}' (not exported)");
+            if (e.Refused is { } refused) throw new AotCacheException(refused.Reason, -1, $"function '{name}' was refused: {refused.Detail}");
+            signature = e.Signature!;
+            return stable ? _swap.EntryThunk(e.Index) : e.Body;
+        }
+    }
+
+    private static RefusedFunction DescribeEntry(SwapEntry e) =>
+        e.Refused ?? new RefusedFunction(e.Name.Length > 0 ? e.Name : $"#{e.Index}", ErrorCode.StaleCaller,
+            e.Defined ? "the function was replaced while a stale reference still pointed at it" : "the function was removed by an update");
+
+    private static void WriteEntryThunks(Span<byte> mem, ModuleLayout layout)
+    {
+        for (int i = 0; i < layout.SwapEntries; i++)
+        {
+            // jmp qword [rip + swap slot i]: every caller reaches the current body through this.
+            long at = layout.EntryThunksOffset + (long)i * ModuleLayout.ThunkSize;
+            long slot = layout.SwapSlotsOffset + (long)i * SwapState.SlotSize;
+            Span<byte> t = mem[(int)at..];
+            t[0] = 0xFF; t[1] = 0x25;
+            BinaryPrimitives.WriteInt32LittleEndian(t[2..], checked((int)(slot - (at + 6))));
+            t[6] = 0xCC; t[7] = 0xCC;
+        }
+    }
+
+    private static SwapState CreateSwapState(CacheImage image, IExecutableMemory memory, MemoryRegion reservation, ModuleLayout layout,
+        Dictionary<int, RefusedFunction> refused, Dictionary<int, int> stubOf, nint[] bodyAddress)
+    {
+        var entries = new SwapEntry[layout.SwapEntries];
+        for (int i = 0; i < entries.Length; i++) entries[i] = new SwapEntry(i);
+        var swap = new SwapState
+        {
+            Reservation = reservation,
+            Arena = new CodeArena(memory, reservation, layout.TotalSize, memory.PageSize),
+            Entries = entries,
+            EntryThunksOffset = layout.EntryThunksOffset,
+            SwapSlotsOffset = layout.SwapSlotsOffset,
+            StubsOffset = layout.StubsOffset,
+        };
+        ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
+        ReadOnlySpan<FunctionRecord> functions = image.Functions;
+        var signatures = new Signature?[image.Declarations.Length];
+        for (int f = 0; f < functions.Length; f++)
+        {
+            SwapEntry e = entries[f];
+            SymbolRecord symbol = symbols[(int)functions[f].Symbol];
+            e.Name = image.GetString(symbol.Name);
+            e.Defined = true;
+            e.Exported = symbol.Linkage == Linkage.Export;
+            e.Signature = signatures[symbol.Declaration] ??= image.GetSignature((int)symbol.Declaration);
+            e.Content = functions[f].ContentHash;
+            e.Body = bodyAddress[functions[f].Symbol];
+            e.Generation = 1;
+            e.Refused = refused.GetValueOrDefault(f);
+            swap.ByName[e.Name] = e;
+            swap.Publish(e, e.Body);
+        }
+        for (int i = entries.Length - 1; i >= functions.Length; i--)
+        {
+            swap.Publish(entries[i], swap.Stub(i));
+            swap.FreeEntries.Push(i);
+        }
+        // References between functions, and the reverse index that makes update checks proportional to callers.
+        for (int f = 0; f < functions.Length; f++)
+            foreach (RelocationRecord r in image.RelocationsOf(functions[f]))
+            {
+                SymbolRecord target = symbols[(int)r.Target];
+                if (target.Kind != SymbolKind.Function) continue;
+                ReferenceKind kind = Relocator.IsBodyBound(r) ? ReferenceKind.BodyBound : ReferenceKind.Call;
+                AddReference(entries, new Reference(f, (int)target.Definition, kind, r.ExpectedSignatureHash, default));
+            }
+        foreach (DependencyRecord d in image.Dependencies)
+            if (d.Kind == DependencyKind.FunctionContent)
+                AddReference(entries, new Reference((int)d.Function, (int)symbols[(int)d.Target].Definition, ReferenceKind.Content, 0, d.ExpectedContentHash));
+        _ = stubOf;
+        return swap;
+    }
+
+    /// <summary>For new code of an update: the address a relocation to an import or data object uses
+    /// (the import's thunk or slot for PC-relative kinds, its host address for Absolute64).</summary>
+    internal long ImportOrDataAddress(string name, RelocationKind kind)
+    {
+        int s = _image.FindSymbol(name);
+        SymbolRecord symbol = _image.Symbols[s];
+        if (symbol.Kind is SymbolKind.ImportFunction or SymbolKind.ImportData)
+        {
+            if (kind == RelocationKind.SlotPcRel32) return _region.Address + _layout.SlotsOffset + 8L * _importSlot[s];
+            if (kind == RelocationKind.ThunkPcRel32) return _region.Address + _layout.ThunksOffset + (long)_importThunk[s] * ModuleLayout.ThunkSize;
+        }
+        return _symbolAddress[s];
+    }
+
+    internal static void AddReference(SwapEntry[] entries, Reference r)
+    {
+        entries[r.Owner].Outgoing.Add(r);
+        entries[r.Target].Incoming.Add(r);
+    }
+}
+
+/// <summary>A thread's stay inside a hot-swappable module's code; see <see cref="LoadedModule.EnterCode"/>.</summary>
+public readonly struct CodeScope : IDisposable
+{
+    private readonly EpochTracker? _epochs;
+    internal CodeScope(EpochTracker? epochs) => _epochs = epochs;
+    public void Dispose() => _epochs?.Exit();
+}
