@@ -32,6 +32,14 @@ public sealed record LoadOptions
 
     public StalePolicy StalePolicy { get; init; } = StalePolicy.Strict;
 
+    /// <summary>
+    /// Called, on the calling thread, when loaded code reaches a refused function (stale in lenient mode,
+    /// missing CPU features, removed): a front end can schedule its recompilation. The call itself still
+    /// fails: <see cref="LoadedModule.Invoke"/> throws when control returns. The callback runs inside a
+    /// native frame: it must not throw (exceptions are caught and dropped) and must not commit updates.
+    /// </summary>
+    public Action<RefusedFunction>? OnRefusedCall { get; init; }
+
     public LinkMode LinkMode { get; init; } = LinkMode.Direct;
 
     /// <summary>Hot-swappable modules: how many functions updates may add beyond the file's (−1: a quarter of the file's, plus 64).</summary>

@@ -156,7 +156,12 @@ public sealed partial class LoadedModule
             // slots) stay read-write, never executable.
             memory.Protect(region, 0, layout.ExecuteSize, PageProtection.ReadExecute);
             memory.Protect(region, layout.ReadOnlyOffset, layout.ReadOnlySize, PageProtection.ReadOnly);
-            return new LoadedModule(image, ownsImage, memory, region, layout, symbolAddress, refused, stubs, id, swap, slotOf, thunkOf);
+            var module = new LoadedModule(image, ownsImage, memory, region, layout, symbolAddress, refused, stubs, id, swap, slotOf, thunkOf)
+            {
+                _onRefusedCall = options.OnRefusedCall,
+            };
+            s_live[id] = module;
+            return module;
         }
         catch
         {

@@ -18,6 +18,25 @@ public sealed record RefusedFunction(string Name, ErrorCode Reason, string Detai
 public sealed partial class LoadedModule : IDisposable
 {
     private static long s_nextId;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<long, LoadedModule> s_live = new();
+
+    static LoadedModule()
+    {
+        RefusedCallTrap.Observer = (id, stub) =>
+        {
+            if (!s_live.TryGetValue(id, out LoadedModule? module) || module._onRefusedCall is not { } callback) return;
+            try
+            {
+                callback(module.DescribeStub(stub));
+            }
+            catch (Exception)
+            {
+                // An exception cannot cross the native frames between here and the managed caller.
+            }
+        };
+    }
+
+    private Action<RefusedFunction>? _onRefusedCall;
 
     private readonly CacheImage _image;
     private readonly bool _ownsImage;
@@ -207,7 +226,7 @@ public sealed partial class LoadedModule : IDisposable
         if (!RefusedCallTrap.TryTake(out long module, out int stub)) return;
         if (module != _id || (uint)stub >= (uint)_stubs.Length)
             throw new InvalidOperationException("loaded code of another module reached a refused function");
-        RefusedFunction r = _swap is not null ? DescribeEntry(_swap.Entries[stub]) : _stubs[stub]!;
+        RefusedFunction r = DescribeStub(stub);
         throw new AotCacheException(r.Reason, -1, $"a call reached refused function '{r.Name}': {r.Detail}");
     }
 
@@ -230,6 +249,10 @@ public sealed partial class LoadedModule : IDisposable
         return _region.Address + (nint)_image.Functions[function].CodeOffset;
     }
 
+    private RefusedFunction DescribeStub(int stub) =>
+        (uint)stub >= (uint)_stubs.Length ? new RefusedFunction($"#{stub}", ErrorCode.StaleCaller, "unknown stub")
+        : _swap is not null ? DescribeEntry(_swap.Entries[stub]) : _stubs[stub]!;
+
     private void ThrowIfDisposed()
     {
         if (_disposed) throw new ObjectDisposedException(nameof(LoadedModule), $"module '{_image.ModuleName}' was unloaded (disposed); its code and data are unmapped");
@@ -241,6 +264,7 @@ public sealed partial class LoadedModule : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        s_live.TryRemove(_id, out _);
         _memory.Free(_region);
         _swap?.Epochs.Dispose();
         if (_ownsImage) _image.Dispose();

@@ -25,6 +25,10 @@ public sealed partial class CacheBuilder
         stream.Write(bytes);
     }
 
+    /// <summary>Writes the file to <paramref name="path"/> atomically (see <see cref="AtomicFile"/>): an invalid
+    /// module, an I/O error or a crash never damages the previous file at that path.</summary>
+    public void WriteToFile(string path) => AtomicFile.Write(path, ToArray());
+
     private void CheckComplete()
     {
         var problems = new List<string>();

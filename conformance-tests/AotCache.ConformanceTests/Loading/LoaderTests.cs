@@ -135,6 +135,29 @@ public class LoaderTests
     }
 
     [Fact]
+    public void LOAD_5_lenient_mode_calls_the_host_back_on_the_first_call_to_a_stale_function()
+    {
+        // outer() = caller() + 1, and caller is stale.
+        using var image = CacheImage.Read(Module(callerExpects: I64ToI64, extra: b =>
+        {
+            Assert.True(b.TryGetSymbol("caller", out SymbolHandle caller));
+            b.AddFunction("outer", b.AddDeclaration(NoneToI64), CallThenAdd1, [new Relocation(5, RelocationKind.FunctionPcRel32, caller, -4)]);
+        }));
+        var reported = new List<RefusedFunction>();
+        using var module = LoadedModule.Load(image, new LoadOptions { StalePolicy = StalePolicy.Lenient, OnRefusedCall = reported.Add });
+        var e = Assert.Throws<AotCacheException>(() => module.Invoke("outer"));
+        Assert.Equal(ErrorCode.StaleCaller, e.Code);
+        Assert.Contains("refused function 'caller'", e.Message);
+        RefusedFunction r = Assert.Single(reported);
+        Assert.Equal("caller", r.Name);
+        Assert.Contains("caller refers to leaf", r.Detail);
+        // The next call is a fresh one: reported again, and other functions still work.
+        Assert.Throws<AotCacheException>(() => module.Invoke("outer"));
+        Assert.Equal(2, reported.Count);
+        Assert.Equal(7, module.Invoke("leaf").AsI64);
+    }
+
+    [Fact]
     public void LOAD_1_a_file_for_another_target_is_refused_naming_both()
     {
         using var image = CacheImage.Read(Module());

@@ -12,6 +12,10 @@ namespace AotCache.Loader.Memory;
 /// </summary>
 internal static unsafe class RefusedCallTrap
 {
+    /// <summary>Called on the calling thread when loaded code reaches a refused function (module id, stub index).
+    /// Set by <see cref="LoadedModule"/>; must not throw.</summary>
+    internal static Action<long, int>? Observer;
+
     [ThreadStatic] private static long t_module;
     [ThreadStatic] private static int t_function;
     [ThreadStatic] private static bool t_pending;
@@ -22,6 +26,7 @@ internal static unsafe class RefusedCallTrap
     [UnmanagedCallersOnly]
     private static void OnRefusedCall(long module, int function)
     {
+        Observer?.Invoke(module, function);
         if (t_pending) return; // keep the first refused call of a chain: it names the root cause
         t_module = module;
         t_function = function;
