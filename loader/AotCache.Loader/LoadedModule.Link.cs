@@ -32,7 +32,9 @@ public sealed partial class LoadedModule
         if (stale.Count > 0)
         {
             if (options.StalePolicy == StalePolicy.Strict)
-                throw new AotCacheException(ErrorCode.StaleCaller, image.SectionOffset(SectionKind.Relocations) + (long)stale[0].Relocation * RelocationRecord.RecordSize,
+                throw new AotCacheException(ErrorCode.StaleCaller, stale[0].Kind == StaleKind.Signature
+                        ? image.SectionOffset(SectionKind.Relocations) + (long)stale[0].Record * RelocationRecord.RecordSize
+                        : image.SectionOffset(SectionKind.Dependencies) + (long)stale[0].Record * DependencyRecord.RecordSize,
                     $"{stale.Count} stale reference{(stale.Count == 1 ? "" : "s")}: " + Join(stale.Select(s => StaleAnalysis.Describe(image, s))));
             foreach (StaleReference s in stale)
             {

@@ -158,6 +158,33 @@ public class LoaderTests
     }
 
     [Fact]
+    public void DEP_2_content_dependencies_make_a_file_stale_transitively_at_load()
+    {
+        // middle inlined leaf as it was (content 1); top inlined middle. leaf's content is now 2.
+        var b = new CacheBuilder(TargetDescription.LinuxX64);
+        var sig = b.AddDeclaration(NoneToI64);
+        var leaf = b.AddFunction("leaf", sig, Return7, options: new FunctionOptions { ContentHash = new ContentHash(2, 0) });
+        var middle = b.AddFunction("middle", sig, Return7, options: new FunctionOptions { ContentHash = new ContentHash(10, 0) });
+        var top = b.AddFunction("top", sig, Return7, options: new FunctionOptions { ContentHash = new ContentHash(20, 0) });
+        b.AddFunction("fine", sig, Return7);
+        b.AddDependency(middle, leaf, new ContentHash(1, 0));
+        b.AddDependency(top, middle, new ContentHash(10, 0));
+        using var image = CacheImage.Read(b.ToArray());
+
+        var stale = StaleAnalysis.Find(image);
+        Assert.Equal([StaleKind.Content, StaleKind.TransitiveContent], stale.Select(s => s.Kind));
+        Assert.Contains("middle depends on the content of leaf", StaleAnalysis.Describe(image, stale[0]));
+        Assert.Contains("top depends on the content of middle, which is stale itself", StaleAnalysis.Describe(image, stale[1]));
+
+        var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image));
+        Assert.Equal(ErrorCode.StaleCaller, e.Code);
+        using var lenient = LoadedModule.Load(image, new LoadOptions { StalePolicy = StalePolicy.Lenient });
+        Assert.Equal(["middle", "top"], lenient.RefusedFunctions.Select(r => r.Name).Order());
+        Assert.Equal(7, lenient.Invoke("fine").AsI64);
+        Assert.Equal(7, lenient.Invoke("leaf").AsI64);
+    }
+
+    [Fact]
     public void LOAD_1_a_file_for_another_target_is_refused_naming_both()
     {
         using var image = CacheImage.Read(Module());

@@ -2,12 +2,27 @@ using AotCache.Format;
 
 namespace AotCache.Loader.Linking;
 
-/// <summary>A relocation whose owner was compiled against a signature its target no longer has [LOAD-5].</summary>
+/// <summary>Why a reference is stale.</summary>
+public enum StaleKind
+{
+    /// <summary>A relocation's expected signature hash differs from its function target's declaration [LOAD-5].</summary>
+    Signature,
+    /// <summary>A dependency's expected content hash differs from its target's content hash [DEP-2].</summary>
+    Content,
+    /// <summary>The function depends on the content of a function that is itself stale, so it will be recompiled too [DEP-2].</summary>
+    TransitiveContent,
+}
+
+/// <summary>A function or data object compiled against something its target no longer is.</summary>
 /// <param name="OwnerIsFunction">True when the owner is a function, false for a data object.</param>
 /// <param name="Owner">Index in the function or data object table.</param>
-public readonly record struct StaleReference(bool OwnerIsFunction, int Owner, int Relocation, int TargetSymbol, ulong ExpectedHash, ulong ActualHash);
+/// <param name="Record">The relocation index (signature) or dependency index (content).</param>
+public readonly record struct StaleReference(StaleKind Kind, bool OwnerIsFunction, int Owner, int Record, int TargetSymbol, ulong ExpectedHash, ulong ActualHash)
+{
+    public int Relocation => Kind == StaleKind.Signature ? Record : -1;
+}
 
-/// <summary>Finds stale references in a validated image: O(relocations), no allocation unless some are stale.</summary>
+/// <summary>Finds stale references in a validated image: O(relocations + dependencies), no allocation unless some are stale.</summary>
 public static class StaleAnalysis
 {
     public static List<StaleReference> Find(CacheImage image)
@@ -21,6 +36,33 @@ public static class StaleAnalysis
         ReadOnlySpan<DataObjectRecord> data = image.DataObjects;
         for (int d = 0; d < data.Length; d++)
             Scan(image.RelocationsOf(data[d]), (int)data[d].FirstRelocation, false, d, symbols, declarations, stale);
+
+        // Content dependencies: a function that inlined a target whose content hash changed is stale, and so
+        // is, transitively, every function that inlined a stale function (it will be recompiled).
+        ReadOnlySpan<DependencyRecord> dependencies = image.Dependencies;
+        HashSet<int>? staleFunctions = null;
+        for (int i = 0; i < dependencies.Length; i++)
+        {
+            ref readonly DependencyRecord d = ref dependencies[i];
+            SymbolRecord target = symbols[(int)d.Target];
+            ContentHash actual = target.Kind == SymbolKind.Function ? functions[(int)target.Definition].ContentHash : data[(int)target.Definition].ContentHash;
+            if (actual == d.ExpectedContentHash) continue;
+            stale.Add(new StaleReference(StaleKind.Content, true, (int)d.Function, i, (int)d.Target, d.ExpectedContentHash.Low, actual.Low));
+            (staleFunctions ??= []).Add((int)d.Function);
+        }
+        if (staleFunctions is not null)
+        {
+            var queue = new Queue<int>(staleFunctions);
+            while (queue.TryDequeue(out int changed))
+                for (int i = 0; i < dependencies.Length; i++)
+                {
+                    ref readonly DependencyRecord d = ref dependencies[i];
+                    if (symbols[(int)d.Target].Kind != SymbolKind.Function || (int)symbols[(int)d.Target].Definition != changed) continue;
+                    if (!staleFunctions.Add((int)d.Function)) continue;
+                    stale.Add(new StaleReference(StaleKind.TransitiveContent, true, (int)d.Function, i, (int)d.Target, 0, 0));
+                    queue.Enqueue((int)d.Function);
+                }
+        }
         return stale;
     }
 
@@ -35,16 +77,27 @@ public static class StaleAnalysis
             if (target.Kind is not (SymbolKind.Function or SymbolKind.ImportFunction)) continue;
             ulong actual = declarations[(int)target.Declaration].SignatureHash;
             if (actual != r.ExpectedSignatureHash)
-                stale.Add(new StaleReference(isFunction, owner, first + k, (int)r.Target, r.ExpectedSignatureHash, actual));
+                stale.Add(new StaleReference(StaleKind.Signature, isFunction, owner, first + k, (int)r.Target, r.ExpectedSignatureHash, actual));
         }
     }
 
-    /// <summary>"main calls add compiled against sysv (i64) -> i64, but add is now sysv (i64, i64) -> i64".</summary>
+    /// <summary>"main refers to add compiled against sysv (i64) -> i64, but add is now sysv (i64, i64) -> i64".</summary>
     public static string Describe(CacheImage image, in StaleReference s)
     {
         string owner = image.SymbolName((int)(s.OwnerIsFunction ? image.Functions[s.Owner].Symbol : image.DataObjects[s.Owner].Symbol));
         string target = image.SymbolName(s.TargetSymbol);
-        return $"{owner} refers to {target} compiled against {SignatureText(image, s.ExpectedHash)}, but {target} is now {SignatureText(image, s.ActualHash)}";
+        return s.Kind switch
+        {
+            StaleKind.Signature => $"{owner} refers to {target} compiled against {SignatureText(image, s.ExpectedHash)}, but {target} is now {SignatureText(image, s.ActualHash)}",
+            StaleKind.Content => $"{owner} depends on the content of {target} as it was ({image.Dependencies[s.Record].ExpectedContentHash}), but {target} is now {ContentOf(image, s.TargetSymbol)}",
+            _ => $"{owner} depends on the content of {target}, which is stale itself",
+        };
+    }
+
+    private static ContentHash ContentOf(CacheImage image, int symbol)
+    {
+        SymbolRecord s = image.Symbols[symbol];
+        return s.Kind == SymbolKind.Function ? image.Functions[(int)s.Definition].ContentHash : image.DataObjects[(int)s.Definition].ContentHash;
     }
 
     /// <summary>A signature by hash: its text when some declaration of the file has it, else the hash.</summary>
