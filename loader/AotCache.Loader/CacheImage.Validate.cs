@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Unicode;
 using AotCache.Format;
@@ -20,6 +21,34 @@ public sealed partial class CacheImage
         public SectionTable Sections;
         public int ZeroFillSize;
 
+        // Each known section as a span and its file offset, set once after the directory is checked, so
+        // that the per-record loops below touch no section table.
+        private ReadOnlySpan<byte> _strings, _signatures, _declarations, _symbols, _functions, _dataObjects, _relocations, _fingerprint, _dependencies;
+        private long _stringsAt, _signaturesAt, _declarationsAt, _symbolsAt, _functionsAt, _dataObjectsAt, _relocationsAt, _fingerprintAt, _dependenciesAt;
+        private int _codeLength, _dataLength;
+
+        private void CacheSections()
+        {
+            _strings = Slice(SectionKind.Strings, out _stringsAt);
+            _signatures = Slice(SectionKind.Signatures, out _signaturesAt);
+            _declarations = Slice(SectionKind.Declarations, out _declarationsAt);
+            _symbols = Slice(SectionKind.Symbols, out _symbolsAt);
+            _functions = Slice(SectionKind.Functions, out _functionsAt);
+            _dataObjects = Slice(SectionKind.DataObjects, out _dataObjectsAt);
+            _relocations = Slice(SectionKind.Relocations, out _relocationsAt);
+            _fingerprint = Slice(SectionKind.Fingerprint, out _fingerprintAt);
+            _dependencies = Slice(SectionKind.Dependencies, out _dependenciesAt);
+            _codeLength = Sections[(int)SectionKind.Code].Length;
+            _dataLength = Sections[(int)SectionKind.Data].Length;
+        }
+
+        private readonly ReadOnlySpan<byte> Slice(SectionKind kind, out long offset)
+        {
+            SectionSlot slot = Sections[(int)kind];
+            offset = slot.Offset;
+            return _file.Slice(slot.Offset, slot.Length);
+        }
+
         private static AotCacheException Fail(ErrorCode code, long offset, string detail) => new(code, offset, detail);
 
         public void Run()
@@ -31,6 +60,7 @@ public sealed partial class CacheImage
             ref readonly FileHeader h = ref MemoryMarshal.AsRef<FileHeader>(_file[..FormatConstants.HeaderSize]);
             CheckHeader(in h);
             CheckDirectory(in h);
+            CacheSections();
             if (_options.VerifySectionChecksums) CheckSectionChecksums(in h);
             CheckStrings(in h);
             CheckFingerprint(in h);
@@ -135,6 +165,7 @@ public sealed partial class CacheImage
 
         // ---- 7-8: directory and padding ----------------------------------------------------------
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void CheckDirectory(in FileHeader h)
         {
             int count = (int)h.SectionCount;
@@ -219,16 +250,37 @@ public sealed partial class CacheImage
 
         // ---- 10: strings -------------------------------------------------------------------------
 
-        private readonly ReadOnlySpan<byte> Bytes(SectionKind kind)
+        private readonly ReadOnlySpan<byte> Bytes(SectionKind kind) => kind switch
         {
-            SectionSlot s = Sections[(int)kind];
-            return _file.Slice(s.Offset, s.Length);
-        }
+            SectionKind.Strings => _strings,
+            SectionKind.Signatures => _signatures,
+            SectionKind.Declarations => _declarations,
+            SectionKind.Symbols => _symbols,
+            SectionKind.Functions => _functions,
+            SectionKind.DataObjects => _dataObjects,
+            SectionKind.Relocations => _relocations,
+            SectionKind.Fingerprint => _fingerprint,
+            SectionKind.Dependencies => _dependencies,
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
 
-        private readonly long SectionStart(SectionKind kind) => Sections[(int)kind].Offset;
+        private readonly long SectionStart(SectionKind kind) => kind switch
+        {
+            SectionKind.Strings => _stringsAt,
+            SectionKind.Signatures => _signaturesAt,
+            SectionKind.Declarations => _declarationsAt,
+            SectionKind.Symbols => _symbolsAt,
+            SectionKind.Functions => _functionsAt,
+            SectionKind.DataObjects => _dataObjectsAt,
+            SectionKind.Relocations => _relocationsAt,
+            SectionKind.Fingerprint => _fingerprintAt,
+            SectionKind.Dependencies => _dependenciesAt,
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
 
         private readonly ReadOnlySpan<T> Table<T>(SectionKind kind) where T : unmanaged => MemoryMarshal.Cast<byte, T>(Bytes(kind));
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void CheckStrings(in FileHeader h)
         {
             ReadOnlySpan<byte> strings = Bytes(SectionKind.Strings);
@@ -237,8 +289,8 @@ public sealed partial class CacheImage
                 int bad = FirstInvalidUtf8(strings);
                 throw Fail(ErrorCode.BadUtf8, SectionStart(SectionKind.Strings) + bad, $"the string table is not valid UTF-8 at byte {bad}");
             }
-            CheckStringRef(h.Producer, 64, "producer", allowEmpty: true);
-            CheckStringRef(h.ModuleName, 72, "module name", allowEmpty: true);
+            CheckStringRef(h.Producer, 64, "producer", -1, "", allowEmpty: true);
+            CheckStringRef(h.ModuleName, 72, "module name", -1, "", allowEmpty: true);
         }
 
         private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
@@ -249,9 +301,16 @@ public sealed partial class CacheImage
             return bytesRead;
         }
 
-        private readonly void CheckStringRef(StringRef s, long fieldOffset, string what, bool allowEmpty)
+        /// <param name="owner">What holds the reference ("symbol", "fingerprint component", or a whole name when <paramref name="index"/> is −1).</param>
+        private readonly void CheckStringRef(StringRef s, long fieldOffset, string owner, int index, string field, bool allowEmpty)
         {
-            ReadOnlySpan<byte> strings = Bytes(SectionKind.Strings);
+            ReadOnlySpan<byte> strings = _strings;
+            bool empty = s.Length == 0, inside = (ulong)s.Offset + s.Length <= (ulong)strings.Length;
+            if (inside && !(empty && !allowEmpty) &&
+                (s.Offset >= strings.Length || (strings[(int)s.Offset] & 0xC0) != 0x80) &&
+                ((long)s.Offset + s.Length >= strings.Length || (strings[(int)(s.Offset + s.Length)] & 0xC0) != 0x80))
+                return; // the common case: no message is built
+            string what = index < 0 ? owner : $"{owner} {index} {field}";
             if (s.Length == 0 && !allowEmpty)
                 throw Fail(ErrorCode.EmptyName, fieldOffset + 4, $"{what} is empty");
             if (s.Length == 0 && s.Offset == 0) return;
@@ -276,13 +335,13 @@ public sealed partial class CacheImage
                 ref readonly FingerprintComponent c = ref components[i];
                 long at = baseAt + (long)i * FingerprintComponent.RecordSize;
                 if (c.Reserved0 != 0 || c.Reserved1 != 0) throw Fail(ErrorCode.ReservedNotZero, at + 10, $"fingerprint component {i}: reserved bytes are not zero");
-                CheckStringRef(c.Key, at, $"fingerprint component {i} key", allowEmpty: false);
+                CheckStringRef(c.Key, at, "fingerprint component", i, "key", allowEmpty: false);
                 if (!Enum.IsDefined(c.ValueKind)) throw Fail(ErrorCode.BadFingerprint, at + 8, $"fingerprint component {i}: unknown value kind {(byte)c.ValueKind}");
                 if (!Enum.IsDefined(c.Match)) throw Fail(ErrorCode.BadFingerprint, at + 9, $"fingerprint component {i}: unknown match rule {(byte)c.Match}");
                 if (c.Match == MatchRule.Superset && c.ValueKind != FingerprintValueKind.FeatureSet)
                     throw Fail(ErrorCode.BadFingerprint, at + 9, $"fingerprint component {i}: only feature sets compare as supersets");
                 if (c.ValueKind == FingerprintValueKind.String)
-                    CheckStringRef(new StringRef((uint)c.Value, (uint)(c.Value >> 32)), at + 16, $"fingerprint component {i} value", allowEmpty: true);
+                    CheckStringRef(new StringRef((uint)c.Value, (uint)(c.Value >> 32)), at + 16, "fingerprint component", i, "value", allowEmpty: true);
                 if (i > 0 && Utf8Of(strings, components[i - 1].Key).SequenceCompareTo(Utf8Of(strings, c.Key)) >= 0)
                     throw Fail(ErrorCode.BadFingerprint, at, $"fingerprint component {i}: keys are not sorted strictly ascending (duplicate or out of order)");
             }
@@ -317,6 +376,7 @@ public sealed partial class CacheImage
 
         // ---- 13: symbols -------------------------------------------------------------------------
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void CheckSymbols()
         {
             ReadOnlySpan<SymbolRecord> symbols = Table<SymbolRecord>(SectionKind.Symbols);
@@ -331,8 +391,8 @@ public sealed partial class CacheImage
                 long at = baseAt + (long)i * SymbolRecord.RecordSize;
                 if (s.Reserved0 != 0) throw Fail(ErrorCode.ReservedNotZero, at + 10, $"symbol {i}: reserved field is not zero");
                 if (s.Reserved1 != 0) throw Fail(ErrorCode.ReservedNotZero, at + 20, $"symbol {i}: reserved field is not zero");
-                CheckStringRef(s.Name, at, $"symbol {i} name", allowEmpty: false);
-                if (!Enum.IsDefined(s.Kind)) throw Fail(ErrorCode.BadSymbolKind, at + 8, $"symbol {i}: unknown kind {(byte)s.Kind}");
+                CheckStringRef(s.Name, at, "symbol", i, "name", allowEmpty: false);
+                if ((uint)s.Kind - 1 >= 4) throw Fail(ErrorCode.BadSymbolKind, at + 8, $"symbol {i}: unknown kind {(byte)s.Kind}");
                 bool import = s.Kind is SymbolKind.ImportFunction or SymbolKind.ImportData;
                 if (import ? s.Linkage != Linkage.Import : s.Linkage is not (Linkage.Local or Linkage.Export))
                     throw Fail(ErrorCode.BadSymbolKind, at + 9,
@@ -370,11 +430,12 @@ public sealed partial class CacheImage
 
         // ---- 14: functions -----------------------------------------------------------------------
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void CheckFunctions()
         {
             ReadOnlySpan<FunctionRecord> functions = Table<FunctionRecord>(SectionKind.Functions);
             ReadOnlySpan<SymbolRecord> symbols = Table<SymbolRecord>(SectionKind.Symbols);
-            long codeSize = Sections[(int)SectionKind.Code].Length;
+            long codeSize = _codeLength;
             long baseAt = SectionStart(SectionKind.Functions);
             long previousEnd = 0;
             for (int i = 0; i < functions.Length; i++)
@@ -400,11 +461,12 @@ public sealed partial class CacheImage
 
         // ---- 15: data objects --------------------------------------------------------------------
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void CheckDataObjects()
         {
             ReadOnlySpan<DataObjectRecord> data = Table<DataObjectRecord>(SectionKind.DataObjects);
             ReadOnlySpan<SymbolRecord> symbols = Table<SymbolRecord>(SectionKind.Symbols);
-            long dataSize = Sections[(int)SectionKind.Data].Length;
+            long dataSize = _dataLength;
             long baseAt = SectionStart(SectionKind.DataObjects);
             long previousEnd = 0;
             DataKind previousKind = DataKind.ReadOnly;
@@ -416,7 +478,7 @@ public sealed partial class CacheImage
                 if (d.Reserved2 != 0) throw Fail(ErrorCode.ReservedNotZero, at + 28, $"data object {i}: reserved field is not zero");
                 if (d.Symbol >= (uint)symbols.Length || symbols[(int)d.Symbol].Kind != SymbolKind.Data || symbols[(int)d.Symbol].Definition != (uint)i)
                     throw Fail(ErrorCode.BadDataSymbol, at, $"data object {i}: symbol {d.Symbol} is not a data symbol defined by this record");
-                if (!Enum.IsDefined(d.Kind)) throw Fail(ErrorCode.BadDataKind, at + 4, $"data object {i}: unknown kind {(byte)d.Kind}");
+                if ((uint)d.Kind - 1 >= 3) throw Fail(ErrorCode.BadDataKind, at + 4, $"data object {i}: unknown kind {(byte)d.Kind}");
                 if (d.Kind == DataKind.ZeroFilled && d.RelocationCount != 0)
                     throw Fail(ErrorCode.BadDataKind, at + 24, $"data object {i}: a zero-filled object cannot have relocations");
                 if (d.Kind < previousKind)
@@ -442,6 +504,7 @@ public sealed partial class CacheImage
 
         // ---- 16: relocations ---------------------------------------------------------------------
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void CheckRelocations()
         {
             ReadOnlySpan<RelocationRecord> relocations = Table<RelocationRecord>(SectionKind.Relocations);
@@ -453,22 +516,30 @@ public sealed partial class CacheImage
             for (int i = 0; i < functions.Length; i++)
             {
                 ref readonly FunctionRecord f = ref functions[i];
-                CheckRange(f.FirstRelocation, f.RelocationCount, ref cursor, relocations.Length, functionsAt + (long)i * FunctionRecord.RecordSize + 16, $"function {i}");
-                CheckOwnerRelocations(relocations.Slice((int)f.FirstRelocation, (int)f.RelocationCount), (int)f.FirstRelocation, f.CodeSize, $"function {i}");
+                CheckRange(f.FirstRelocation, f.RelocationCount, ref cursor, relocations.Length, functionsAt + (long)i * FunctionRecord.RecordSize + 16, true, i);
+                CheckOwnerRelocations(relocations.Slice((int)f.FirstRelocation, (int)f.RelocationCount), (int)f.FirstRelocation, f.CodeSize, true, i);
             }
             for (int i = 0; i < data.Length; i++)
             {
                 ref readonly DataObjectRecord d = ref data[i];
-                CheckRange(d.FirstRelocation, d.RelocationCount, ref cursor, relocations.Length, dataAt + (long)i * DataObjectRecord.RecordSize + 20, $"data object {i}");
-                CheckOwnerRelocations(relocations.Slice((int)d.FirstRelocation, (int)d.RelocationCount), (int)d.FirstRelocation, d.Size, $"data object {i}");
+                CheckRange(d.FirstRelocation, d.RelocationCount, ref cursor, relocations.Length, dataAt + (long)i * DataObjectRecord.RecordSize + 20, false, i);
+                CheckOwnerRelocations(relocations.Slice((int)d.FirstRelocation, (int)d.RelocationCount), (int)d.FirstRelocation, d.Size, false, i);
             }
             if (cursor != (uint)relocations.Length)
                 throw Fail(ErrorCode.BadRelocationRange, SectionStart(SectionKind.Relocations) + (long)cursor * RelocationRecord.RecordSize,
                     $"relocations {cursor}..{relocations.Length - 1} belong to no function or data object");
         }
 
-        private static void CheckRange(uint first, uint count, ref uint cursor, int total, long at, string owner)
+        private static string OwnerName(bool isFunction, int index) => isFunction ? $"function {index}" : $"data object {index}";
+
+        private static void CheckRange(uint first, uint count, ref uint cursor, int total, long at, bool isFunction, int index)
         {
+            if (first == cursor && (ulong)first + count <= (ulong)total)
+            {
+                cursor = first + count;
+                return;
+            }
+            string owner = OwnerName(isFunction, index);
             if (first != cursor)
                 throw Fail(ErrorCode.BadRelocationRange, at, $"{owner}: first relocation is {first}, expected {cursor} (ranges must tile the table in owner order)");
             if ((ulong)first + count > (ulong)total)
@@ -476,8 +547,11 @@ public sealed partial class CacheImage
             cursor = first + count;
         }
 
-        private readonly void CheckOwnerRelocations(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, uint ownerSize, string owner)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void CheckOwnerRelocations(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, uint ownerSize, bool isFunction, int ownerIndex)
         {
+            string owner = ""; // named only in messages, which are built on failure
+            if (relocations.IsEmpty) return;
             ReadOnlySpan<SymbolRecord> symbols = Table<SymbolRecord>(SectionKind.Symbols);
             long baseAt = SectionStart(SectionKind.Relocations) + (long)firstIndex * RelocationRecord.RecordSize;
             long previousEnd = 0;
@@ -488,7 +562,9 @@ public sealed partial class CacheImage
                 int index = firstIndex + k;
                 if (r.Reserved0 != 0) throw Fail(ErrorCode.ReservedNotZero, at + 6, $"relocation {index}: reserved field is not zero");
                 if (r.Reserved1 != 0) throw Fail(ErrorCode.ReservedNotZero, at + 12, $"relocation {index}: reserved field is not zero");
-                if (!Enum.IsDefined(r.Kind)) throw Fail(ErrorCode.UnknownRelocationKind, at + 4, $"relocation {index} of {owner}: unknown kind {(ushort)r.Kind}");
+                if (!RelocationRules.IsKnown(r.Kind) || r.Offset + (ulong)RelocationRules.FieldWidth(r.Kind) > ownerSize || r.Offset < previousEnd || r.Target >= (uint)symbols.Length)
+                    owner = OwnerName(isFunction, ownerIndex);
+                if (!RelocationRules.IsKnown(r.Kind)) throw Fail(ErrorCode.UnknownRelocationKind, at + 4, $"relocation {index} of {owner}: unknown kind {(ushort)r.Kind}");
                 int width = RelocationRules.FieldWidth(r.Kind);
                 if ((ulong)r.Offset + (ulong)width > ownerSize)
                     throw Fail(ErrorCode.RelocationOutOfBounds, at, $"relocation {index} of {owner}: a {width}-byte field at +{r.Offset} runs past the owner's {ownerSize} bytes");
@@ -498,6 +574,9 @@ public sealed partial class CacheImage
                 if (r.Target >= (uint)symbols.Length)
                     throw Fail(ErrorCode.BadRelocationTarget, at + 8, $"relocation {index} of {owner}: target symbol {r.Target} is out of range ({symbols.Length} symbols)");
                 SymbolKind target = symbols[(int)r.Target].Kind;
+                if (!RelocationRules.TargetAllowed(r.Kind, target) || (width == 4 && (r.Addend < int.MinValue || r.Addend > int.MaxValue)) ||
+                    (r.ExpectedSignatureHash != 0 && target is not (SymbolKind.Function or SymbolKind.ImportFunction)))
+                    owner = OwnerName(isFunction, ownerIndex);
                 if (!RelocationRules.TargetAllowed(r.Kind, target))
                     throw Fail(ErrorCode.RelocationTargetKindMismatch, at + 8, $"relocation {index} of {owner}: a {r.Kind} relocation cannot target a {target}");
                 if (width == 4 && (r.Addend < int.MinValue || r.Addend > int.MaxValue))
@@ -509,6 +588,7 @@ public sealed partial class CacheImage
 
         // ---- 17: dependencies --------------------------------------------------------------------
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void CheckDependencies()
         {
             ReadOnlySpan<DependencyRecord> deps = Table<DependencyRecord>(SectionKind.Dependencies);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using AotCache.Format;
 using AotCache.Loader.HotSwap;
@@ -8,6 +9,7 @@ namespace AotCache.Loader;
 
 public sealed partial class LoadedModule
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static LoadedModule Load(CacheImage image, bool ownsImage, LoadOptions options)
     {
         ArgumentNullException.ThrowIfNull(image);
@@ -145,12 +147,12 @@ public sealed partial class LoadedModule
                     BlockRefusedBody(mem, functions[f], baseAddress, (nint)(baseAddress + layout.StubsOffset + (long)stubOf[f] * ModuleLayout.StubSize));
                     continue;
                 }
-                linker.Apply(image.RelocationsOf(functions[f]), (int)functions[f].FirstRelocation, functions[f].CodeOffset, $"function '{image.SymbolName((int)functions[f].Symbol)}'");
+                linker.Apply(image.RelocationsOf(functions[f]), (int)functions[f].FirstRelocation, functions[f].CodeOffset, (int)functions[f].Symbol);
             }
             ReadOnlySpan<DataObjectRecord> data = image.DataObjects;
             for (int d = 0; d < data.Length; d++)
                 if (data[d].RelocationCount > 0)
-                    linker.Apply(image.RelocationsOf(data[d]), (int)data[d].FirstRelocation, layout.DataObjectOffset(data[d]), $"data object '{image.SymbolName((int)data[d].Symbol)}'");
+                    linker.Apply(image.RelocationsOf(data[d]), (int)data[d].FirstRelocation, layout.DataObjectOffset(data[d]), (int)data[d].Symbol);
 
             SwapState? swap = hotSwap ? CreateSwapState(image, memory, reservation, layout, refused, stubOf, bodyAddress!) : null;
 
@@ -214,6 +216,7 @@ public sealed partial class LoadedModule
             throw new AotCacheException(ErrorCode.FingerprintMismatch, image.SectionOffset(SectionKind.Fingerprint), "codegen fingerprint does not match: " + Join(problems));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static nint[] ResolveImports(CacheImage image, IImportResolver? resolver)
     {
         ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
@@ -235,6 +238,7 @@ public sealed partial class LoadedModule
         return addresses;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WriteSlotsThunksAndStubs(Span<byte> mem, long baseAddress, ModuleLayout layout, ReadOnlySpan<SymbolRecord> symbols,
         nint[] symbolAddress, int[] slotOf, int[] thunkOf, int stubCount, long moduleId)
     {

@@ -3,6 +3,9 @@ namespace AotCache.Format;
 /// <summary>The per-kind rules of FORMAT.md §10, shared by writer, validator and loader.</summary>
 public static class RelocationRules
 {
+    /// <summary>True for the kinds format 1.0 defines [REL-1]. A range check: this runs once per relocation.</summary>
+    public static bool IsKnown(RelocationKind kind) => (uint)kind - 1 < 5;
+
     /// <summary>Width in bytes of the patch field: 8 for <see cref="RelocationKind.Absolute64"/>, else 4 [REL-3].</summary>
     public static int FieldWidth(RelocationKind kind) => kind == RelocationKind.Absolute64 ? 8 : 4;
 

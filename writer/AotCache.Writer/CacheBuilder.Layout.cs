@@ -117,8 +117,8 @@ public sealed partial class CacheBuilder
             }
 
             // Code, functions and their relocations.
-            var relocations = new List<RelocationRecord>();
-            var code = new MemoryStream();
+            var relocations = new List<RelocationRecord>(_functionOrder.Sum(i => _b._symbols[i].Relocations.Length));
+            var code = new MemoryStream(_functionOrder.Sum(i => _b._symbols[i].Bytes.Length + _b._symbols[i].Alignment));
             var functions = new FunctionRecord[_functionOrder.Count];
             for (int k = 0; k < functions.Length; k++)
             {
@@ -270,8 +270,12 @@ public sealed partial class CacheBuilder
 
         private static void PadTo(MemoryStream stream, int alignment, byte fill)
         {
-            long target = AlignUp(stream.Length, alignment);
-            while (stream.Length < target) stream.WriteByte(fill);
+            long padding = AlignUp(stream.Length, alignment) - stream.Length;
+            if (padding == 0) return;
+            Span<byte> bytes = stackalloc byte[(int)Math.Min(padding, 4096)];
+            bytes.Fill(fill);
+            for (; padding > 0; padding -= bytes.Length)
+                stream.Write(bytes[..(int)Math.Min(padding, bytes.Length)]);
         }
 
         private sealed record PendingSection(SectionKind Kind, byte[] Bytes, int Alignment);

@@ -325,11 +325,16 @@ public sealed partial class CacheBuilder
     private Relocation[] CheckRelocations(string owner, int ownerSize, IEnumerable<Relocation>? relocations, bool allowed)
     {
         if (relocations is null) return [];
-        Relocation[] sorted = [.. relocations];
-        if (sorted.Length > 0 && !allowed)
+        Relocation[] ordered = relocations as Relocation[] is { } array ? (Relocation[])array.Clone() : [.. relocations];
+        if (ordered.Length > 0 && !allowed)
             throw new ArgumentException($"'{owner}' cannot have relocations", nameof(relocations));
-        // A stable sort keeps the result deterministic even for equal offsets (which are refused below).
-        Relocation[] ordered = [.. sorted.OrderBy(r => r.Offset)];
+        // Sorting is only needed when the caller did not give offset order (codegen does); duplicates are refused below.
+        for (int i = 1; i < ordered.Length; i++)
+            if (ordered[i - 1].Offset > ordered[i].Offset)
+            {
+                Array.Sort(ordered, (a, b) => a.Offset.CompareTo(b.Offset));
+                break;
+            }
         for (int i = 0; i < ordered.Length; i++)
         {
             Relocation r = ordered[i];

@@ -236,7 +236,7 @@ public class LoaderTests
         var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image));
         Assert.Equal(ErrorCode.RelocationOverflow, e.Code);
         Assert.Equal(image.SectionOffset(SectionKind.Relocations), e.Offset);
-        Assert.Contains("function 'far'", e.Message);
+        Assert.Contains("'far'", e.Message);
         Assert.Contains("does not fit 32 bits", e.Message);
     }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using AotCache.Format;
 
@@ -27,7 +28,9 @@ internal readonly ref struct Relocator(CacheImage image, Span<byte> memory, long
     };
 
     /// <param name="ownerOffset">Offset of the owner's first byte in the region.</param>
-    public void Apply(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, long ownerOffset, string owner)
+    /// <param name="ownerSymbol">The owner's symbol, named only in an error message.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Apply(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, long ownerOffset, int ownerSymbol)
     {
         ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
         for (int k = 0; k < relocations.Length; k++)
@@ -59,7 +62,7 @@ internal readonly ref struct Relocator(CacheImage image, Span<byte> memory, long
             if (value < int.MinValue || value > int.MaxValue)
                 throw new AotCacheException(ErrorCode.RelocationOverflow,
                     image.SectionOffset(SectionKind.Relocations) + (long)(firstIndex + k) * RelocationRecord.RecordSize,
-                    $"{owner}: {r.Kind} relocation at +{r.Offset} to '{image.SymbolName((int)r.Target)}' needs displacement {value}, which does not fit 32 bits");
+                    $"'{image.SymbolName(ownerSymbol)}': {r.Kind} relocation at +{r.Offset} to '{image.SymbolName((int)r.Target)}' needs displacement {value}, which does not fit 32 bits");
             BinaryPrimitives.WriteInt32LittleEndian(_memory[(int)fieldOffset..], (int)value);
         }
     }

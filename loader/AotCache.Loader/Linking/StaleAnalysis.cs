@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using AotCache.Format;
 
 namespace AotCache.Loader.Linking;
@@ -25,6 +26,7 @@ public readonly record struct StaleReference(StaleKind Kind, bool OwnerIsFunctio
 /// <summary>Finds stale references in a validated image: O(relocations + dependencies), no allocation unless some are stale.</summary>
 public static class StaleAnalysis
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static List<StaleReference> Find(CacheImage image)
     {
         var stale = new List<StaleReference>();
@@ -66,6 +68,7 @@ public static class StaleAnalysis
         return stale;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scan(ReadOnlySpan<RelocationRecord> relocations, int first, bool isFunction, int owner,
         ReadOnlySpan<SymbolRecord> symbols, ReadOnlySpan<DeclarationRecord> declarations, List<StaleReference> stale)
     {

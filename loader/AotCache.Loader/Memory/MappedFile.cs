@@ -1,57 +1,58 @@
 using System.Buffers;
-using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 using AotCache.Format;
+using Microsoft.Win32.SafeHandles;
 
 namespace AotCache.Loader.Memory;
 
 /// <summary>
 /// A file mapped read-only into memory and exposed as <see cref="ReadOnlyMemory{T}"/>, so the reader
-/// views it in place with no copy. Part of the loader's memory layer: the only reason for
-/// <c>unsafe</c> here is turning the mapping's base pointer into a span.
+/// views it in place with no copy. On Linux the mapping is made with <c>MAP_POPULATE</c>: the pages are
+/// mapped in one system call instead of one page fault per 4 KiB, which on this kind of VM is the
+/// difference between ~20 GB/s and ~0.4 GB/s (TOOLCHAIN.md). Part of the loader's memory layer: the
+/// only reason for <c>unsafe</c> here is turning the mapping's base pointer into a span.
 /// </summary>
-internal sealed unsafe class MappedFile : MemoryManager<byte>
+public sealed unsafe partial class MappedFile : MemoryManager<byte>
 {
-    private readonly MemoryMappedFile? _map;
-    private readonly MemoryMappedViewAccessor? _view;
+    private const int ProtRead = 1, MapPrivate = 0x02, MapPopulate = 0x8000;
+
     private readonly byte* _pointer;
     private readonly int _length;
     private bool _disposed;
 
-    private MappedFile(MemoryMappedFile? map, MemoryMappedViewAccessor? view, byte* pointer, int length)
+    private MappedFile(byte* pointer, int length)
     {
-        _map = map;
-        _view = view;
         _pointer = pointer;
         _length = length;
     }
 
+    /// <summary>Maps a whole file read-only. Files larger than a cache file may be are refused [LIM-2].
+    /// I/O failures are <see cref="IOException"/>s: the file system is not input.</summary>
     public static MappedFile OpenRead(string path)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
-        long length = stream.Length;
-        if (length == 0) return new MappedFile(null, null, null, 0); // an empty file cannot be mapped; the reader reports it as truncated
+        using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        long length = RandomAccess.GetLength(handle);
+        if (length == 0) return new MappedFile(null, 0); // an empty file cannot be mapped; the reader reports it as truncated
         if (length > FormatConstants.MaxFileSize)
             throw new AotCacheException(ErrorCode.FileTooLarge, FormatConstants.MaxFileSize,
                 $"'{path}' is {length} bytes, more than the {FormatConstants.MaxFileSize} a file may hold");
-        int mapped = (int)length;
-        MemoryMappedFile map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-        MemoryMappedViewAccessor? view = null;
-        try
+        if (!OperatingSystem.IsLinux())
         {
-            view = map.CreateViewAccessor(0, mapped, MemoryMappedFileAccess.Read);
-            byte* pointer = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            // The view may start before the requested offset on some platforms; add its offset.
-            pointer += view.PointerOffset;
-            return new MappedFile(map, view, pointer, mapped);
+            // Elsewhere: read the file into memory (still no per-record parsing afterwards).
+            byte[] buffer = GC.AllocateUninitializedArray<byte>((int)length, pinned: true);
+            RandomAccess.Read(handle, buffer, 0);
+            fixed (byte* p = buffer) return new MappedFile(p, buffer.Length) { _pinned = buffer };
         }
-        catch
-        {
-            view?.Dispose();
-            map.Dispose();
-            throw;
-        }
+        nint address = Mmap(0, (nuint)length, ProtRead, MapPrivate | MapPopulate, (int)handle.DangerousGetHandle(), 0);
+        if (address == -1)
+            throw new IOException($"mmap of '{path}' failed: errno {Marshal.GetLastPInvokeError()}");
+        // The mapping keeps the file's pages alive after the descriptor is closed; a later rename over the
+        // path (AtomicFile) leaves this mapping on the old inode, never a torn view.
+        return new MappedFile((byte*)address, (int)length) { _mapped = true };
     }
+
+    private bool _mapped;
+    private byte[]? _pinned;
 
     public override Span<byte> GetSpan()
     {
@@ -71,13 +72,16 @@ internal sealed unsafe class MappedFile : MemoryManager<byte>
     {
         if (_disposed) return;
         _disposed = true;
-        if (_view is not null)
-        {
-            _view.SafeMemoryMappedViewHandle.ReleasePointer();
-            _view.Dispose();
-        }
-        _map?.Dispose();
+        if (_mapped) Munmap((nint)_pointer, (nuint)_length);
+        GC.KeepAlive(_pinned); // the pinned buffer (non-Linux) lives exactly as long as the span over it
+        _pinned = null;
     }
 
     public void Dispose() => ((IDisposable)this).Dispose();
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial nint Mmap(nint address, nuint length, int prot, int flags, int fd, nint offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int Munmap(nint address, nuint length);
 }

@@ -12,7 +12,11 @@ public sealed class IrChecker
     private readonly Dictionary<string, (IReadOnlyList<IrType> Parameters, IrType? Result)> _callees = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IrGlobal> _globals = new(StringComparer.Ordinal);
 
-    public IrChecker(IrModule module)
+    public IrChecker(IrModule module) : this(module, checkBodies: true) { }
+
+    /// <param name="checkBodies">False: check declarations only; an incremental compiler then checks just the
+    /// functions it recompiles with <see cref="CheckFunction"/>.</param>
+    public IrChecker(IrModule module, bool checkBodies)
     {
         foreach (IrImport i in module.Imports) Declare(i.Name, i.Parameters, i.Result);
         foreach (IrFunction f in module.Functions) Declare(f.Name, f.Parameters, f.Result);
@@ -20,7 +24,8 @@ public sealed class IrChecker
         {
             if (_callees.ContainsKey(g.Name) || !_globals.TryAdd(g.Name, g)) throw new IrException($"'{g.Name}' is defined twice");
         }
-        foreach (IrFunction f in module.Functions) CheckFunction(f);
+        if (checkBodies)
+            foreach (IrFunction f in module.Functions) CheckFunction(f);
     }
 
     private void Declare(string name, IReadOnlyList<IrType> parameters, IrType? result)
@@ -40,7 +45,8 @@ public sealed class IrChecker
     public IrGlobal Global(string name) =>
         _globals.TryGetValue(name, out IrGlobal? g) ? g : throw new IrException($"unknown global '{name}'");
 
-    private void CheckFunction(IrFunction f)
+    /// <summary>Type-checks one function's body against the module's declarations.</summary>
+    public void CheckFunction(IrFunction f)
     {
         foreach (IrStmt s in f.Body) CheckStmt(f, s);
     }

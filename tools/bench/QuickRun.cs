@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.IO.Hashing;
+using System.Text.Json;
+using AotCache.Codegen;
+using AotCache.Codegen.Ir;
+using AotCache.Format;
+using AotCache.Loader;
+using AotCache.Loader.HotSwap;
+using AotCache.Loader.Memory;
+using AotCache.Writer;
+
+namespace AotCache.Bench;
+
+/// <summary>
+/// The quick mode: every figure of the performance issue as a ratio of two things measured side by side
+/// in this run (medians of interleaved repetitions), printed as one JSON object.
+/// </summary>
+public static class QuickRun
+{
+    public static int Run(int[] sizes, int repetitions, TextWriter log)
+    {
+        string directory = Directory.CreateTempSubdirectory("aotcache-bench-").FullName;
+        var result = new Dictionary<string, object>();
+        var perFunctionWarm = new Dictionary<int, double>();
+        var hotSwap = new Dictionary<int, double>();
+        try
+        {
+            foreach (int n in sizes)
+            {
+                log.WriteLine($"[{n} functions] generating and compiling (cold)...");
+                var workload = new Workload(n);
+                string path = Path.Combine(directory, $"bench{n}.aotc");
+
+                // Cold start: compile everything with the Iced backend, write, then link (load).
+                var sw = Stopwatch.StartNew();
+                byte[] file = workload.CompileAll();
+                double compileSeconds = sw.Elapsed.TotalSeconds;
+                AtomicFile.Write(path, file);
+                using (LoadedModule.LoadFile(path, Workload.LoadOptions())) { }
+                double cold = sw.Elapsed.TotalSeconds;
+
+                // Warm start and the physical floor, interleaved.
+                var warm = new List<double>();
+                var floor = new List<double>();
+                long allocated = 0, mapped = 0;
+                for (int r = -2; r < repetitions; r++) // two unmeasured rounds first: the JIT, not the format, is not measured
+                {
+                    sw.Restart();
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    using (var module = LoadedModule.LoadFile(path, Workload.LoadOptions()))
+                    {
+                        if (r >= 0) warm.Add(sw.Elapsed.TotalSeconds);
+                        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+                        mapped = module.Region.Size;
+                    }
+                    double f = Floor(path);
+                    if (r >= 0) floor.Add(f);
+                }
+                double warmMedian = Median(warm), floorMedian = Median(floor);
+                perFunctionWarm[n] = warmMedian / n;
+
+                using var image = CacheImage.Read(file);
+                long instructions = CountInstructions(image.Code);
+                result[$"n{n}"] = new Dictionary<string, object>
+                {
+                    ["file_bytes"] = file.Length,
+                    ["cold_over_warm"] = Round(cold / warmMedian),
+                    ["warm_over_floor"] = Round(warmMedian / floorMedian),
+                    ["warm_ms"] = Round(warmMedian * 1000),
+                    ["floor_ms"] = Round(floorMedian * 1000),
+                    ["cold_ms"] = Round(cold * 1000),
+                    ["iced_instructions_per_second"] = Math.Round(instructions / compileSeconds),
+                    ["loader_peak_over_mapped"] = Round((allocated + (double)mapped) / mapped),
+                };
+
+                hotSwap[n] = HotSwapOne(path, workload);
+                ((Dictionary<string, object>)result[$"n{n}"])["hot_swap_one_us"] = Round(hotSwap[n] * 1e6);
+
+                if (n == 10_000 || sizes.Length == 1)
+                {
+                    var (rebuild, compiled, writerBytesPerSecond) = Incremental(workload, image);
+                    ((Dictionary<string, object>)result[$"n{n}"])["incremental_over_cold"] = Round(rebuild / cold);
+                    ((Dictionary<string, object>)result[$"n{n}"])["incremental_recompiled"] = compiled;
+                    ((Dictionary<string, object>)result[$"n{n}"])["writer_mb_per_second"] = Round(writerBytesPerSecond / 1e6);
+                }
+                log.WriteLine($"[{n} functions] cold {cold * 1000:F0} ms, warm {warmMedian * 1000:F2} ms, floor {floorMedian * 1000:F2} ms, hot-swap {hotSwap[n] * 1e6:F0} µs");
+            }
+            if (sizes.Length > 1)
+            {
+                result["warm_per_function_largest_over_smallest"] = Round(perFunctionWarm[sizes[^1]] / perFunctionWarm[sizes[0]]);
+                result["hot_swap_largest_over_smallest"] = Round(hotSwap[sizes[^1]] / hotSwap[sizes[0]]);
+            }
+            result["machine"] = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+            Console.Out.WriteLine(JsonSerializer.Serialize(result));
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>The physical floor: map the file, hash every byte, one mapping, copy the code, one protection change.</summary>
+    private static double Floor(string path)
+    {
+        var sw = Stopwatch.StartNew();
+        using MappedFile file = MappedFile.OpenRead(path);
+        ReadOnlySpan<byte> bytes = file.Memory.Span;
+        ulong hash = XxHash3.HashToUInt64(bytes);
+        IExecutableMemory memory = LinuxMemory.Instance;
+        // The code section is page-aligned and runs to near the end of a benchmark file: copy that many bytes.
+        long size = (bytes.Length + memory.PageSize - 1) / memory.PageSize * memory.PageSize;
+        MemoryRegion region = memory.Allocate(size);
+        region.Write(0, bytes);
+        memory.Protect(region, 0, size, PageProtection.ReadExecute);
+        double seconds = sw.Elapsed.TotalSeconds;
+        memory.Free(region);
+        GC.KeepAlive(hash);
+        return seconds;
+    }
+
+    /// <summary>Median time of committing a one-function redefinition in a hot-swappable module.</summary>
+    private static double HotSwapOne(string path, Workload workload)
+    {
+        using var module = LoadedModule.LoadFile(path, Workload.LoadOptions(LinkMode.HotSwappable));
+        int target = workload.Functions / 2;
+        var times = new List<double>();
+        for (int i = 0; i < 21; i++)
+        {
+            FunctionUpdate update = UpdateFor(workload, workload.Function(target, new Random(target), variant: i + 1));
+            var sw = Stopwatch.StartNew();
+            module.BeginUpdate().Redefine(Workload.Name(target), update).Commit();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        return Median(times);
+    }
+
+    /// <summary>Compiles one function against a scratch builder that declares only what it refers to.</summary>
+    private static FunctionUpdate UpdateFor(Workload workload, IrFunction f)
+    {
+        var module = workload.Module with { Functions = [f, .. workload.Module.Functions.Where(g => g.Name != f.Name && Calls(f, g.Name))] };
+        var checker = IrChecker.Check(module with { Functions = [.. module.Functions.Select(g => g.Name == f.Name ? g : g with { Body = [] })] });
+        var builder = new CacheBuilder(TargetDescription.LinuxX64);
+        var handles = new Dictionary<string, SymbolHandle>(StringComparer.Ordinal);
+        foreach (IrImport i in module.Imports) handles[i.Name] = builder.AddImportFunction(i.Name, builder.AddDeclaration(IrCompiler.SignatureOf(i.Parameters, i.Result)));
+        foreach (IrFunction g in module.Functions) handles[g.Name] = builder.DeclareFunction(g.Name, builder.AddDeclaration(IrCompiler.SignatureOf(g.Parameters, g.Result)));
+        CompiledFunction c = IrCompiler.CompileFunction(builder, checker, f, n => handles[n]);
+        return new FunctionUpdate(c.Code,
+            [.. c.Relocations.Select(r => new UpdateRelocation(r.Offset, r.Kind, builder.GetSymbolName(r.Target), r.Addend,
+                r.ExpectedSignatureHash ?? builder.GetSymbolSignature(r.Target)?.Hash ?? 0))],
+            IrCompiler.SignatureOf(f.Parameters, f.Result)) { ContentHash = Workload.HashOf(f) };
+    }
+
+    private static bool Calls(IrFunction f, string name) => f.Body.Any(s => s.ToString().Contains($"Callee = {name},", StringComparison.Ordinal));
+
+    private static (double Seconds, int Compiled, double WriterBytesPerSecond) Incremental(Workload workload, CacheImage previous)
+    {
+        int edited = workload.Functions / 3;
+        IrModule edit = workload.Module with
+        {
+            Functions = [.. workload.Module.Functions.Select((f, i) => i == edited ? workload.Function(i, new Random(i), variant: 7) : f)],
+        };
+        var times = new List<double>();
+        int compiled = 0;
+        byte[] file = [];
+        for (int r = 0; r < 5; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            (file, compiled) = workload.Rebuild(edit, previous);
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        // Writer throughput: lay out and write an already-defined module.
+        var builder = new CacheBuilder(TargetDescription.LinuxX64);
+        IrCompiler.AddTo(builder, workload.Module);
+        var w = Stopwatch.StartNew();
+        int bytes = builder.ToArray().Length;
+        double writer = bytes / w.Elapsed.TotalSeconds;
+        return (Median(times), compiled, writer);
+    }
+
+    private static long CountInstructions(ReadOnlySpan<byte> code)
+    {
+        var decoder = Iced.Intel.Decoder.Create(64, new Iced.Intel.ByteArrayCodeReader(code.ToArray()));
+        long count = 0;
+        while (decoder.IP < (ulong)code.Length)
+        {
+            decoder.Decode(out Iced.Intel.Instruction ins);
+            if (ins.Code != Iced.Intel.Code.Int3) count++;
+        }
+        return count;
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values[values.Count / 2];
+    }
+
+    private static double Round(double v) => Math.Round(v, 3);
+}
