@@ -70,6 +70,7 @@ public sealed partial class CacheImage
             CheckDataObjects();
             CheckRelocations();
             CheckDependencies();
+            CheckSignature();
         }
 
         // ---- 1-4: the fixed part of the header --------------------------------------------------
@@ -198,8 +199,14 @@ public sealed partial class CacheImage
                     uint bit = 1u << (int)e.Kind;
                     if ((seenKinds & bit) != 0) throw Fail(ErrorCode.DuplicateSection, at, $"section {i}: a second {name} section");
                     seenKinds |= bit;
-                    if ((e.Flags & (uint)SectionFlags.Required) == 0)
-                        throw Fail(ErrorCode.SectionFlagMismatch, at + 4, $"section {i} ({name}) must carry the Required flag");
+                    // 1.0 kinds must be understood; the 1.1 signature section must be skippable by 1.0 readers.
+                    bool mustBeRequired = e.Kind != (uint)SectionKind.Signature;
+                    if (((e.Flags & (uint)SectionFlags.Required) != 0) != mustBeRequired)
+                        throw Fail(ErrorCode.SectionFlagMismatch, at + 4, mustBeRequired
+                            ? $"section {i} ({name}) must carry the Required flag"
+                            : $"section {i} ({name}) must not carry the Required flag, so that 1.0 readers can skip it");
+                    if (e.Kind == (uint)SectionKind.Signature && (i != count - 1 || e.Size != SignatureRecord.RecordSize))
+                        throw Fail(ErrorCode.BadSignatureSection, at, $"the signature section must be the last section and {SignatureRecord.RecordSize} bytes long");
                     int recordSize = RecordSize((SectionKind)e.Kind);
                     if (recordSize > 0 && e.Size % (ulong)recordSize != 0)
                         throw Fail(ErrorCode.BadTableSize, at + 16, $"section {i} ({name}): size {e.Size} is not a multiple of its {recordSize}-byte records");
@@ -230,6 +237,7 @@ public sealed partial class CacheImage
             SectionKind.Relocations => RelocationRecord.RecordSize,
             SectionKind.Fingerprint => FingerprintComponent.RecordSize,
             SectionKind.Dependencies => DependencyRecord.RecordSize,
+            SectionKind.Signature => SignatureRecord.RecordSize,
             _ => 0,
         };
 
@@ -617,6 +625,56 @@ public sealed partial class CacheImage
                         throw Fail(ErrorCode.BadDependency, at, $"dependency {i}: not sorted strictly ascending by (function, target)");
                 }
             }
+        }
+
+        // ---- 18: signature ------------------------------------------------------------------------
+
+        private readonly void CheckSignature()
+        {
+            SectionSlot slot = Sections[(int)SectionKind.Signature];
+            SignaturePolicy? policy = _options.Signatures;
+            if (!slot.Present)
+            {
+                if (policy is { RequireSignature: true })
+                    throw Fail(ErrorCode.SignatureMissing, 0, "the file is not signed, and this reader requires a signature by a trusted key");
+                return;
+            }
+            SignatureRecord record = MemoryMarshal.Read<SignatureRecord>(_file.Slice(slot.Offset, SignatureRecord.RecordSize));
+            int expectedLength = record.Algorithm switch
+            {
+                (ushort)SignatureAlgorithm.HmacSha256 => 32,
+                (ushort)SignatureAlgorithm.EcdsaP256Sha256 => 64,
+                _ => throw Fail(ErrorCode.BadSignatureSection, slot.Offset, $"unknown signature algorithm {record.Algorithm}"),
+            };
+            if (record.SignatureLength != expectedLength)
+                throw Fail(ErrorCode.BadSignatureSection, slot.Offset + 4, $"a {(SignatureAlgorithm)record.Algorithm} signature is {expectedLength} bytes, not {record.SignatureLength}");
+            ReadOnlySpan<byte> signatureBytes = record.Signature;
+            if (record.Reserved0 != 0 || signatureBytes[expectedLength..].IndexOfAnyExcept((byte)0) >= 0 || ((ReadOnlySpan<byte>)record.Reserved1).IndexOfAnyExcept((byte)0) >= 0)
+                throw Fail(ErrorCode.ReservedNotZero, slot.Offset, "reserved or padding bytes of the signature are not zero");
+            if (policy is null) return;
+
+            ReadOnlySpan<byte> keyId = record.KeyId;
+            VerificationKey? key = null;
+            foreach (VerificationKey k in policy.TrustedKeys)
+                if (k.Algorithm == (SignatureAlgorithm)record.Algorithm && keyId.SequenceEqual(k.Id)) key = k;
+            if (key is null)
+                throw Fail(ErrorCode.SignatureInvalid, slot.Offset + 8, $"signed ({(SignatureAlgorithm)record.Algorithm}) by key {Convert.ToHexString(keyId)[..16]}…, which is not trusted");
+            int entryChecksumOffset = FormatConstants.DirectoryOffset + (int)(MemoryMarshal.Read<FileHeader>(_file).SectionCount - 1) * SectionEntry.RecordSize + 32;
+            bool valid;
+            if (key.Secret is not null)
+            {
+                using var hmac = System.Security.Cryptography.IncrementalHash.CreateHMAC(System.Security.Cryptography.HashAlgorithmName.SHA256, key.Secret);
+                SignedMessage.Append(hmac, _file, slot.Offset, entryChecksumOffset);
+                valid = System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hmac.GetHashAndReset(), signatureBytes[..32]);
+            }
+            else
+            {
+                using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+                SignedMessage.Append(sha, _file, slot.Offset, entryChecksumOffset);
+                valid = key.PublicKey!.VerifyHash(sha.GetHashAndReset(), signatureBytes[..64], System.Security.Cryptography.DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+            }
+            if (!valid)
+                throw Fail(ErrorCode.SignatureInvalid, slot.Offset + 40, "the signature does not match the file: it was modified after signing");
         }
 
         // ---- helpers -----------------------------------------------------------------------------

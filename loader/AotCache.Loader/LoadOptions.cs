@@ -30,6 +30,10 @@ public sealed record LoadOptions
 
     public HostEnvironment Host { get; init; } = HostEnvironment.Current;
 
+    /// <summary>How <see cref="LoadedModule.LoadFile"/> reads the file: e.g. a <see cref="SignaturePolicy"/>
+    /// that refuses unsigned or tampered files before anything is mapped.</summary>
+    public ReadOptions Read { get; init; } = ReadOptions.Default;
+
     public StalePolicy StalePolicy { get; init; } = StalePolicy.Strict;
 
     /// <summary>

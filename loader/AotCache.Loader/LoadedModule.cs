@@ -77,10 +77,11 @@ public sealed partial class LoadedModule : IDisposable
     /// <summary>Reads, validates and loads a cache file; the module owns the file mapping.</summary>
     public static LoadedModule LoadFile(string path, LoadOptions? options = null)
     {
-        CacheImage image = CacheImage.OpenFile(path);
+        options ??= new LoadOptions();
+        CacheImage image = CacheImage.OpenFile(path, options.Read);
         try
         {
-            return Load(image, ownsImage: true, options ?? new LoadOptions());
+            return Load(image, ownsImage: true, options);
         }
         catch
         {

@@ -11,4 +11,7 @@ public sealed record ReadOptions
 
     /// <summary>Check every section checksum as well as the file checksum.</summary>
     public bool VerifySectionChecksums { get; init; }
+
+    /// <summary>Signature requirements; null: a signature, if present, is checked for shape only.</summary>
+    public SignaturePolicy? Signatures { get; init; }
 }

@@ -65,6 +65,18 @@ public enum SectionKind : uint
     Fingerprint = 10,
     /// <summary>Table of <see cref="DependencyRecord"/>, sorted by (function, target).</summary>
     Dependencies = 11,
+    /// <summary>Since 1.1. One <see cref="SignatureRecord"/>: an HMAC or ECDSA signature over the file. Optional
+    /// (a 1.0 reader skips it), and the last section of the file [AUTH-1].</summary>
+    Signature = 12,
+}
+
+/// <summary>Algorithm of a <see cref="SignatureRecord"/>.</summary>
+public enum SignatureAlgorithm : ushort
+{
+    /// <summary>HMAC-SHA256 with a shared key; 32 signature bytes.</summary>
+    HmacSha256 = 1,
+    /// <summary>ECDSA over NIST P-256 with SHA-256; 64 signature bytes (r ‖ s, big-endian, IEEE P1363).</summary>
+    EcdsaP256Sha256 = 2,
 }
 
 /// <summary>Flags of a section (directory entry offset 4).</summary>

@@ -83,6 +83,11 @@ public enum ErrorCode
     // Dependencies
     BadDependency = 110,
 
+    // Authentication
+    BadSignatureSection = 120,
+    SignatureMissing = 121,
+    SignatureInvalid = 122,
+
     // Load-time (well-formed file, but not for this host)
     TargetMismatch = 200,
     FingerprintMismatch = 201,
@@ -150,6 +155,9 @@ public static class ErrorCodes
         ErrorCode.BadFingerprint => "FPR-1",
         ErrorCode.FingerprintHashMismatch => "FPR-2",
         ErrorCode.BadDependency => "DEP-1",
+        ErrorCode.BadSignatureSection => "AUTH-1",
+        ErrorCode.SignatureInvalid => "AUTH-2",
+        ErrorCode.SignatureMissing => "AUTH-3",
         ErrorCode.TargetMismatch => "LOAD-1",
         ErrorCode.FingerprintMismatch => "LOAD-2",
         ErrorCode.MissingCpuFeatures => "LOAD-3",

@@ -13,8 +13,10 @@ public static class FormatConstants
     /// <summary>The major version this library reads and writes. A different major is refused [HDR-2].</summary>
     public const ushort MajorVersion = 1;
 
-    /// <summary>The minor version this library writes. Readers accept any minor of their major [HDR-2].</summary>
-    public const ushort MinorVersion = 0;
+    /// <summary>The newest minor version this library writes: 1.1 added the optional signature section. A
+    /// writer writes the lowest minor whose features a file uses (unsigned files are 1.0). Readers accept any
+    /// minor of their major [HDR-2].</summary>
+    public const ushort MinorVersion = 1;
 
     /// <summary>Size of the file header in bytes [HDR-3].</summary>
     public const int HeaderSize = 128;

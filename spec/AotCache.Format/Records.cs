@@ -221,3 +221,48 @@ public readonly struct DependencyRecord(uint function, uint target, DependencyKi
     /// <summary>16: content hash of the target that the function was compiled against.</summary>
     public readonly ContentHash ExpectedContentHash = expectedContentHash;
 }
+
+/// <summary>32 bytes inline (a key id).</summary>
+[System.Runtime.CompilerServices.InlineArray(32)]
+public struct Bytes32
+{
+    private byte _first;
+}
+
+/// <summary>64 bytes inline (a signature).</summary>
+[System.Runtime.CompilerServices.InlineArray(64)]
+public struct Bytes64
+{
+    private byte _first;
+}
+
+/// <summary>24 bytes inline (reserved).</summary>
+[System.Runtime.CompilerServices.InlineArray(24)]
+public struct Bytes24
+{
+    private byte _first;
+}
+
+/// <summary>
+/// The 128-byte content of a signature section (FORMAT.md §13.3). The signed message is every byte of
+/// the file before this section, with the file checksum field (header offset 24) and this section's
+/// directory checksum field taken as zero [AUTH-2].
+/// </summary>
+[StructLayout(LayoutKind.Sequential, Pack = 8, Size = 128)]
+public struct SignatureRecord
+{
+    public const int RecordSize = 128;
+    public const int MaxSignatureLength = 64;
+    /// <summary>0: <see cref="SignatureAlgorithm"/>.</summary>
+    public ushort Algorithm;
+    /// <summary>2: reserved, zero.</summary>
+    public ushort Reserved0;
+    /// <summary>4: number of meaningful bytes in <see cref="Signature"/>: 32 for HMAC-SHA256, 64 for ECDSA P-256.</summary>
+    public uint SignatureLength;
+    /// <summary>8: SHA-256 of the key's identity: of the SubjectPublicKeyInfo (ECDSA) or of the key's name (HMAC).</summary>
+    public Bytes32 KeyId;
+    /// <summary>40: the signature, zero-padded to 64 bytes.</summary>
+    public Bytes64 Signature;
+    /// <summary>104..127: reserved, zero.</summary>
+    public Bytes24 Reserved1;
+}

@@ -199,6 +199,8 @@ public sealed partial class CacheBuilder
                 new(SectionKind.Data, data.ToArray(), Math.Max(8, _dataOrder.Select(i => _b._symbols[i].Alignment).DefaultIfEmpty(8).Max())),
             };
             sections.RemoveAll(s => s.Bytes.Length == 0);
+            // The signature section comes last, so that it can sign every byte before it [AUTH-1].
+            if (_b.SigningKey is not null) sections.Add(new PendingSection(SectionKind.Signature, new byte[SignatureRecord.RecordSize], 8));
 
             return Assemble(sections, producer, moduleName, fingerprint.Length == 0 ? [] : Bytes(fingerprint));
         }
@@ -226,7 +228,8 @@ public sealed partial class CacheBuilder
                 entries[i] = new SectionEntry
                 {
                     Kind = (uint)s.Kind,
-                    Flags = (uint)SectionFlags.Required,
+                    // 1.0 sections must be understood; the 1.1 signature section may be skipped by a 1.0 reader.
+                    Flags = s.Kind == SectionKind.Signature ? (uint)SectionFlags.None : (uint)SectionFlags.Required,
                     Offset = (ulong)cursor,
                     Size = (ulong)s.Bytes.Length,
                     Alignment = (uint)s.Alignment,
@@ -242,7 +245,8 @@ public sealed partial class CacheBuilder
             {
                 Magic = BitConverter.ToUInt64(FormatConstants.Magic),
                 MajorVersion = FormatConstants.MajorVersion,
-                MinorVersion = FormatConstants.MinorVersion,
+                // The lowest minor version that describes the file: 1.1 only when it is signed.
+                MinorVersion = (ushort)(_b.SigningKey is null ? 0 : 1),
                 HeaderSize = FormatConstants.HeaderSize,
                 FileSize = (ulong)file.Length,
                 Architecture = (ushort)_b.Target.Architecture,
@@ -261,9 +265,25 @@ public sealed partial class CacheBuilder
             MemoryMarshal.AsBytes(entries.AsSpan()).CopyTo(file.AsSpan(FormatConstants.DirectoryOffset));
             for (int i = 0; i < sections.Count; i++)
                 sections[i].Bytes.CopyTo(file.AsSpan((int)entries[i].Offset));
+            if (_b.SigningKey is { } key) Sign(file, key, entries);
             ulong checksum = Checksums.FileChecksum(file);
             BitConverter.TryWriteBytes(file.AsSpan(FormatConstants.FileChecksumOffset, 8), checksum);
             return file;
+        }
+
+        /// <summary>Signs everything before the (last) signature section, then fixes that section's checksum.</summary>
+        private static void Sign(byte[] file, SigningKey key, SectionEntry[] entries)
+        {
+            int last = entries.Length - 1;
+            int sectionOffset = (int)entries[last].Offset;
+            int entryChecksumOffset = FormatConstants.DirectoryOffset + last * SectionEntry.RecordSize + 32;
+            byte[] signature = key.Sign(file, sectionOffset, entryChecksumOffset);
+            var record = new SignatureRecord { Algorithm = (ushort)key.Algorithm, SignatureLength = (uint)signature.Length };
+            key.KeyId.CopyTo(record.KeyId);
+            signature.CopyTo(record.Signature);
+            MemoryMarshal.Write(file.AsSpan(sectionOffset), in record);
+            ulong sectionChecksum = Checksums.SectionChecksum(file.AsSpan(sectionOffset, SignatureRecord.RecordSize));
+            BitConverter.TryWriteBytes(file.AsSpan(entryChecksumOffset, 8), sectionChecksum);
         }
 
         private static byte[] Bytes<T>(T[] records) where T : unmanaged => MemoryMarshal.AsBytes(records.AsSpan()).ToArray();

@@ -41,6 +41,9 @@ public sealed partial class CacheBuilder
 
     public OptionalFlags OptionalFlags { get; set; }
 
+    /// <summary>When set, the file ends with a signature section made with this key (format 1.1).</summary>
+    public SigningKey? SigningKey { get; set; }
+
     /// <summary>Number of symbols added so far.</summary>
     public int SymbolCount => _symbols.Count;
 
