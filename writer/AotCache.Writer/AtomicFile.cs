@@ -42,6 +42,40 @@ public static class AtomicFile
         Write(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
 
+    /// <summary>
+    /// Read-modify-write under an exclusive lock shared by every process using this method on the same path:
+    /// <paramref name="update"/> receives the current bytes (null when there is no file) and returns the next
+    /// version, which replaces the file atomically. Concurrent updaters take turns, so none overwrites an
+    /// update it has not seen: no update is lost silently.
+    /// </summary>
+    public static void Update(string path, Func<byte[]?, byte[]> update, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        using FileStream lockFile = AcquireLock(full + ".lock", timeout ?? TimeSpan.FromSeconds(30));
+        byte[]? current = File.Exists(full) ? File.ReadAllBytes(full) : null;
+        Write(full, update(current));
+    }
+
+    /// <summary>An exclusive lock file: on Unix .NET takes flock(LOCK_EX) for FileShare.None, so other processes
+    /// opening it fail until it is closed (also when the holder dies).</summary>
+    private static FileStream AcquireLock(string lockPath, TimeSpan timeout)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (clock.Elapsed < timeout)
+            {
+                Thread.Sleep(Math.Min(1 + attempt, 20));
+            }
+        }
+    }
+
     private static void TryDelete(string path)
     {
         try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using AotCache.Format;
+using AotCache.Loader;
+using AotCache.Writer;
+
+namespace AotCache.ConformanceTests.Security;
+
+/// <summary>Writers killed at random points, and several processes writing and reading one cache path at once.</summary>
+public sealed class CrashSafetyTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("aotc-crash-").FullName;
+    private static readonly string Child = Path.Combine(AppContext.BaseDirectory, "AotCache.CrashWriter.dll");
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static Process Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Child);
+        foreach (string a in args) info.ArgumentList.Add(a);
+        return Process.Start(info)!;
+    }
+
+    [Fact]
+    public void A_writer_killed_at_random_points_always_leaves_an_intact_loadable_cache()
+    {
+        string path = Path.Combine(_directory, "cache.aotc");
+        AtomicFile.Write(path, CrashWriter.Program.Version(0, 0));
+        var rng = new Random(20261124);
+        var generations = new HashSet<long>();
+        for (int i = 0; i < 12; i++)
+        {
+            using Process writer = Start("write-loop", path, (i * 1000).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Thread.Sleep(rng.Next(150, 600)); // start-up, then some writes, then a kill at an arbitrary point
+            writer.Kill(entireProcessTree: true);
+            writer.WaitForExit();
+            using CacheImage image = CacheImage.OpenFile(path, ReadOptions.Full);
+            generations.Add(CrashWriter.Program.GenerationOf(image));
+            using var module = LoadedModule.Load(image);
+            Assert.Equal(40, module.FunctionNames.Count);
+        }
+        Assert.True(generations.Count > 3, $"the writers were killed before writing anything new ({string.Join(", ", generations)})");
+    }
+
+    [Fact]
+    public void Concurrent_writers_lose_no_update_and_concurrent_readers_never_see_a_torn_file()
+    {
+        string path = Path.Combine(_directory, "shared.aotc");
+        const int writers = 3, updates = 25;
+        var readers = Enumerable.Range(0, 2).Select(_ => Start("read-loop", path, "6000")).ToList();
+        var updaters = Enumerable.Range(0, writers).Select(_ => Start("update", path, updates.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        foreach (Process p in updaters)
+        {
+            Assert.True(p.WaitForExit(60_000), "an updater hung");
+            Assert.True(p.ExitCode == 0, p.StandardError.ReadToEnd());
+        }
+        foreach (Process r in readers)
+        {
+            string output = r.StandardOutput.ReadToEnd();
+            Assert.True(r.WaitForExit(60_000), "a reader hung");
+            Assert.True(r.ExitCode == 0, $"{output} {r.StandardError.ReadToEnd()}");
+            Assert.Matches(@"reads [1-9]\d* torn 0", output);
+        }
+        using CacheImage image = CacheImage.OpenFile(path, ReadOptions.Full);
+        Assert.Equal(writers * updates, CrashWriter.Program.GenerationOf(image));
+        foreach (Process p in updaters.Concat(readers)) p.Dispose();
+    }
+}

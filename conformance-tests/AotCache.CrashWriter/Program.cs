@@ -1,0 +1,75 @@
+using System.Globalization;
+using AotCache.Format;
+using AotCache.Loader;
+using AotCache.Writer;
+using ValueType = AotCache.Format.ValueType;
+
+namespace AotCache.CrashWriter;
+
+/// <summary>
+/// <c>write-loop PATH SEED</c>: writes ever new versions until killed.
+/// <c>update PATH COUNT</c>: COUNT locked read-modify-write updates, each adding 1 to the generation.
+/// <c>read-loop PATH MILLISECONDS</c>: reads and fully validates the file repeatedly; prints "reads N torn M".
+/// </summary>
+public static class Program
+{
+    /// <summary>A cache whose module name carries its generation, padded to a few pages so writes take a moment.</summary>
+    public static byte[] Version(long generation, int seed)
+    {
+        var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = $"gen-{generation}" };
+        var sig = b.AddDeclaration(Signature.SysV([], [ValueType.I64]));
+        var rng = new Random(seed);
+        for (int i = 0; i < 40; i++)
+        {
+            byte[] code = new byte[200 + rng.Next(400)];
+            code.AsSpan().Fill(0x90);
+            code[0] = 0xB8; BitConverter.TryWriteBytes(code.AsSpan(1), (int)generation); code[^1] = 0xC3;
+            b.AddFunction($"f{i}", sig, code);
+        }
+        return b.ToArray();
+    }
+
+    public static long GenerationOf(CacheImage image) => long.Parse(image.ModuleName["gen-".Length..], CultureInfo.InvariantCulture);
+
+    public static int Main(string[] args)
+    {
+        string path = args[1];
+        switch (args[0])
+        {
+            case "write-loop":
+                for (long g = 0; ; g++) AtomicFile.Write(path, Version(g, int.Parse(args[2], CultureInfo.InvariantCulture) + (int)g));
+            case "update":
+                int count = int.Parse(args[2], CultureInfo.InvariantCulture);
+                for (int i = 0; i < count; i++)
+                    AtomicFile.Update(path, current =>
+                    {
+                        long generation = current is null ? 0 : GenerationOf(CacheImage.Read(current, ReadOptions.Full));
+                        return Version(generation + 1, (int)generation);
+                    });
+                return 0;
+            case "read-loop":
+                var until = DateTime.UtcNow.AddMilliseconds(int.Parse(args[2], CultureInfo.InvariantCulture));
+                long reads = 0, torn = 0;
+                while (DateTime.UtcNow < until)
+                {
+                    try
+                    {
+                        using CacheImage image = CacheImage.OpenFile(path, ReadOptions.Full);
+                        _ = GenerationOf(image);
+                        reads++;
+                    }
+                    catch (FileNotFoundException) { }
+                    catch (AotCacheException e)
+                    {
+                        torn++;
+                        Console.Error.WriteLine(e.Message);
+                    }
+                }
+                Console.WriteLine($"reads {reads} torn {torn}");
+                return torn == 0 ? 0 : 1;
+            default:
+                Console.Error.WriteLine("usage: write-loop PATH SEED | update PATH COUNT | read-loop PATH MILLISECONDS");
+                return 2;
+        }
+    }
+}
