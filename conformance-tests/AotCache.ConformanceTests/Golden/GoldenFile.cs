@@ -16,6 +16,9 @@ public static class GoldenFile
     /// <summary>The source directory of the golden files (not the build output, so accepted files land in git).</summary>
     internal static string SourceDirectory { get; } = Path.Combine(FindRepoRoot(), "conformance-tests", "AotCache.ConformanceTests", "Golden");
 
+    /// <summary>The repository root (the directory holding Format.sln).</summary>
+    public static string RepositoryRoot() => FindRepoRoot();
+
     public static void Verify(string name, string actual) =>
         Verify(name, actual, accept: Environment.GetEnvironmentVariable("AOTCACHE_ACCEPT") == "1");
 
