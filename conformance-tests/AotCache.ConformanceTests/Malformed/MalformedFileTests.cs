@@ -162,6 +162,25 @@ public class MalformedFileTests
     }
 
     [Fact]
+    public void LIM_2_no_hostile_file_makes_the_reader_allocate_more_than_its_size_justifies()
+    {
+        // Counts derive from section sizes, which the file size bounds: reading any of the hostile files may
+        // allocate a small constant (the exception and its message) plus at most the file's own size.
+        long worst = 0;
+        string worstCase = "";
+        foreach (var (name, c) in Cases)
+        {
+            byte[] bytes = c.Make(new Vandal(Vandal.RichModule()));
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            try { CacheImage.Read(bytes, ReadOptions.Full).Dispose(); } catch (AotCacheException) { }
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            if (allocated - bytes.Length > worst) (worst, worstCase) = (allocated - bytes.Length, name);
+            Assert.True(allocated <= 2L * bytes.Length + 16 * 1024, $"{name}: {allocated} bytes allocated reading a {bytes.Length}-byte file");
+        }
+        Assert.True(worst < 16 * 1024, $"worst case '{worstCase}' allocated {worst} bytes beyond the file size");
+    }
+
+    [Fact]
     public void The_case_names_state_the_requirement_each_case_breaks()
     {
         foreach (var (name, c) in Cases)
