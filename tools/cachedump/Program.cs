@@ -1,0 +1,74 @@
+using System.CommandLine;
+
+namespace AotCache.Tools.CacheDump;
+
+/// <summary>
+/// <c>cachedump FILE [--json] [--verify] [--no-disasm] [--section NAME]...</c>: the command line only.
+/// What each mode does is in <c>CacheDumpCommand.Execute.cs</c>.
+/// </summary>
+public static partial class CacheDumpCommand
+{
+    /// <summary>Exit code of a valid file dumped or verified.</summary>
+    public const int ExitOk = 0;
+
+    /// <summary>Exit code of a file that is not a valid AotCache file.</summary>
+    public const int ExitMalformed = 1;
+
+    /// <summary>Exit code of a file that cannot be read, or of a command line that cannot be understood.</summary>
+    public const int ExitUnreadable = 2;
+
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Runs the tool as <c>Main</c> does, writing to the given streams instead of the console.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+
+        var file = new Argument<string>("FILE") { Description = "The AotCache file to inspect" };
+        var json = new Option<bool>("--json") { Description = "Print the dump as JSON, for programs" };
+        var verify = new Option<bool>("--verify")
+        {
+            Description = "Validate everything, section checksums included; print one OK line or the error",
+        };
+        var noDisassembly = new Option<bool>("--no-disasm") { Description = "Leave out the disassembly of the functions" };
+        var sections = new Option<string[]>("--section")
+        {
+            Description = "Print only this part of the dump (repeatable)",
+            HelpName = "NAME",
+        };
+        sections.AcceptOnlyFromAmong([.. DumpSections.Names]);
+
+        var root = new RootCommand("Prints and verifies AotCache files (x86-64 code caches), like readelf and objdump.");
+        root.Arguments.Add(file);
+        root.Options.Add(json);
+        root.Options.Add(verify);
+        root.Options.Add(noDisassembly);
+        root.Options.Add(sections);
+        root.Validators.Add(result =>
+        {
+            if (result.GetValue(verify) && (result.GetValue(json) || result.GetValue(noDisassembly) || result.GetValue(sections) is { Length: > 0 }))
+                result.AddError("--verify prints one line and takes no dump options (--json, --no-disasm, --section)");
+        });
+        root.SetAction(parse =>
+        {
+            var request = new DumpRequest(
+                parse.GetValue(file)!,
+                parse.GetValue(verify),
+                parse.GetValue(json),
+                DumpSections.Select(parse.GetValue(sections), disassemble: !parse.GetValue(noDisassembly)));
+            return Execute(request, stdout, stderr);
+        });
+
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0 && parsed.Action is not { ClearsParseErrors: true }) // --help clears them
+        {
+            // A usage error is "cannot do what was asked", like an unreadable file: exit 2, not 1 (malformed file).
+            foreach (var error in parsed.Errors) stderr.WriteLine($"error: {error.Message}");
+            stderr.WriteLine("usage: cachedump FILE [--json] [--verify] [--no-disasm] [--section NAME]... (see --help)");
+            return ExitUnreadable;
+        }
+        return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+    }
+}
