@@ -114,6 +114,20 @@ public sealed partial class CacheImage : IDisposable
 
     public bool HasSection(SectionKind kind) => _sections[(int)kind].Present;
 
+    /// <summary>The bytes of the first section of <paramref name="kind"/>, known or not (e.g. a producer-private
+    /// section, FORMAT.md §4), or false. Every section was bounds- and checksum-checked with the file.</summary>
+    public bool TryGetSection(uint kind, out ReadOnlySpan<byte> bytes)
+    {
+        foreach (SectionEntry entry in Directory)
+            if (entry.Kind == kind)
+            {
+                bytes = File.Slice((int)entry.Offset, (int)entry.Size);
+                return true;
+            }
+        bytes = default;
+        return false;
+    }
+
     private ReadOnlySpan<byte> Section(SectionKind kind)
     {
         SectionSlot s = _sections[(int)kind];

@@ -163,6 +163,7 @@ public sealed partial class LoadedModule
             var module = new LoadedModule(image, ownsImage, memory, region, layout, symbolAddress, refused, stubs, id, swap, slotOf, thunkOf)
             {
                 _onRefusedCall = options.OnRefusedCall,
+                _imports = options.Imports,
             };
             s_live[id] = module;
             return module;

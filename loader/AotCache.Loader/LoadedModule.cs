@@ -38,6 +38,10 @@ public sealed partial class LoadedModule : IDisposable
 
     private Action<RefusedFunction>? _onRefusedCall;
 
+    /// <summary>Held for the module's life: a resolver may own what its addresses point into (an
+    /// <see cref="ImportTable"/> keeps the delegates whose native entry points the loaded code calls).</summary>
+    private IImportResolver? _imports;
+
     private readonly CacheImage _image;
     private readonly bool _ownsImage;
     private readonly IExecutableMemory _memory;
@@ -267,6 +271,8 @@ public sealed partial class LoadedModule : IDisposable
         _disposed = true;
         s_live.TryRemove(_id, out _);
         _memory.Free(_region);
+        GC.KeepAlive(_imports); // the resolver's delegates may be collected only once the code that calls them is unmapped
+        _imports = null;
         _swap?.Epochs.Dispose();
         if (_ownsImage) _image.Dispose();
     }

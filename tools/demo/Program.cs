@@ -1,99 +1,132 @@
 using System.CommandLine;
-using System.Diagnostics;
 using AotCache.Codegen;
+using AotCache.Demo.Build;
+using AotCache.Demo.Language;
 using AotCache.Format;
-using AotCache.Loader;
-using AotCache.Loader.Linking;
 
 namespace AotCache.Demo;
 
 /// <summary>
-/// <c>aotcache-demo</c>: compile the demo functions, write <c>demo.aotc</c>, then start a fresh process
-/// (<c>aotcache-demo run FILE</c>) that loads the cache and calls into it. Nothing compiled in the first
-/// process is visible to the second: it has only the file.
+/// <c>aotcache-demo</c>: the Nib front end. <c>run FILE</c> builds a program through its cache directory and
+/// runs <c>main</c>, recompiling only what changed since the last run; with no command it runs the tour.
 /// </summary>
 public static class Program
 {
-    /// <summary>A host function the loaded code imports.</summary>
-    private delegate void PrintI64(long value);
+    public const int ExitOk = 0;
+    public const int ExitCompileError = 1;
+    public const int ExitUsage = 2;
+    public const int ExitVerifyFailed = 3;
+    public const int ExitLoadFailed = 4;
 
-    public static int Main(string[] args)
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected);
+
+    /// <summary>Runs the tool with the given output streams (tests pass their own).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool interactive = false)
     {
-        var cacheDir = new Option<DirectoryInfo>("--cache-dir") { Description = "Where to write demo.aotc (default: a fresh temporary directory)" };
-        var root = new RootCommand("AotCache demo: compile with Iced, write a cache file, load and run it in a fresh process");
-        root.Options.Add(cacheDir);
-        root.SetAction(parse => CompileAndRunFresh(parse.GetValue(cacheDir)));
+        var file = new Argument<FileInfo>("FILE") { Description = "The Nib program (.nib)" };
+        var cacheDir = new Option<DirectoryInfo?>("--cache-dir") { Description = "The cache directory (default: .aotcache beside the program)" };
+        var verify = new Option<string?>("--verify-cache")
+        {
+            Description = "Recompile reused functions and compare them with their cached bodies: 'all', or how many to sample (default 32)",
+            Arity = ArgumentArity.ZeroOrOne,
+            HelpName = "all|N",
+        };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print no build summary" };
+        var watch = new Option<bool>("--watch") { Description = "Keep running: on every save, hot-swap the changed functions into the running program and run main again" };
+        // Test and exploration switches, hidden from --help.
+        var omit = new Option<string[]>("--key-omit") { Hidden = true, Description = "Leave an input out of the cache keys (tests of --verify-cache)" };
+        var importCalls = new Option<ImportCallStyle>("--import-calls") { Hidden = true, DefaultValueFactory = _ => ImportCallStyle.Thunk };
+        var globalAccess = new Option<GlobalAccessStyle>("--global-access") { Hidden = true, DefaultValueFactory = _ => GlobalAccessStyle.RipRelative };
+        var verifySeed = new Option<int?>("--verify-seed") { Hidden = true };
 
-        var file = new Argument<FileInfo>("file") { Description = "The cache file to load" };
-        var run = new Command("run", "Load a demo cache file and run its functions (the fresh process)");
-        run.Arguments.Add(file);
-        run.SetAction(parse => RunFromCache(parse.GetValue(file)!));
+        var run = new Command("run", "Build the program through its cache (compiling only what changed) and run its main");
+        var build = new Command("build", "Build the program's cache without running it");
+        foreach (Command c in new[] { run, build })
+        {
+            c.Arguments.Add(file);
+            foreach (Option o in new Option[] { cacheDir, verify, quiet, omit, importCalls, globalAccess, verifySeed }) c.Options.Add(o);
+        }
+        run.Options.Add(watch);
+
+        var check = new Command("check", "Parse and type-check a program; print its errors");
+        check.Arguments.Add(file);
+
+        var functions = new Option<int>("--functions") { Description = "How many functions", DefaultValueFactory = _ => 1000 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the program's shape", DefaultValueFactory = _ => 1 };
+        var output = new Option<FileInfo?>("--output", "-o") { Description = "Where to write the program (default: standard output)" };
+        var edit = new Option<int?>("--edit") { Description = "Change the body of this function (index), as an edit would" };
+        var probe = new Option<bool>("--probe-returns-f64") { Description = "Change the signature of 'probe' (i64 -> f64): its callers become stale" };
+        var generate = new Command("generate", "Write a program of many functions (each calls a few others and a host function)");
+        foreach (Option o in new Option[] { functions, seed, output, edit, probe }) generate.Options.Add(o);
+
+        var root = new RootCommand("Nib, a small language JIT-compiled to x86-64 through an AotCache cache. With no command: a tour.");
         root.Subcommands.Add(run);
-        return root.Parse(args).Invoke();
-    }
+        root.Subcommands.Add(build);
+        root.Subcommands.Add(check);
+        root.Subcommands.Add(generate);
 
-    private static int CompileAndRunFresh(DirectoryInfo? cacheDir)
-    {
-        string directory = cacheDir?.FullName ?? Directory.CreateTempSubdirectory("aotcache-demo-").FullName;
-        Directory.CreateDirectory(directory);
-        string path = Path.Combine(directory, "demo.aotc");
+        BuildRequest Request(ParseResult p) => new(
+            p.GetValue(file)!, p.GetValue(cacheDir), p.GetValue(quiet), p.GetResult(verify) is not null, p.GetValue(verify),
+            p.GetValue(verifySeed), ParseOmissions(p.GetValue(omit) ?? []), new CodegenSettings(p.GetValue(importCalls), p.GetValue(globalAccess)));
 
-        var stopwatch = Stopwatch.StartNew();
-        byte[] bytes = IrCompiler.Compile(DemoProgram.Module(), new IrCompileOptions { Producer = "aotcache-demo 1.0" });
-        TimeSpan compile = stopwatch.Elapsed;
-        // Nothing half-written is ever left under the final name: write a temporary file, then rename.
-        string temporary = path + ".tmp";
-        File.WriteAllBytes(temporary, bytes);
-        File.Move(temporary, path, overwrite: true);
-        using (CacheImage image = CacheImage.Read(bytes, ReadOptions.Full))
-            Console.WriteLine($"compiled {image.Functions.Length} functions ({image.Code.Length} bytes of x86-64, {image.Relocations.Length} relocations) in {compile.TotalMilliseconds:F1} ms");
-        Console.WriteLine($"wrote {path} ({bytes.Length} bytes)");
+        run.SetAction(p => Commands.Run(Request(p), p.GetValue(watch), stdout, stderr, interactive));
+        build.SetAction(p => Commands.Build(Request(p), stdout, stderr, interactive));
+        check.SetAction(p => Commands.Check(p.GetValue(file)!, stdout, stderr));
+        generate.SetAction(p => Commands.Generate(new Generator.GeneratorOptions(p.GetValue(functions), p.GetValue(seed), p.GetValue(edit), p.GetValue(probe)),
+            p.GetValue(output), stdout, stderr));
+        root.SetAction(_ => Tour.Run(stdout, stderr));
 
-        Console.WriteLine($"starting a fresh process to load it (this process: {Environment.ProcessId})");
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(Program).Assembly.Location);
-        start.ArgumentList.Add("run");
-        start.ArgumentList.Add(path);
-        using Process child = Process.Start(start)!;
-        string output = child.StandardOutput.ReadToEnd();
-        string errors = child.StandardError.ReadToEnd();
-        child.WaitForExit();
-        foreach (string line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries)) Console.WriteLine("  | " + line);
-        foreach (string line in errors.Split('\n', StringSplitOptions.RemoveEmptyEntries)) Console.Error.WriteLine("  ! " + line);
-        Console.WriteLine(child.ExitCode == 0 ? "the fresh process ran the cached code successfully" : $"the fresh process failed (exit code {child.ExitCode})");
-        return child.ExitCode;
-    }
-
-    private static int RunFromCache(FileInfo file)
-    {
-        var printed = new List<long>();
-        var imports = new ChainedResolver(
-            new ImportTable().Add("print_i64", new PrintI64(value => { printed.Add(value); Console.WriteLine($"print_i64({value}) called from cached code"); })),
-            new NativeLibraryResolver("libc.so.6"));
-        var stopwatch = Stopwatch.StartNew();
-        LoadedModule module;
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0 && parsed.Action is not { ClearsParseErrors: true })
+        {
+            foreach (var error in parsed.Errors) stderr.WriteLine($"error: {error.Message}");
+            stderr.WriteLine("usage: aotcache-demo [run|build|check|generate] ... (see --help)");
+            return ExitUsage;
+        }
         try
         {
-            module = LoadedModule.LoadFile(file.FullName, new LoadOptions { Imports = imports });
+            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
         }
-        catch (AotCacheException e)
+        catch (UsageException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
+            stderr.WriteLine($"error: {e.Message}");
+            return ExitUsage;
         }
-        using (module)
-        {
-            Console.WriteLine($"process {Environment.ProcessId} loaded {file.Name} in {stopwatch.Elapsed.TotalMilliseconds:F2} ms: " +
-                $"{module.Image.Functions.Length} functions, one mapping of {module.Region.Size} bytes at 0x{module.Region.Address:x}");
-            foreach (var (start, length, protection) in module.Segments)
-                Console.WriteLine($"  segment 0x{start:x} +{length,-6} {protection}");
-            foreach (var (function, arguments) in DemoProgram.Runs)
-            {
-                stopwatch.Restart();
-                Value result = module.Invoke(function, [.. arguments.Select(Value.I64)]);
-                Console.WriteLine($"{function}({string.Join(", ", arguments)}) = {result}   [{stopwatch.Elapsed.TotalMilliseconds:F2} ms]");
-            }
-        }
-        return 0;
     }
+
+    private static KeyInputs ParseOmissions(string[] names)
+    {
+        KeyInputs inputs = KeyInputs.All;
+        foreach (string name in names)
+            inputs &= ~(name switch
+            {
+                "source-tokens" => KeyInputs.SourceTokens,
+                "callee-signatures" => KeyInputs.CalleeSignatures,
+                "global-types" => KeyInputs.GlobalTypes,
+                "compiler-version" => KeyInputs.CompilerVersion,
+                "codegen-options" => KeyInputs.CodegenOptions,
+                _ => throw new UsageException($"--key-omit: unknown key input '{name}' (source-tokens, callee-signatures, global-types, compiler-version, codegen-options)"),
+            });
+        return inputs;
+    }
+}
+
+/// <summary>A command line that names something that does not exist.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>What <c>run</c> and <c>build</c> were asked to do.</summary>
+public sealed record BuildRequest(
+    FileInfo File, DirectoryInfo? CacheDirectory, bool Quiet, bool Verify, string? VerifyAmount, int? VerifySeed,
+    KeyInputs KeyInputs, CodegenSettings Codegen)
+{
+    public string CacheDirectoryPath => CacheDirectory?.FullName ?? Path.Combine(File.DirectoryName ?? ".", ".aotcache");
+
+    /// <summary>Null: all reused functions.</summary>
+    public int? VerifySample => VerifyAmount switch
+    {
+        null or "" => 32,
+        "all" => null,
+        _ when int.TryParse(VerifyAmount, out int n) && n > 0 => n,
+        _ => throw new UsageException($"--verify-cache takes 'all' or a positive number, not '{VerifyAmount}'"),
+    };
 }

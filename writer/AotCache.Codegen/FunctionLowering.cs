@@ -172,6 +172,9 @@ internal sealed class FunctionLowering
             case IrCompare c:
                 Compare(c, depth);
                 return IrType.I64;
+            case IrLogical g:
+                Logical(g, depth);
+                return IrType.I64;
             case IrCall call:
                 return Call(call, depth) ?? throw new IrException($"{_f.Name}: '{call.Callee}' has no result");
             default:
@@ -311,6 +314,20 @@ internal sealed class FunctionLowering
         _a.movzx(eax, al);
     }
 
+    /// <summary>Right operand only when the left one does not decide: And stops at zero, Or at non-zero.</summary>
+    private void Logical(IrLogical g, int depth)
+    {
+        Label done = _a.CreateLabel();
+        Expr(g.Left, depth);
+        _a.test(rax, rax);
+        if (g.Op == IrLogicalOp.And) _a.jz(done); else _a.jnz(done);
+        Expr(g.Right, depth);
+        _a.test(rax, rax);
+        Place(ref done);
+        _a.setne(al);
+        _a.movzx(eax, al);
+    }
+
     private IrType? Call(IrCall call, int depth)
     {
         var (parameters, result) = _checker.Callee(call.Callee);
@@ -394,6 +411,7 @@ internal sealed class FunctionLowering
         IrUnary u => Temps(u.Operand),
         IrBinary b => Math.Max(Temps(b.Left), 1 + Temps(b.Right)),
         IrCompare c => Math.Max(Temps(c.Left), 1 + Temps(c.Right)),
+        IrLogical g => Math.Max(Temps(g.Left), Temps(g.Right)),
         IrCall call => call.Arguments.Select((a, i) => i + Math.Max(1, Temps(a))).DefaultIfEmpty(0).Max(),
         _ => 0,
     };

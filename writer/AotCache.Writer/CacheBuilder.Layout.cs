@@ -200,6 +200,8 @@ public sealed partial class CacheBuilder
             };
             sections.RemoveAll(s => s.Bytes.Length == 0);
             // The signature section comes last, so that it can sign every byte before it [AUTH-1].
+            // Producer-private sections follow the format's own, in the order they were added.
+            foreach (var (kind, bytes) in _b._privateSections) sections.Add(new PendingSection((SectionKind)kind, bytes, 8));
             if (_b.SigningKey is not null) sections.Add(new PendingSection(SectionKind.Signature, new byte[SignatureRecord.RecordSize], 8));
 
             return Assemble(sections, producer, moduleName, fingerprint.Length == 0 ? [] : Bytes(fingerprint));
@@ -229,7 +231,7 @@ public sealed partial class CacheBuilder
                 {
                     Kind = (uint)s.Kind,
                     // 1.0 sections must be understood; the 1.1 signature section may be skipped by a 1.0 reader.
-                    Flags = s.Kind == SectionKind.Signature ? (uint)SectionFlags.None : (uint)SectionFlags.Required,
+                    Flags = s.Kind == SectionKind.Signature || (uint)s.Kind >= FirstPrivateSectionKind ? (uint)SectionFlags.None : (uint)SectionFlags.Required,
                     Offset = (ulong)cursor,
                     Size = (ulong)s.Bytes.Length,
                     Alignment = (uint)s.Alignment,

@@ -19,6 +19,7 @@ public sealed partial class CacheBuilder
     private readonly Dictionary<string, int> _symbolByName = new(StringComparer.Ordinal);
     private readonly List<FingerprintEntry> _fingerprint = [];
     private readonly List<DependencyEntry> _dependencies = [];
+    private readonly List<(uint Kind, byte[] Bytes)> _privateSections = [];
 
     public CacheBuilder(TargetDescription target)
     {
@@ -240,6 +241,23 @@ public sealed partial class CacheBuilder
             if (d.Function == function.Index && d.Target == target.Index)
                 throw new ArgumentException($"'{f.Name}' already depends on '{t.Name}'", nameof(target));
         _dependencies.Add(new DependencyEntry(function.Index, target.Index, kind, expectedContentHash));
+    }
+
+    /// <summary>First section kind of the range FORMAT.md §4 reserves for producers' own sections.</summary>
+    public const uint FirstPrivateSectionKind = 0x8000_0000;
+
+    /// <summary>
+    /// Adds a producer-private section (FORMAT.md §4): bytes only the producer understands, e.g. a front end's
+    /// incremental-build index. It is written with the required flag clear, so every reader skips it (after
+    /// checking its bounds and checksum); the header's producer string says whose it is.
+    /// </summary>
+    public void AddPrivateSection(uint kind, ReadOnlySpan<byte> bytes)
+    {
+        if (kind < FirstPrivateSectionKind)
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, $"private section kinds start at 0x{FirstPrivateSectionKind:x}");
+        foreach (var (existing, _) in _privateSections)
+            if (existing == kind) throw new ArgumentException($"a private section of kind 0x{kind:x} was already added [SEC-4]", nameof(kind));
+        _privateSections.Add((kind, bytes.ToArray()));
     }
 
     private void AddFingerprintEntry(FingerprintEntry entry)

@@ -143,6 +143,10 @@ public sealed class IrChecker
                 if (l != r) throw new IrException($"{f.Name}: comparison of {l} and {r}");
                 return IrType.I64;
             }
+            case IrLogical g:
+                if (TypeOf(f, g.Left) != IrType.I64 || TypeOf(f, g.Right) != IrType.I64)
+                    throw new IrException($"{f.Name}: {g.Op} needs i64 operands");
+                return IrType.I64;
             case IrCall call:
                 return CheckCall(f, call) ?? throw new IrException($"{f.Name}: '{call.Callee}' has no result and cannot be used as a value");
             default:

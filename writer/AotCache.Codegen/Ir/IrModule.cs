@@ -122,6 +122,12 @@ public enum IrCompareOp { Eq, Ne, Lt, Le, Gt, Ge }
 /// <summary>Both operands have the same type; the result is i64 1 or 0.</summary>
 public sealed record IrCompare(IrCompareOp Op, IrExpr Left, IrExpr Right) : IrExpr;
 
+public enum IrLogicalOp { And, Or }
+
+/// <summary>Short-circuit logic on i64 truth values: <c>And</c> evaluates <paramref name="Right"/> only when
+/// <paramref name="Left"/> is non-zero, <c>Or</c> only when it is zero. The result is i64 1 or 0.</summary>
+public sealed record IrLogical(IrLogicalOp Op, IrExpr Left, IrExpr Right) : IrExpr;
+
 /// <summary>Calls a function of the module or an import, by name. A call to a function without a result
 /// is only allowed as an <see cref="IrExprStmt"/>.</summary>
 public sealed record IrCall(string Callee, ImmutableArray<IrExpr> Arguments) : IrExpr;

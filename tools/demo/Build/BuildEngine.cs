@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using AotCache.Codegen;
+using AotCache.Codegen.Ir;
+using AotCache.Demo.Language;
+using AotCache.Format;
+using AotCache.Loader;
+using AotCache.Loader.Linking;
+using AotCache.Writer;
+
+namespace AotCache.Demo.Build;
+
+/// <summary>Where and how to build.</summary>
+public sealed record BuildOptions
+{
+    /// <summary>The cache directory; the cache file is <c>&lt;module&gt;.aotc</c> in it.</summary>
+    public required string CacheDirectory { get; init; }
+
+    public CodegenSettings Codegen { get; init; } = CodegenSettings.Default;
+
+    /// <summary>Inputs of the cache keys. Anything but <see cref="KeyInputs.All"/> is for tests of <c>--verify-cache</c>.</summary>
+    public KeyInputs KeyInputs { get; init; } = KeyInputs.All;
+
+    /// <summary>Reports the compile step's progress.</summary>
+    public IProgress<BuildProgress>? Progress { get; init; }
+}
+
+/// <summary>
+/// Builds a program into its cache file, compiling only what changed. A function's cached body is reused
+/// when the content hash in its function record equals the function's current cache key
+/// (<see cref="CacheKey"/>); everything else is compiled with the Iced backend. The new file replaces the
+/// old one atomically; a cache that cannot be used (damaged, foreign, another compiler) is a miss with a
+/// warning, never an error.
+/// </summary>
+public static class BuildEngine
+{
+    /// <summary>The producer string written into cache files.</summary>
+    public const string Producer = "aotcache-demo (" + CacheKey.CompilerVersion + ")";
+
+    public const string CompilerFingerprintKey = "nib.compiler";
+    public const string CodegenFingerprintKey = "nib.codegen";
+    public const string ModuleFingerprintKey = "nib.module";
+
+    /// <summary>The host values a loader needs for the fingerprint components this front end writes.</summary>
+    public static HostEnvironment Host { get; } = HostEnvironment.Current with
+    {
+        Fingerprint = new Dictionary<string, FingerprintValue> { [CompilerFingerprintKey] = FingerprintValue.String(CacheKey.CompilerVersion) },
+    };
+
+    public static string CachePathOf(ProgramAnalysis analysis, string cacheDirectory) =>
+        Path.Combine(cacheDirectory, analysis.ModuleName + ".aotc");
+
+    /// <summary>Analyzes and builds <paramref name="source"/>.</summary>
+    public static BuildResult Build(SourceText source, HostLibrary host, BuildOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        ProgramAnalysis analysis = ProgramAnalysis.Analyze(source, host, options.Codegen, options.KeyInputs);
+        return Build(analysis, options, clock.Elapsed);
+    }
+
+    /// <summary>Builds an analyzed program.</summary>
+    public static BuildResult Build(ProgramAnalysis analysis, BuildOptions options, TimeSpan analyzeTime = default)
+    {
+        var warnings = new List<string>();
+        string path = CachePathOf(analysis, options.CacheDirectory);
+        using CacheImage? previous = OpenPrevious(path, warnings);
+        var clock = Stopwatch.StartNew();
+        NibIndex? index = previous is null ? null : NibIndex.Read(previous);
+        ulong moduleHash = analysis.ModuleHash();
+
+        var plan = new List<FunctionReport>(analysis.Functions.Count);
+        var reuse = new int[analysis.Functions.Count];
+        foreach (AnalyzedFunction f in analysis.Functions)
+        {
+            int old = previous?.FindFunction(f.Name) ?? -1;
+            if (old >= 0 && previous!.Functions[old].ContentHash == f.Key && CanCarry(previous, old, analysis.Table))
+            {
+                reuse[plan.Count] = old;
+                plan.Add(new FunctionReport(f.Name, FunctionOutcome.Reused, "cache key unchanged"));
+                continue;
+            }
+            reuse[plan.Count] = -1;
+            plan.Add(Classify(f, previous, old, index, analysis.Table));
+        }
+
+        // Nothing changed at all: the file on disk is already this build (the module hash covers what the
+        // function keys do not: globals, externs, the set of functions).
+        if (previous is not null && plan.All(p => p.Outcome == FunctionOutcome.Reused)
+            && previous.Functions.Length == analysis.Functions.Count && StoredModuleHash(previous) == moduleHash)
+            return new BuildResult(path, plan, warnings, CacheWritten: false, analyzeTime, clock.Elapsed, TimeSpan.Zero);
+
+        byte[] file = Write(analysis, previous, reuse, moduleHash, options.Progress);
+        TimeSpan compileTime = clock.Elapsed;
+        clock.Restart();
+        AtomicFile.Write(path, file);
+        return new BuildResult(path, plan, warnings, CacheWritten: true, analyzeTime, compileTime, clock.Elapsed);
+    }
+
+    /// <summary>The cache at <paramref name="path"/> if it is valid, for this target and written by this compiler; otherwise
+    /// null, with a warning saying why it is not used.</summary>
+    public static CacheImage? OpenPrevious(string path, List<string> warnings)
+    {
+        if (!File.Exists(path)) return null;
+        CacheImage image;
+        try
+        {
+            image = CacheImage.OpenFile(path);
+        }
+        catch (AotCacheException e)
+        {
+            warnings.Add($"the cache {path} is unusable, rebuilding it: {e.Message}");
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            warnings.Add($"the cache {path} cannot be read, rebuilding it: {e.Message}");
+            return null;
+        }
+        string? compiler = FingerprintText(image, CompilerFingerprintKey);
+        if (image.Architecture != Host.Architecture || image.Abi != Host.Abi || image.Os != Host.Os || compiler != CacheKey.CompilerVersion)
+        {
+            warnings.Add($"the cache {path} was written by another compiler or for another target " +
+                $"(producer '{image.Producer}', compiler '{compiler ?? "unknown"}', {image.Architecture}/{image.Abi}/{image.Os}), rebuilding it");
+            image.Dispose();
+            return null;
+        }
+        return image;
+    }
+
+    /// <summary>Whether every reference of a cached function still names a symbol of the same kind.</summary>
+    private static bool CanCarry(CacheImage previous, int function, DeclarationTable table)
+    {
+        foreach (RelocationRecord r in previous.RelocationsOf(previous.Functions[function]))
+        {
+            if (!table.ByName.TryGetValue(previous.SymbolName((int)r.Target), out Declaration? d)) return false;
+            SymbolKind kind = previous.Symbols[(int)r.Target].Kind;
+            bool same = d.Kind switch
+            {
+                DeclarationKind.Function => kind == SymbolKind.Function,
+                DeclarationKind.Extern => kind == SymbolKind.ImportFunction,
+                _ => kind == SymbolKind.Data,
+            };
+            if (!same) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Why a function must be compiled: new, edited, or stale (its own tokens unchanged, a declaration it uses changed).</summary>
+    private static FunctionReport Classify(AnalyzedFunction f, CacheImage? previous, int old, NibIndex? index, DeclarationTable table)
+    {
+        if (previous is null) return new FunctionReport(f.Name, FunctionOutcome.Compiled, "no usable cache");
+        if (old < 0) return new FunctionReport(f.Name, FunctionOutcome.Compiled, "new function");
+        if (index is null || index.TokenHash(old) != f.TokenHash) return new FunctionReport(f.Name, FunctionOutcome.Compiled, "source changed");
+        return new FunctionReport(f.Name, FunctionOutcome.StaleRecompiled, StaleReason(f, previous, old, index, table));
+    }
+
+    /// <summary>Names the changed declaration that made an unedited function stale.</summary>
+    private static string StaleReason(AnalyzedFunction f, CacheImage previous, int old, NibIndex index, DeclarationTable table)
+    {
+        foreach (string name in f.Bound.References)
+        {
+            Declaration now = table.ByName[name];
+            int symbol = previous.FindSymbol(name);
+            if (symbol < 0) return $"refers to '{name}', which is new";
+            SymbolRecord s = previous.Symbols[symbol];
+            if (now.IsFunction)
+            {
+                if (s.Kind is not (SymbolKind.Function or SymbolKind.ImportFunction)) return $"'{name}' is now {now.Describe()}";
+                Signature before = previous.GetSignature((int)s.Declaration);
+                if (!before.Equals(now.Signature)) return $"calls '{name}', whose signature changed from {before} to {now.Signature}";
+                if ((s.Kind == SymbolKind.ImportFunction) != (now.Kind == DeclarationKind.Extern)) return $"'{name}' is now {now.Describe()}";
+            }
+            else if (!index.TryGetGlobal(name, out IrType type, out bool writable) || type != now.GlobalType || writable != now.Writable)
+                return $"uses global '{name}', now declared {now.Describe()}";
+        }
+        return "a declaration it uses changed";
+    }
+
+    private static string? FingerprintText(CacheImage image, string key)
+    {
+        foreach (FingerprintComponent c in image.Fingerprint)
+            if (image.GetString(c.Key) == key && c.ValueKind == FingerprintValueKind.String)
+                return image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32)));
+        return null;
+    }
+
+    private static ulong? StoredModuleHash(CacheImage image)
+    {
+        foreach (FingerprintComponent c in image.Fingerprint)
+            if (c.ValueKind == FingerprintValueKind.Integer && image.GetString(c.Key) == ModuleFingerprintKey) return c.Value;
+        return null;
+    }
+
+    /// <summary>A builder with every symbol of the program declared (functions not yet defined), as the cache
+    /// writer and <see cref="CacheVerifier"/> both compile against it.</summary>
+    internal static (CacheBuilder Builder, Dictionary<string, SymbolHandle> Handles) DeclareSymbols(ProgramAnalysis analysis)
+    {
+        var builder = new CacheBuilder(TargetDescription.LinuxX64) { Producer = Producer, ModuleName = analysis.ModuleName };
+        var handles = new Dictionary<string, SymbolHandle>(StringComparer.Ordinal);
+        foreach (IrImport i in analysis.Table.Imports)
+            handles[i.Name] = builder.AddImportFunction(i.Name, builder.AddDeclaration(IrCompiler.SignatureOf(i.Parameters, i.Result)));
+        foreach (IrGlobal g in analysis.Table.Globals)
+            handles[g.Name] = builder.AddData(g.Name, g.Writable ? DataKind.Writable : DataKind.ReadOnly,
+                BitConverter.GetBytes(g.InitialBits), alignment: 8, contentHash: CacheKey.OfGlobal(g));
+        foreach (AnalyzedFunction f in analysis.Functions)
+            handles[f.Name] = builder.DeclareFunction(f.Name, builder.AddDeclaration(IrCompiler.SignatureOf(f.Bound.Ir.Parameters, f.Bound.Ir.Result)));
+        return (builder, handles);
+    }
+
+    /// <summary>Lays out the new cache: reused bodies carried from <paramref name="previous"/>, the rest compiled.</summary>
+    private static byte[] Write(ProgramAnalysis analysis, CacheImage? previous, int[] reuse, ulong moduleHash, IProgress<BuildProgress>? progress)
+    {
+        var (builder, handles) = DeclareSymbols(analysis);
+        builder.AddFingerprint(CompilerFingerprintKey, CacheKey.CompilerVersion, MatchRule.Equal);
+        builder.AddFingerprint(CodegenFingerprintKey, analysis.Codegen.ToString(), MatchRule.Informational);
+        builder.AddFingerprint(ModuleFingerprintKey, moduleHash, MatchRule.Informational);
+
+        // Old symbol index -> new handle, for carried relocations.
+        SymbolHandle[] carried = [];
+        if (previous is not null)
+        {
+            carried = new SymbolHandle[previous.Symbols.Length];
+            for (int s = 0; s < carried.Length; s++)
+                carried[s] = handles.TryGetValue(previous.SymbolName(s), out SymbolHandle h) ? h : new SymbolHandle(-1);
+        }
+
+        var checker = new IrChecker(analysis.Module, checkBodies: false);
+        IrCompileOptions compileOptions = analysis.Codegen.ToCompileOptions(Producer);
+        int toCompile = reuse.Count(r => r < 0), compiled = 0;
+        var relocations = new List<Relocation>();
+        for (int k = 0; k < analysis.Functions.Count; k++)
+        {
+            AnalyzedFunction f = analysis.Functions[k];
+            SymbolHandle handle = handles[f.Name];
+            if (reuse[k] >= 0)
+            {
+                FunctionRecord record = previous!.Functions[reuse[k]];
+                relocations.Clear();
+                foreach (RelocationRecord r in previous.RelocationsOf(record))
+                    relocations.Add(new Relocation((int)r.Offset, r.Kind, carried[r.Target], r.Addend, r.ExpectedSignatureHash));
+                builder.DefineFunction(handle, previous.FunctionCode(record), relocations,
+                    new FunctionOptions { Alignment = (int)record.Alignment, ContentHash = record.ContentHash, RequiredCpuFeatures = record.RequiredCpuFeatures });
+                continue;
+            }
+            checker.CheckFunction(f.Bound.Ir);
+            CompiledFunction code = IrCompiler.CompileFunction(builder, checker, f.Bound.Ir, name => handles[name], compileOptions);
+            builder.DefineFunction(handle, code.Code, code.Relocations, new FunctionOptions { ContentHash = f.Key });
+            progress?.Report(new BuildProgress(++compiled, toCompile));
+        }
+        builder.AddPrivateSection(NibIndex.SectionKind,
+            NibIndex.Write([.. analysis.Functions.Select(f => f.TokenHash)], analysis.Table.Globals));
+        return builder.ToArray();
+    }
+}

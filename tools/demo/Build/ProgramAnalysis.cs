@@ -1,0 +1,113 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using AotCache.Codegen.Ir;
+using AotCache.Demo.Language;
+using AotCache.Format;
+
+namespace AotCache.Demo.Build;
+
+/// <summary>A function of an analyzed program: bound to IR, with its token hash and cache key.</summary>
+public sealed record AnalyzedFunction(BoundFunction Bound, UInt128 TokenHash, ContentHash Key)
+{
+    public string Name => Bound.Syntax.Name;
+}
+
+/// <summary>
+/// A program parsed, checked and keyed: everything a build needs before it looks at the cache. Throws
+/// <see cref="CompileErrorException"/> listing every error it found.
+/// </summary>
+public sealed class ProgramAnalysis
+{
+    private ProgramAnalysis(SourceText source, ProgramSyntax syntax, DeclarationTable table, List<AnalyzedFunction> functions,
+        CodegenSettings codegen, KeyInputs keyInputs)
+    {
+        Source = source;
+        Syntax = syntax;
+        Table = table;
+        Functions = functions;
+        Codegen = codegen;
+        KeyInputs = keyInputs;
+        ModuleName = ModuleNameOf(source.Path);
+        Module = new IrModule([.. table.Imports], [.. table.Globals], [.. functions.Select(f => f.Bound.Ir)]) { Name = ModuleName };
+    }
+
+    public SourceText Source { get; }
+    public ProgramSyntax Syntax { get; }
+    public DeclarationTable Table { get; }
+
+    /// <summary>Functions with bodies, in source order (the order of the cache's function table).</summary>
+    public IReadOnlyList<AnalyzedFunction> Functions { get; }
+
+    public CodegenSettings Codegen { get; }
+    public KeyInputs KeyInputs { get; }
+    public string ModuleName { get; }
+    public IrModule Module { get; }
+
+    public static ProgramAnalysis Analyze(SourceText source, HostLibrary? host, CodegenSettings? codegen = null, KeyInputs keyInputs = KeyInputs.All)
+    {
+        codegen ??= CodegenSettings.Default;
+        var diagnostics = new List<Diagnostic>();
+        ProgramSyntax syntax = Parser.Parse(source, diagnostics);
+        DeclarationTable table = Binder.Declare(syntax, host, diagnostics);
+        var functions = new List<AnalyzedFunction>();
+        foreach (ItemSyntax item in syntax.Items)
+        {
+            // Externs have no body; a second definition of a name was already reported.
+            if (item is not FunctionSyntax { IsExtern: false, BodyHasErrors: false } f || table.ByName[f.Name].NameSpan != f.NameSpan) continue;
+            if (Binder.BindFunction(source, f, table, diagnostics) is not { } bound) continue;
+            UInt128 tokens = CacheKey.TokenHash(syntax, f);
+            functions.Add(new AnalyzedFunction(bound, tokens, CacheKey.Of(tokens, bound.References, table.ByName, codegen, keyInputs)));
+        }
+        if (diagnostics.Count > 0)
+            throw new CompileErrorException([.. diagnostics.OrderBy(d => d.Span.Start)]);
+        return new ProgramAnalysis(source, syntax, table, functions, codegen, keyInputs);
+    }
+
+    /// <summary>One number for "same program, same compiler": the keys of every function, and every global's and
+    /// extern's declaration. Stored in the cache's fingerprint, it lets a warm start skip rewriting the file.</summary>
+    public ulong ModuleHash()
+    {
+        var hash = new XxHash3();
+        Append(hash, CacheKey.CompilerVersion);
+        Append(hash, Codegen.ToString());
+        Append(hash, ModuleName);
+        foreach (AnalyzedFunction f in Functions)
+        {
+            Append(hash, f.Name);
+            Append(hash, f.Key);
+        }
+        foreach (IrGlobal g in Table.Globals)
+        {
+            Append(hash, g.Name);
+            Append(hash, CacheKey.OfGlobal(g));
+        }
+        foreach (IrImport i in Table.Imports)
+        {
+            Append(hash, i.Name);
+            hash.Append(AotCache.Codegen.IrCompiler.SignatureOf(i.Parameters, i.Result).Encoding.AsSpan());
+        }
+        return hash.GetCurrentHashAsUInt64();
+    }
+
+    private static void Append(XxHash3 hash, ContentHash content)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, content.Low);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[8..], content.High);
+        hash.Append(bytes);
+    }
+
+    private static void Append(XxHash3 hash, string text)
+    {
+        hash.Append(MemoryMarshal.AsBytes(text.AsSpan()));
+        hash.Append([0, 0]);
+    }
+
+    /// <summary>The module (and cache file) name of a source path: its file name without extension.</summary>
+    public static string ModuleNameOf(string path)
+    {
+        string name = Path.GetFileNameWithoutExtension(path);
+        return name.Length > 0 ? name : "program";
+    }
+}

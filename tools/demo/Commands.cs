@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using AotCache.Demo.Build;
+using AotCache.Demo.Generator;
+using AotCache.Demo.Language;
+using AotCache.Format;
+using AotCache.Loader;
+
+namespace AotCache.Demo;
+
+/// <summary>The commands of <see cref="Program"/>, one method each.</summary>
+internal static class Commands
+{
+    public static int Check(FileInfo file, TextWriter stdout, TextWriter stderr)
+    {
+        if (ReadSource(file, stderr) is not { } source) return Program.ExitUsage;
+        try
+        {
+            ProgramAnalysis analysis = ProgramAnalysis.Analyze(source, new HostLibrary(TextWriter.Null));
+            stdout.WriteLine($"{source.Path}: ok ({analysis.Functions.Count} functions, {analysis.Table.Imports.Count} externs, {analysis.Table.Globals.Count} globals)");
+            return Program.ExitOk;
+        }
+        catch (CompileErrorException e)
+        {
+            Report(e, stderr);
+            return Program.ExitCompileError;
+        }
+    }
+
+    public static int Build(BuildRequest request, TextWriter stdout, TextWriter stderr, bool interactive) =>
+        BuildAndVerify(request, new HostLibrary(stdout), stderr, interactive, requireMain: false, out _, out _);
+
+    public static int Run(BuildRequest request, bool watch, TextWriter stdout, TextWriter stderr, bool interactive)
+    {
+        var host = new HostLibrary(stdout);
+        int status = BuildAndVerify(request, host, stderr, interactive, requireMain: true, out ProgramAnalysis? analysis, out BuildResult? build);
+        if (status != Program.ExitOk) return status;
+        if (watch) return WatchSession.RunLoop(request, analysis!, build!, host, stdout, stderr);
+        var clock = Stopwatch.StartNew();
+        LoadedModule module;
+        try
+        {
+            module = ProgramRunner.Load(build!.CachePath, host);
+        }
+        catch (AotCacheException e)
+        {
+            stderr.WriteLine($"error: the cache {build!.CachePath} cannot be loaded: {e.Message}");
+            return Program.ExitLoadFailed;
+        }
+        using (module)
+        {
+            if (!request.Quiet) stderr.WriteLine($"load: {module.Image.Functions.Length} functions mapped and linked in {clock.Elapsed.TotalMilliseconds:F2} ms");
+            try
+            {
+                long result = ProgramRunner.RunMain(module);
+                stdout.Flush();
+                return (int)(result & 0xFF);
+            }
+            catch (AotCacheException e)
+            {
+                stdout.Flush();
+                stderr.WriteLine($"error: {e.Message}");
+                return Program.ExitLoadFailed;
+            }
+        }
+    }
+
+    /// <summary>Analyzes, builds, and with <c>--verify-cache</c> verifies; prints diagnostics, warnings and the summary.</summary>
+    public static int BuildAndVerify(BuildRequest request, HostLibrary host, TextWriter stderr, bool interactive, bool requireMain,
+        out ProgramAnalysis? analysis, out BuildResult? build)
+    {
+        analysis = null;
+        build = null;
+        if (ReadSource(request.File, stderr) is not { } source) return Program.ExitUsage;
+        int? sample = request.Verify ? request.VerifySample : 0; // parse the option before any work
+        var progress = new ProgressBar(stderr, interactive);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            analysis = ProgramAnalysis.Analyze(source, host, request.Codegen, request.KeyInputs);
+            if (requireMain) ProgramRunner.CheckMain(analysis);
+            build = BuildEngine.Build(analysis, new BuildOptions
+            {
+                CacheDirectory = request.CacheDirectoryPath,
+                Codegen = request.Codegen,
+                KeyInputs = request.KeyInputs,
+                Progress = progress,
+            }, clock.Elapsed);
+        }
+        catch (CompileErrorException e)
+        {
+            Report(e, stderr);
+            return Program.ExitCompileError;
+        }
+        catch (IOException e)
+        {
+            stderr.WriteLine($"error: cannot write the cache in {request.CacheDirectoryPath}: {e.Message}");
+            return Program.ExitUsage;
+        }
+        finally
+        {
+            progress.Finish();
+        }
+        foreach (string warning in build.Warnings) stderr.WriteLine($"warning: {warning}");
+        if (!request.Quiet)
+        {
+            stderr.WriteLine(build.Summary());
+            foreach (FunctionReport f in build.Functions.Where(f => f.Outcome != FunctionOutcome.Reused).Take(20))
+                stderr.WriteLine($"  {(f.Outcome == FunctionOutcome.Compiled ? "compiled" : "stale   ")} {f.Name}: {f.Reason}");
+            int more = build.Functions.Count(f => f.Outcome != FunctionOutcome.Reused) - 20;
+            if (more > 0) stderr.WriteLine($"  ... and {more} more");
+        }
+        if (!request.Verify) return Program.ExitOk;
+        int seed = request.VerifySeed ?? Random.Shared.Next();
+        VerifyReport report = CacheVerifier.Verify(analysis, build, sample, seed);
+        foreach (CacheMismatch m in report.Mismatches) stderr.WriteLine($"error: --verify-cache: {m}");
+        stderr.WriteLine($"verify-cache: {report.Checked} of {report.Reused} reused functions recompiled and compared (seed {report.Seed}): " +
+            (report.Passed ? "all identical" : $"{report.Mismatches.Count} differ"));
+        return report.Passed ? Program.ExitOk : Program.ExitVerifyFailed;
+    }
+
+    public static int Generate(GeneratorOptions options, FileInfo? output, TextWriter stdout, TextWriter stderr)
+    {
+        if (options.Functions < 2)
+        {
+            stderr.WriteLine("error: --functions must be at least 2");
+            return Program.ExitUsage;
+        }
+        string text = ProgramGenerator.Generate(options);
+        if (output is null)
+        {
+            stdout.Write(text);
+            return Program.ExitOk;
+        }
+        Writer.AtomicFile.Write(output.FullName, System.Text.Encoding.UTF8.GetBytes(text));
+        stderr.WriteLine($"wrote {output.FullName}: {options.Functions} functions, {text.Length / 1024} KiB");
+        return Program.ExitOk;
+    }
+
+    internal static SourceText? ReadSource(FileInfo file, TextWriter stderr)
+    {
+        string shown = Path.GetRelativePath(Environment.CurrentDirectory, file.FullName);
+        try
+        {
+            return new SourceText(shown, File.ReadAllText(file.FullName));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"error: cannot read {shown}: {e.Message}");
+            return null;
+        }
+    }
+
+    internal static void Report(CompileErrorException e, TextWriter stderr)
+    {
+        foreach (Diagnostic d in e.Diagnostics.Take(50)) stderr.WriteLine(d);
+        if (e.Diagnostics.Count > 50) stderr.WriteLine($"... and {e.Diagnostics.Count - 50} more errors");
+        stderr.WriteLine($"{e.Diagnostics.Count} error{(e.Diagnostics.Count == 1 ? "" : "s")}; nothing was built");
+    }
+}
