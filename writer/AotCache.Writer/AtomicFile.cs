@@ -9,6 +9,32 @@ namespace AotCache.Writer;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>Writes a file given as pieces (e.g. a <see cref="RewrittenFile"/>) to <paramref name="path"/> atomically,
+    /// without first joining them into one buffer.</summary>
+    public static void Write(string path, IReadOnlyList<ReadOnlyMemory<byte>> pieces)
+    {
+        ArgumentNullException.ThrowIfNull(pieces);
+        string full = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(directory);
+        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            // Unbuffered: each piece goes to the kernel once, straight from where it is (often the previous file's mapping).
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.None))
+            {
+                foreach (ReadOnlyMemory<byte> piece in pieces) stream.Write(piece.Span);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+    }
+
     /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically.</summary>
     public static void Write(string path, ReadOnlySpan<byte> bytes)
     {

@@ -1,0 +1,76 @@
+using AotCache.ConformanceTests.Model;
+using AotCache.Format;
+using AotCache.Loader;
+using AotCache.Writer;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace AotCache.ConformanceTests;
+
+/// <summary><see cref="CacheRewriter"/> against the builder: an edited file reads back as the edited module.</summary>
+[Properties(MaxTest = 1000, Arbitrary = [typeof(ModuleArbitraries)])]
+public class RewriterProperties
+{
+    [Property]
+    public bool Rewriting_without_changes_gives_the_same_bytes(ModuleModel module)
+    {
+        byte[] file = module.Write();
+        using CacheImage image = CacheImage.Read(file);
+        return new CacheRewriter(image).Build().ToArray().AsSpan().SequenceEqual(file);
+    }
+
+    /// <summary>Some functions get the body of another function of the module (code, relocations, type, alignment,
+    /// hash, features): the result must validate fully and read back as the module with those bodies.</summary>
+    [Property]
+    public Property Replaced_bodies_read_back_and_everything_else_is_unchanged(ModuleModel module) =>
+        Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed =>
+        {
+            if (module.Functions.Count == 0) return true;
+            var rng = new Random(seed);
+            byte[] file = module.Write();
+            using CacheImage image = CacheImage.Read(file);
+            var rewriter = new CacheRewriter(image);
+            var functions = module.Functions.ToList();
+            var replaced = new HashSet<string>(StringComparer.Ordinal);
+            for (int k = 0; k < functions.Count; k++)
+            {
+                if (rng.Next(3) != 0) continue;
+                FunctionModel donor = module.Functions[rng.Next(module.Functions.Count)];
+                functions[k] = functions[k] with
+                {
+                    Declaration = donor.Declaration, Code = donor.Code, Alignment = donor.Alignment, ContentHash = donor.ContentHash,
+                    CpuFeatures = donor.CpuFeatures, Relocations = donor.Relocations,
+                };
+                replaced.Add(functions[k].Name);
+                rewriter.ReplaceFunction(k, new FunctionReplacement(donor.Code,
+                    [.. donor.Relocations.Select(r => new RewriteRelocation(r.Offset, r.Kind, image.FindSymbol(r.Target), r.Addend, r.ExpectedSignatureHash))],
+                    module.Declarations[donor.Declaration])
+                { Alignment = donor.Alignment, ContentHash = donor.ContentHash, RequiredCpuFeatures = donor.CpuFeatures });
+            }
+            ModuleModel expected = module with
+            {
+                Functions = functions,
+                Dependencies = [.. module.Dependencies.Where(d => !replaced.Contains(d.Function))],
+            };
+            using CacheImage rewritten = CacheImage.Read(rewriter.Build().ToArray(), ReadOptions.Full);
+            return ModuleModel.Read(rewritten).Describe() == expected.Describe();
+        });
+
+    [Fact]
+    public void A_replacement_that_breaks_the_format_is_refused_before_anything_is_built()
+    {
+        ModuleModel module = ModuleGenerator.Generate(new Random(5), 20);
+        while (module.Functions.Count == 0) module = ModuleGenerator.Generate(new Random(module.GetHashCode()), 20);
+        using CacheImage image = CacheImage.Read(module.Write());
+        var rewriter = new CacheRewriter(image);
+        Signature signature = module.Declarations[module.Functions[0].Declaration];
+        Assert.Contains("[FUN-5]", Assert.Throws<ArgumentException>(() => rewriter.ReplaceFunction(0, new FunctionReplacement([], [], signature))).Message);
+        Assert.Contains("[REL-3]", Assert.Throws<ArgumentException>(() => rewriter.ReplaceFunction(0,
+            new FunctionReplacement([0xC3], [new RewriteRelocation(0, RelocationKind.Absolute64, 0, 0, 0)], signature))).Message);
+        Assert.Contains("[REL-5]", Assert.Throws<ArgumentException>(() => rewriter.ReplaceFunction(0,
+            new FunctionReplacement(new byte[8], [new RewriteRelocation(0, RelocationKind.Absolute64, image.Symbols.Length, 0, 0)], signature))).Message);
+        Assert.Contains("[FUN-3]", Assert.Throws<ArgumentException>(() => rewriter.ReplaceFunction(0, new FunctionReplacement([0xC3], [], signature) { Alignment = 3 })).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => rewriter.ReplaceFunction(module.Functions.Count, new FunctionReplacement([0xC3], [], signature)));
+    }
+}

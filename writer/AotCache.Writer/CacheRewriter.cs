@@ -1,0 +1,366 @@
+using System.Runtime.InteropServices;
+using AotCache.Format;
+using AotCache.Loader;
+
+namespace AotCache.Writer;
+
+/// <summary>A relocation of a replacement body; the target is a symbol index of the file being rewritten.</summary>
+public readonly record struct RewriteRelocation(int Offset, RelocationKind Kind, int TargetSymbol, long Addend, ulong ExpectedSignatureHash);
+
+/// <summary>A new body for an existing function: code, relocations, declaration and cache key. The function keeps
+/// its name, linkage and place in the function table; content dependencies it had are dropped.</summary>
+public sealed record FunctionReplacement(byte[] Code, IReadOnlyList<RewriteRelocation> Relocations, Signature Signature)
+{
+    public ContentHash ContentHash { get; init; }
+    public int Alignment { get; init; } = 16;
+    public CpuFeatures RequiredCpuFeatures { get; init; }
+}
+
+/// <summary>
+/// Writes the next version of a cache file by editing the previous one: replaced function bodies are spliced
+/// in, and everything else — unchanged code, relocation ranges, strings, data, unknown sections — is carried
+/// as slices of the old file, moved as whole runs. The cost is O(file) copying and hashing plus O(changed)
+/// work (FORMAT.md §17), instead of re-laying out every symbol, function and relocation.
+/// </summary>
+/// <remarks>
+/// The result is the file <see cref="CacheBuilder"/> would write for the same module whenever the functions
+/// of each unchanged run share one alignment (runs move by a multiple of their largest alignment). The
+/// symbol set does not change: adding, removing or renaming functions needs a <see cref="CacheBuilder"/>.
+/// The caller decides what is current: functions whose callee's signature changed, or that depend on a
+/// replaced body's content, must be replaced too, or a loader will find them stale [LOAD-5] [DEP-2].
+/// </remarks>
+public sealed class CacheRewriter
+{
+    private static readonly byte[] Zeros = new byte[FormatConstants.MaxAlignment];
+    private static readonly byte[] CodePadding = CreateCodePadding();
+
+    private readonly CacheImage _old;
+    private readonly SortedDictionary<int, FunctionReplacement> _replacements = [];
+    private readonly Dictionary<uint, byte[]> _privateSections = [];
+    private readonly Dictionary<string, ulong> _fingerprintIntegers = new(StringComparer.Ordinal);
+
+    /// <param name="previous">The validated previous version. Keep it open until the rewritten file is written:
+    /// the result refers to its bytes.</param>
+    public CacheRewriter(CacheImage previous)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        if (previous.HasSection(SectionKind.Signature))
+            throw new InvalidOperationException("a signed file cannot be edited in place: rebuild it with CacheBuilder and sign it again");
+        if (previous.Header.MinorVersion > FormatConstants.MinorVersion || previous.Header.RequiredFlags != 0)
+            throw new InvalidOperationException($"the file is format {previous.Header.MajorVersion}.{previous.Header.MinorVersion}, newer than this writer: rebuild it");
+        _old = previous;
+    }
+
+    public void ReplaceFunction(int function, FunctionReplacement replacement)
+    {
+        ArgumentNullException.ThrowIfNull(replacement);
+        if ((uint)function >= (uint)_old.Functions.Length)
+            throw new ArgumentOutOfRangeException(nameof(function), function, $"the file has {_old.Functions.Length} functions");
+        string name = _old.SymbolName((int)_old.Functions[function].Symbol);
+        Check(name, replacement);
+        _replacements[function] = replacement;
+    }
+
+    /// <summary>Replaces the bytes of an existing producer-private section (FORMAT.md §4).</summary>
+    public void ReplacePrivateSection(uint kind, ReadOnlySpan<byte> bytes)
+    {
+        if (kind < CacheBuilder.FirstPrivateSectionKind || !_old.TryGetSection(kind, out _))
+            throw new ArgumentException($"the file has no private section of kind 0x{kind:x}", nameof(kind));
+        _privateSections[kind] = bytes.ToArray();
+    }
+
+    /// <summary>Sets the value of an existing integer fingerprint component (e.g. a front end's module hash).</summary>
+    public void SetFingerprintInteger(string key, ulong value)
+    {
+        foreach (FingerprintComponent c in _old.Fingerprint)
+            if (c.ValueKind == FingerprintValueKind.Integer && _old.GetString(c.Key) == key)
+            {
+                _fingerprintIntegers[key] = value;
+                return;
+            }
+        throw new ArgumentException($"the file has no integer fingerprint component '{key}'", nameof(key));
+    }
+
+    private void Check(string function, FunctionReplacement r)
+    {
+        if (r.Code.Length == 0) throw new ArgumentException($"'{function}': a function has at least one byte of code [FUN-5]");
+        if (r.Alignment < 1 || r.Alignment > FormatConstants.MaxAlignment || (r.Alignment & (r.Alignment - 1)) != 0)
+            throw new ArgumentException($"'{function}': alignment {r.Alignment} is not a power of two from 1 to {FormatConstants.MaxAlignment} [FUN-3]");
+        if ((r.RequiredCpuFeatures & ~CpuFeatures.AllKnown) != 0)
+            throw new ArgumentException($"'{function}': unknown CPU feature bits [FUN-6]");
+        ReadOnlySpan<SymbolRecord> symbols = _old.Symbols;
+        int previousEnd = 0;
+        for (int i = 0; i < r.Relocations.Count; i++)
+        {
+            RewriteRelocation x = r.Relocations[i];
+            if (!RelocationRules.IsKnown(x.Kind)) throw new ArgumentException($"'{function}': relocation {i} has unknown kind {(int)x.Kind} [REL-1]");
+            int width = RelocationRules.FieldWidth(x.Kind);
+            if (x.Offset < 0 || (long)x.Offset + width > r.Code.Length)
+                throw new ArgumentException($"'{function}': relocation at +{x.Offset} does not fit in {r.Code.Length} bytes of code [REL-3]");
+            if (i > 0 && x.Offset < previousEnd)
+                throw new ArgumentException($"'{function}': relocations must be sorted by offset and not overlap (+{x.Offset}) [REL-4]");
+            previousEnd = x.Offset + width;
+            if ((uint)x.TargetSymbol >= (uint)symbols.Length) throw new ArgumentException($"'{function}': relocation target {x.TargetSymbol} is not a symbol [REL-5]");
+            SymbolKind target = symbols[x.TargetSymbol].Kind;
+            if (!RelocationRules.TargetAllowed(x.Kind, target))
+                throw new ArgumentException($"'{function}': a {x.Kind} relocation cannot target a {target} [REL-6]");
+            if (width == 4 && (x.Addend < int.MinValue || x.Addend > int.MaxValue))
+                throw new ArgumentException($"'{function}': addend {x.Addend} does not fit 32 bits [REL-7]");
+            if (x.ExpectedSignatureHash != 0 && target is not (SymbolKind.Function or SymbolKind.ImportFunction))
+                throw new ArgumentException($"'{function}': only relocations to functions carry a signature hash [REL-8]");
+        }
+    }
+
+    /// <summary>Lays out the new version.</summary>
+    public RewrittenFile Build()
+    {
+        ReadOnlyMemory<byte> file = _old.FileMemory;
+        var content = new Dictionary<uint, (List<ReadOnlyMemory<byte>> Pieces, long Length)>();
+        ulong? fingerprintHash = null;
+
+        // Declarations: a replacement may need a function type the file does not have yet; it is appended.
+        var declarations = new List<DeclarationRecord>(_old.Declarations.ToArray());
+        var signatureBytes = new List<byte>();
+        var declarationOf = new Dictionary<int, int>();
+        foreach (var (function, r) in _replacements)
+        {
+            int d = FindDeclaration(declarations, signatureBytes, r.Signature);
+            if (d < 0)
+            {
+                declarations.Add(new DeclarationRecord((uint)(_old.SignatureBytes.Length + signatureBytes.Count), (uint)r.Signature.Encoding.Length, r.Signature.Hash));
+                signatureBytes.AddRange(r.Signature.Encoding);
+                d = declarations.Count - 1;
+            }
+            declarationOf[function] = d;
+        }
+        if (signatureBytes.Count > 0)
+        {
+            content[(uint)SectionKind.Signatures] = Concat(Slice(file, SectionKind.Signatures), signatureBytes.ToArray());
+            content[(uint)SectionKind.Declarations] = One(MemoryMarshal.AsBytes(declarations.ToArray().AsSpan()).ToArray());
+        }
+
+        // Symbols: a replaced function whose type changed points at its new declaration.
+        ReadOnlySpan<FunctionRecord> oldFunctions = _old.Functions;
+        SymbolRecord[]? symbols = null;
+        foreach (var (function, d) in declarationOf)
+        {
+            int s = (int)oldFunctions[function].Symbol;
+            SymbolRecord old = _old.Symbols[s];
+            if (old.Declaration == (uint)d) continue;
+            symbols ??= _old.Symbols.ToArray();
+            symbols[s] = new SymbolRecord(old.Name, old.Kind, old.Linkage, (uint)d, old.Definition);
+        }
+        if (symbols is not null) content[(uint)SectionKind.Symbols] = One(MemoryMarshal.AsBytes(symbols.AsSpan()).ToArray());
+
+        // Functions, code and relocations: runs of unchanged functions move as one block each.
+        var functions = new FunctionRecord[oldFunctions.Length];
+        var code = new List<ReadOnlyMemory<byte>>();
+        var relocations = new List<ReadOnlyMemory<byte>>();
+        ReadOnlyMemory<byte> oldCode = Slice(file, SectionKind.Code);
+        ReadOnlyMemory<byte> oldRelocations = Slice(file, SectionKind.Relocations);
+        long codeCursor = 0, relocationCursor = 0;
+        for (int k = 0; k < oldFunctions.Length;)
+        {
+            if (_replacements.TryGetValue(k, out FunctionReplacement? r))
+            {
+                long offset = AlignUp(codeCursor, r.Alignment);
+                AddPadding(code, offset - codeCursor, CodePadding);
+                code.Add(r.Code);
+                FunctionRecord old = oldFunctions[k];
+                functions[k] = new FunctionRecord(old.Symbol, (uint)offset, (uint)r.Code.Length, (uint)r.Alignment, (uint)relocationCursor,
+                    (uint)r.Relocations.Count, r.RequiredCpuFeatures, r.ContentHash);
+                if (r.Relocations.Count > 0) relocations.Add(Records(r.Relocations));
+                codeCursor = offset + r.Code.Length;
+                relocationCursor += r.Relocations.Count;
+                k++;
+                continue;
+            }
+            int end = k;
+            uint largest = 1;
+            while (end < oldFunctions.Length && !_replacements.ContainsKey(end)) largest = Math.Max(largest, oldFunctions[end++].Alignment);
+            FunctionRecord first = oldFunctions[k], last = oldFunctions[end - 1];
+            // The smallest start at or after the cursor that keeps every function of the run on its alignment.
+            long start = codeCursor + Mod(first.CodeOffset - codeCursor, largest);
+            AddPadding(code, start - codeCursor, CodePadding);
+            code.Add(oldCode[(int)first.CodeOffset..(int)(last.CodeOffset + last.CodeSize)]);
+            long delta = start - first.CodeOffset;
+            long relocationStart = first.FirstRelocation, relocationEnd = last.FirstRelocation + (long)last.RelocationCount;
+            if (relocationEnd > relocationStart)
+                relocations.Add(oldRelocations[(int)(relocationStart * RelocationRecord.RecordSize)..(int)(relocationEnd * RelocationRecord.RecordSize)]);
+            long relocationDelta = relocationCursor - relocationStart;
+            for (int i = k; i < end; i++)
+            {
+                FunctionRecord f = oldFunctions[i];
+                functions[i] = new FunctionRecord(f.Symbol, (uint)(f.CodeOffset + delta), f.CodeSize, f.Alignment,
+                    (uint)(f.FirstRelocation + relocationDelta), f.RelocationCount, f.RequiredCpuFeatures, f.ContentHash);
+            }
+            codeCursor = last.CodeOffset + last.CodeSize + delta;
+            relocationCursor += relocationEnd - relocationStart;
+            k = end;
+        }
+        content[(uint)SectionKind.Functions] = One(MemoryMarshal.AsBytes(functions.AsSpan()).ToArray());
+        content[(uint)SectionKind.Code] = (code, codeCursor);
+
+        // Data objects' relocations follow the functions' [REL-2]: they move by the change in count.
+        long oldFunctionRelocations = oldFunctions.Length == 0 ? 0 : oldFunctions[^1].FirstRelocation + (long)oldFunctions[^1].RelocationCount;
+        long dataRelocationDelta = relocationCursor - oldFunctionRelocations;
+        long totalRelocations = relocationCursor + (_old.Relocations.Length - oldFunctionRelocations);
+        if (oldFunctionRelocations < _old.Relocations.Length)
+            relocations.Add(oldRelocations[(int)(oldFunctionRelocations * RelocationRecord.RecordSize)..]);
+        content[(uint)SectionKind.Relocations] = (relocations, totalRelocations * RelocationRecord.RecordSize);
+        if (dataRelocationDelta != 0)
+        {
+            DataObjectRecord[] data = _old.DataObjects.ToArray();
+            for (int i = 0; i < data.Length; i++)
+            {
+                DataObjectRecord d = data[i];
+                data[i] = new DataObjectRecord(d.Symbol, d.Kind, d.Offset, d.Size, d.Alignment, (uint)(d.FirstRelocation + dataRelocationDelta), d.RelocationCount, d.ContentHash);
+            }
+            content[(uint)SectionKind.DataObjects] = One(MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
+        }
+
+        // Dependencies of replaced functions are dropped: a replacement declares none.
+        bool dropsDependencies = false;
+        foreach (DependencyRecord d in _old.Dependencies) dropsDependencies |= _replacements.ContainsKey((int)d.Function);
+        if (dropsDependencies)
+        {
+            var kept = new List<DependencyRecord>();
+            foreach (DependencyRecord d in _old.Dependencies)
+                if (!_replacements.ContainsKey((int)d.Function)) kept.Add(d);
+            content[(uint)SectionKind.Dependencies] = One(MemoryMarshal.AsBytes(kept.ToArray().AsSpan()).ToArray());
+        }
+
+        if (_fingerprintIntegers.Count > 0)
+        {
+            FingerprintComponent[] components = _old.Fingerprint.ToArray();
+            for (int i = 0; i < components.Length; i++)
+                if (components[i].ValueKind == FingerprintValueKind.Integer && _fingerprintIntegers.TryGetValue(_old.GetString(components[i].Key), out ulong value))
+                    components[i] = new FingerprintComponent(components[i].Key, components[i].ValueKind, components[i].Match, value);
+            byte[] bytes = MemoryMarshal.AsBytes(components.AsSpan()).ToArray();
+            content[(uint)SectionKind.Fingerprint] = One(bytes);
+            fingerprintHash = Checksums.CodegenFingerprint(bytes);
+        }
+        foreach (var (kind, bytes) in _privateSections) content[kind] = One(bytes);
+
+        return Assemble(file, content, fingerprintHash);
+    }
+
+    /// <summary>Header, directory and sections in the old order; sections not in <paramref name="content"/> are copied
+    /// with their checksums. Empty sections are left out, as a writer should.</summary>
+    private RewrittenFile Assemble(ReadOnlyMemory<byte> file, Dictionary<uint, (List<ReadOnlyMemory<byte>> Pieces, long Length)> content, ulong? fingerprintHash)
+    {
+        var entries = new List<SectionEntry>();
+        var bodies = new List<List<ReadOnlyMemory<byte>>>();
+        foreach (SectionEntry old in _old.Directory)
+        {
+            if (content.TryGetValue(old.Kind, out var changed))
+            {
+                if (changed.Length == 0) continue;
+                SectionEntry entry = old;
+                entry.Size = (ulong)changed.Length;
+                entry.Checksum = RewrittenFile.Hash(changed.Pieces);
+                entries.Add(entry);
+                bodies.Add(changed.Pieces);
+                content.Remove(old.Kind);
+            }
+            else
+            {
+                entries.Add(old);
+                bodies.Add([file.Slice((int)old.Offset, (int)old.Size)]);
+            }
+        }
+        // A table the old file did not need (e.g. its first relocation or a new declaration) goes before the code.
+        foreach (var (kind, added) in content.OrderBy(c => c.Key))
+        {
+            if (added.Length == 0) continue;
+            int before = entries.FindIndex(e => e.Kind == (uint)SectionKind.Code);
+            if (before < 0) before = entries.Count;
+            entries.Insert(before, new SectionEntry { Kind = kind, Flags = (uint)SectionFlags.Required, Size = (ulong)added.Length, Alignment = 8, Checksum = RewrittenFile.Hash(added.Pieces) });
+            bodies.Insert(before, added.Pieces);
+        }
+
+        var headerAndDirectory = new byte[FormatConstants.DirectoryOffset + entries.Count * SectionEntry.RecordSize];
+        var pieces = new List<ReadOnlyMemory<byte>> { headerAndDirectory };
+        long cursor = headerAndDirectory.Length;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            SectionEntry e = entries[i];
+            long offset = AlignUp(cursor, e.Alignment);
+            AddPadding(pieces, offset - cursor, Zeros);
+            e.Offset = (ulong)offset;
+            entries[i] = e;
+            pieces.AddRange(bodies[i]);
+            cursor = offset + (long)e.Size;
+        }
+        if (cursor > FormatConstants.MaxFileSize)
+            throw new InvalidOperationException($"the rewritten file would be {cursor} bytes, more than a file may hold [LIM-2]");
+
+        FileHeader header = _old.Header;
+        header.FileSize = (ulong)cursor;
+        header.FileChecksum = 0;
+        header.SectionCount = (uint)entries.Count;
+        if (fingerprintHash is { } h) header.CodegenFingerprint = h;
+        MemoryMarshal.Write(headerAndDirectory, in header);
+        MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(entries)).CopyTo(headerAndDirectory.AsSpan(FormatConstants.DirectoryOffset));
+        // The checksum covers every byte with its own field taken as zero [INT-1]: hash with zero, then store it.
+        ulong checksum = RewrittenFile.Hash(pieces);
+        BitConverter.TryWriteBytes(headerAndDirectory.AsSpan(FormatConstants.FileChecksumOffset, 8), checksum);
+        return new RewrittenFile(pieces, cursor);
+    }
+
+    private int FindDeclaration(List<DeclarationRecord> declarations, List<byte> appended, Signature signature)
+    {
+        ReadOnlySpan<byte> oldBytes = _old.SignatureBytes;
+        for (int d = 0; d < declarations.Count; d++)
+        {
+            DeclarationRecord r = declarations[d];
+            if (r.SignatureHash != signature.Hash || r.SignatureLength != signature.Encoding.Length) continue;
+            ReadOnlySpan<byte> bytes = r.SignatureOffset < oldBytes.Length
+                ? oldBytes.Slice((int)r.SignatureOffset, (int)r.SignatureLength)
+                : CollectionsMarshal.AsSpan(appended).Slice((int)r.SignatureOffset - oldBytes.Length, (int)r.SignatureLength);
+            if (bytes.SequenceEqual(signature.Encoding.AsSpan())) return d;
+        }
+        return -1;
+    }
+
+    private ReadOnlyMemory<byte> Slice(ReadOnlyMemory<byte> file, SectionKind kind) =>
+        _old.HasSection(kind) ? file.Slice(_old.SectionOffset(kind), SectionLength(kind)) : ReadOnlyMemory<byte>.Empty;
+
+    private int SectionLength(SectionKind kind)
+    {
+        foreach (SectionEntry e in _old.Directory)
+            if (e.Kind == (uint)kind) return (int)e.Size;
+        return 0;
+    }
+
+    private static byte[] Records(IReadOnlyList<RewriteRelocation> relocations)
+    {
+        var records = new RelocationRecord[relocations.Count];
+        for (int i = 0; i < records.Length; i++)
+        {
+            RewriteRelocation r = relocations[i];
+            records[i] = new RelocationRecord((uint)r.Offset, r.Kind, (uint)r.TargetSymbol, r.Addend, r.ExpectedSignatureHash);
+        }
+        return MemoryMarshal.AsBytes(records.AsSpan()).ToArray();
+    }
+
+    private static (List<ReadOnlyMemory<byte>>, long) One(byte[] bytes) => ([bytes], bytes.Length);
+
+    private static (List<ReadOnlyMemory<byte>>, long) Concat(ReadOnlyMemory<byte> first, byte[] second) => ([first, second], first.Length + second.Length);
+
+    private static void AddPadding(List<ReadOnlyMemory<byte>> pieces, long length, byte[] fill)
+    {
+        if (length > 0) pieces.Add(fill.AsMemory(0, (int)length));
+    }
+
+    private static long AlignUp(long value, long alignment) => (value + alignment - 1) & ~(alignment - 1);
+
+    private static long Mod(long value, long modulus) => ((value % modulus) + modulus) % modulus;
+
+    private static byte[] CreateCodePadding()
+    {
+        var bytes = new byte[FormatConstants.MaxAlignment];
+        Array.Fill(bytes, FormatConstants.CodePadding);
+        return bytes;
+    }
+}
