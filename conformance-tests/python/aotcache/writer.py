@@ -132,6 +132,12 @@ class Module:
     minor_version: int | None = None  # None: the lowest that describes the file (§12)
     code_alignment: int = 4096
     signing_key: tuple | None = None  # (name, secret) for HMAC-SHA256
+    # Departures from the recommendations ([REC-n]), for the strict vectors; legal, and off by default.
+    section_order: list | None = None  # kinds in file order (default spec.SECTION_ORDER)
+    keep_empty_sections: tuple = ()    # kinds written even when empty
+    extra_padding: dict = field(default_factory=dict)  # kind -> zero bytes beyond alignment before it
+    dedupe_strings: bool = True
+    code_padding: int = 0xCC
     declarations: list = field(default_factory=list)
     functions: list = field(default_factory=list)
     data_objects: list = field(default_factory=list)
@@ -140,9 +146,10 @@ class Module:
     dependencies: list = field(default_factory=list)
     raw_sections: list = field(default_factory=list)
 
-    def declare(self, signature: Signature) -> int:
-        """The index of the declaration of `signature`; each function type is stored once (§6.3)."""
-        if signature in self.declarations:
+    def declare(self, signature: Signature, reuse: bool = True) -> int:
+        """The index of the declaration of `signature`; each function type is stored once (§6.3)
+        unless reuse is False."""
+        if reuse and signature in self.declarations:
             return self.declarations.index(signature)
         self.declarations.append(signature)
         return len(self.declarations) - 1
@@ -192,7 +199,8 @@ def _quote(text: str) -> str:
 class _Strings:
     """The Strings section: each distinct string once, in first-use order (§6.1 SHOULD)."""
 
-    def __init__(self):
+    def __init__(self, dedupe=True):
+        self.dedupe = dedupe
         self.data = bytearray()
         self.order = []  # (offset, text)
         self._at = {}
@@ -201,7 +209,7 @@ class _Strings:
         if text == "":
             return (0, 0)
         raw = text.encode("utf-8")
-        if text not in self._at:
+        if text not in self._at or not self.dedupe:
             self._at[text] = len(self.data)
             self.order.append((len(self.data), text))
             self.data += raw
@@ -230,7 +238,7 @@ class _Section:
 class _Layout:
     def __init__(self, module: Module):
         self.m = module
-        self.strings = _Strings()
+        self.strings = _Strings(module.dedupe_strings)
         # Symbols: every defined function, data object and import, sorted by UTF-8 name (§7, [SYM-2]).
         entries = [(f.name, spec.SYM_FUNCTION, f) for f in module.functions]
         entries += [(d.name, spec.SYM_DATA, d) for d in module.data_objects]
@@ -276,7 +284,9 @@ class _Layout:
             data,
         ]
         sections += [self.raw_section(r) for r in m.raw_sections]
-        sections = [s for s in sections if s is not None and s.size > 0]
+        sections = [s for s in sections if s.size > 0 or s.kind in m.keep_empty_sections]
+        if m.section_order is not None:
+            sections.sort(key=lambda s: m.section_order.index(s.kind))
         if m.signing_key is not None:
             sig = _Section(spec.SIGNATURE, 8, required=False)
             sig.add("Signature.record", bytes(128), "signature record (filled in below)")
@@ -284,7 +294,7 @@ class _Layout:
 
         at = spec.DIRECTORY_OFFSET + len(sections) * spec.DIRECTORY_ENTRY_SIZE
         for s in sections:
-            s.offset = _align(at, s.alignment)
+            s.offset = _align(at + m.extra_padding.get(s.kind, 0), s.alignment)
             at = s.offset + s.size
         file_size = at
 
@@ -398,7 +408,8 @@ class _Layout:
         for f in self.m.functions:
             start = _align(at, f.alignment)
             if start > at:
-                s.add(f"Code.pad@{at}", b"\xCC" * (start - at), "padding (int3)", is_padding=False)
+                s.add(f"Code.pad@{at}", bytes([self.m.code_padding]) * (start - at),
+                      "padding (int3)" if self.m.code_padding == 0xCC else f"padding ({self.m.code_padding:02X})")
             s.add(f"Code.{f.name}", f.code, f"code of {f.name}")
             offsets.append(start)
             at = start + len(f.code)
