@@ -308,6 +308,9 @@ def malformed_vectors():
     yield d.brk(f"directory[{i}].size", u64(1 << 40), "  size 2^40").error("SectionOutOfBounds", d.at(f"directory[{i}].offset"))
     d = Draft("sec-2-section-over-the-directory", "The first section starts inside the directory.", T)
     yield d.brk("directory[0].offset", u64(136), "  offset 0x88 (inside the directory)").error("SectionOutOfBounds", d.at("directory[0].offset"))
+    d = Draft("sec-2-later-section-over-the-directory", "Section 1 starts inside the directory; section 0 is in place.", T,
+              ["Bounds come before order (§14, step 7): this is SEC-2, not an overlap with section 0."])
+    yield d.brk("directory[1].offset", u64(136), "  offset 0x88 (inside the directory)").error("SectionOutOfBounds", d.at("directory[1].offset"))
     d = Draft("sec-3-sections-overlap", "Section 1 starts where section 0 starts.", T)
     yield d.brk("directory[1].offset", d.fields.get("directory[0].offset").data, "  offset of section 0").error(
         "SectionOverlap", d.at("directory[1].offset"))
