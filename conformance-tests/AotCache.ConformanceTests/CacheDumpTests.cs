@@ -42,7 +42,7 @@ public sealed class CacheDumpTests : IDisposable
         Assert.Equal(CacheDumpCommand.ExitMalformed, exit);
         Assert.Equal("", output);
         // The loader names the damaged section: the code section's offset, in decimal and hex.
-        Assert.StartsWith($"error: FileChecksumMismatch ({(int)ErrorCode.FileChecksumMismatch}) at offset {code} (0x{code:x}) [INT-1]: ", errors);
+        Assert.StartsWith($"error: FileChecksumMismatch ({(int)ErrorCode.FileChecksumMismatch}) at offset {code} (0x{code:x}) [INT-1] in Code+0x0: ", errors);
         Assert.Contains("Code", errors);
         AssertOneErrorLine(errors);
     }
@@ -57,7 +57,7 @@ public sealed class CacheDumpTests : IDisposable
 
         Assert.Equal(CacheDumpCommand.ExitMalformed, exit);
         Assert.Equal("", output);
-        Assert.StartsWith($"error: Truncated ({(int)ErrorCode.Truncated}) at offset 16 (0x10) [HDR-4]: ", errors);
+        Assert.StartsWith($"error: Truncated ({(int)ErrorCode.Truncated}) at offset 16 (0x10) [HDR-4] in header.file_size: ", errors);
         Assert.Contains($"{bytes.Length}", errors);
         AssertOneErrorLine(errors);
     }
@@ -70,7 +70,7 @@ public sealed class CacheDumpTests : IDisposable
         (int exit, _, string errors) = Run(path, "--verify");
 
         Assert.Equal(CacheDumpCommand.ExitMalformed, exit);
-        Assert.StartsWith($"error: FileSizeMismatch ({(int)ErrorCode.FileSizeMismatch}) at offset 16 (0x10) [HDR-4]: ", errors);
+        Assert.StartsWith($"error: FileSizeMismatch ({(int)ErrorCode.FileSizeMismatch}) at offset 16 (0x10) [HDR-4] in header.file_size: ", errors);
         AssertOneErrorLine(errors);
     }
 
@@ -91,7 +91,7 @@ public sealed class CacheDumpTests : IDisposable
         Assert.Equal(verifyErrors, jsonErrors);
         Assert.Equal("", dumpOutput);
         Assert.Equal("", jsonOutput);
-        Assert.StartsWith("error: Truncated (5) at offset 16 (0x10) [HDR-4]: ", dumpErrors);
+        Assert.StartsWith("error: Truncated (5) at offset 16 (0x10) [HDR-4] in header.file_size: ", dumpErrors);
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public sealed class CacheDumpTests : IDisposable
             .Single(i => i.GetProperty("relocations").GetArrayLength() > 0 && i.GetProperty("relocations")[0].GetProperty("target").GetString() == "add");
         Assert.StartsWith("e8", call.GetProperty("bytes").GetString());
         Assert.Equal(0x20 + 7, call.GetProperty("address").GetInt32());
-        Assert.Equal(-4, call.GetProperty("relocations")[0].GetProperty("addend").GetInt64());
+        Assert.Equal("-4", call.GetProperty("relocations")[0].GetProperty("addend").GetString());
         Assert.Equal("golden 1.0", root.GetProperty("fingerprint")[0].GetProperty("value").GetString());
         Assert.DoesNotContain(root.GetProperty("relocations").EnumerateArray().SelectMany(g => g.GetProperty("relocations").EnumerateArray()),
             r => r.GetProperty("stale").GetBoolean());
@@ -301,6 +301,100 @@ public sealed class CacheDumpTests : IDisposable
         }
         // Sanity: the damage reached many different checks, not just one.
         Assert.True(codes.Count >= 5, string.Join(", ", codes));
+    }
+
+    /// <summary>JSON numbers are exact only to 2^53: 64-bit addends and integer fingerprint values are strings, in both
+    /// the relocation table and the disassembly annotations.</summary>
+    [Fact]
+    public void Json_writes_64_bit_addends_and_integer_fingerprint_values_exactly()
+    {
+        const long bigAddend = (1L << 62) + 1;
+        const ulong bigValue = ulong.MaxValue - 1;
+        var builder = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "wide" };
+        var sig = builder.AddDeclaration(Signature.SysV([], []));
+        var f = builder.AddFunction("f", sig, [0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0xC3]); // movabs rax, imm64; ret
+        builder.AddData("pointers", DataKind.ReadOnly, new byte[8], relocations: [new Relocation(0, RelocationKind.Absolute64, f, bigAddend)]);
+        builder.AddFingerprint("build.number", bigValue, MatchRule.Informational);
+        string path = Write("wide.aotc", builder.ToArray());
+
+        (int exit, string output, _) = Run(path, "--json");
+
+        Assert.Equal(CacheDumpCommand.ExitOk, exit);
+        using JsonDocument json = JsonDocument.Parse(output);
+        JsonElement relocation = json.RootElement.GetProperty("relocations")[0].GetProperty("relocations")[0];
+        Assert.Equal(JsonValueKind.String, relocation.GetProperty("addend").ValueKind);
+        Assert.Equal("4611686018427387905", relocation.GetProperty("addend").GetString());
+        Assert.Equal("18446744073709551614", json.RootElement.GetProperty("fingerprint")[0].GetProperty("value").GetString());
+        Assert.DoesNotContain("\"addend\": -", output); // no addend anywhere is a JSON number
+    }
+
+    /// <summary>A TextWriter whose every write fails as a full disk does.</summary>
+    private sealed class FullDisk : TextWriter
+    {
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+        public override void Write(char value) => throw new IOException("No space left on device");
+        public override void Write(string? value) => throw new IOException("No space left on device");
+    }
+
+    [Fact]
+    public void Output_that_cannot_be_written_exits_4_with_one_line_and_no_stack_trace()
+    {
+        string path = Write("example.aotc", GoldenModules.Example());
+        var errors = new StringWriter();
+
+        int exit = CacheDumpCommand.Run([path], new FullDisk(), errors);
+        int verifyExit = CacheDumpCommand.Run([path, "--verify"], new FullDisk(), new FullDisk());
+
+        Assert.Equal(CacheDumpCommand.ExitOutputFailed, exit);
+        Assert.Equal(CacheDumpCommand.ExitOutputFailed, verifyExit); // standard error gone too: the code says it
+        Assert.Equal("error: cannot write the output: No space left on device\n", errors.ToString().ReplaceLineEndings("\n"));
+    }
+
+    /// <summary>The real thing: the tool's process with standard output on /dev/full (every write fails with ENOSPC).</summary>
+    [Fact]
+    public void The_process_with_stdout_on_dev_full_exits_4_without_a_stack_trace()
+    {
+        string path = Write("example.aotc", GoldenModules.Example());
+        string tool = Path.Combine(AppContext.BaseDirectory, "cachedump.dll");
+        var start = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec dotnet \"$0\" \"$1\" > /dev/full");
+        start.ArgumentList.Add(tool);
+        start.ArgumentList.Add(path);
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string errors = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+
+        Assert.Equal(CacheDumpCommand.ExitOutputFailed, process.ExitCode);
+        Assert.StartsWith("error: cannot write the output: ", errors);
+        AssertOneErrorLine(errors);
+    }
+
+    [Theory]
+    [InlineData(16, "header.file_size")]
+    [InlineData(20, "header.file_size+4")]
+    [InlineData(128 + 40 + 8, "directory[1].offset")]
+    [InlineData(128 + 2 * 40 + 32, "directory[2].checksum")]
+    public void Error_lines_name_the_field_at_the_offset(long offset, string field)
+    {
+        byte[] bytes = GoldenModules.Example();
+
+        Assert.Equal(field, FieldNames.At(bytes, offset));
+    }
+
+    [Fact]
+    public void Field_names_reach_records_inside_table_sections_and_say_padding_elsewhere()
+    {
+        byte[] bytes = GoldenModules.Example();
+        using CacheImage image = CacheImage.Read(bytes);
+        int symbols = image.SectionOffset(SectionKind.Symbols), relocations = image.SectionOffset(SectionKind.Relocations);
+
+        Assert.Equal("Symbols[1].kind", FieldNames.At(bytes, symbols + SymbolRecord.RecordSize + 8));
+        Assert.Equal("Relocations[2].addend", FieldNames.At(bytes, relocations + 2 * RelocationRecord.RecordSize + 16));
+        Assert.Equal("Code+0x5", FieldNames.At(bytes, image.SectionOffset(SectionKind.Code) + 5));
+        Assert.Equal("padding", FieldNames.At(bytes, image.SectionOffset(SectionKind.Code) - 1));
+        Assert.Equal("end of file", FieldNames.At(bytes, bytes.Length));
+        Assert.Equal("header.magic", FieldNames.At(bytes[..10], 0)); // a file too short for a directory
     }
 
     private static void AssertOneErrorLine(string errors)

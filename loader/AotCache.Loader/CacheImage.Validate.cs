@@ -172,7 +172,8 @@ public sealed partial class CacheImage
             int count = (int)h.SectionCount;
             ReadOnlySpan<SectionEntry> dir = MemoryMarshal.Cast<byte, SectionEntry>(
                 _file.Slice(FormatConstants.DirectoryOffset, count * SectionEntry.RecordSize));
-            ulong end = (ulong)FormatConstants.DirectoryOffset + (ulong)count * SectionEntry.RecordSize;
+            ulong directoryEnd = (ulong)FormatConstants.DirectoryOffset + (ulong)count * SectionEntry.RecordSize;
+            ulong end = directoryEnd;
             uint seenKinds = 0;
             for (int i = 0; i < count; i++)
             {
@@ -188,10 +189,11 @@ public sealed partial class CacheImage
                     throw Fail(ErrorCode.BadSectionAlignment, at + 8, $"section {i} ({name}): offset 0x{e.Offset:x} is not a multiple of its alignment {e.Alignment}");
                 if (e.Offset > (ulong)_file.Length || e.Size > (ulong)_file.Length - e.Offset)
                     throw Fail(ErrorCode.SectionOutOfBounds, at + 8, $"section {i} ({name}): bytes 0x{e.Offset:x} + {e.Size} run past the end of the {_file.Length}-byte file");
+                // Bounds before order (§14, step 7): a section inside the header or directory breaks SEC-2, whichever entry it is.
+                if (e.Offset < directoryEnd)
+                    throw Fail(ErrorCode.SectionOutOfBounds, at + 8, $"section {i} ({name}) at 0x{e.Offset:x} overlaps the header or directory, which end at 0x{directoryEnd:x}");
                 if (e.Offset < end)
-                    throw Fail(i == 0 ? ErrorCode.SectionOutOfBounds : ErrorCode.SectionOverlap, at + 8,
-                        i == 0 ? $"section 0 ({name}) at 0x{e.Offset:x} overlaps the header or directory, which end at 0x{end:x}"
-                               : $"section {i} ({name}) at 0x{e.Offset:x} is not after the end of section {i - 1} at 0x{end:x} (unsorted or overlapping)");
+                    throw Fail(ErrorCode.SectionOverlap, at + 8, $"section {i} ({name}) at 0x{e.Offset:x} is not after the end of section {i - 1} at 0x{end:x} (unsorted or overlapping)");
                 CheckZero(end, e.Offset);
                 end = e.Offset + e.Size;
                 if (SectionTable.IsKnown(e.Kind))

@@ -57,6 +57,9 @@ internal sealed class Disassembly
         var decoder = IcedDecoder.Create(64, new ByteArrayCodeReader(code), f.CodeOffset);
         var output = new StringOutput();
         var result = new List<DisassembledInstruction>();
+        // Instructions come in address order and an owner's relocations are sorted by offset [REL-4]: one walk
+        // over both lists, not a scan of every relocation per instruction.
+        int next = 0;
         while (decoder.IP < f.CodeOffset + (ulong)code.Length)
         {
             decoder.Decode(out Instruction instruction);
@@ -64,9 +67,8 @@ internal sealed class Disassembly
             int length = instruction.Length;
             _formatter.Format(instruction, output);
             var inside = new List<int>();
-            for (int k = 0; k < relocations.Length; k++)
-                if (relocations[k].Offset >= start && relocations[k].Offset < start + length)
-                    inside.Add((int)f.FirstRelocation + k);
+            for (; next < relocations.Length && relocations[next].Offset < (uint)(start + length); next++)
+                inside.Add((int)f.FirstRelocation + next);
             result.Add(new DisassembledInstruction((uint)instruction.IP, code[start..(start + length)], output.ToStringAndReset(), inside));
         }
         return result;

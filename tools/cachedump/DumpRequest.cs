@@ -5,7 +5,8 @@ namespace AotCache.Tools.CacheDump;
 /// <param name="Verify">Validate only and print one line.</param>
 /// <param name="Json">Print the dump as JSON instead of text.</param>
 /// <param name="Sections">The parts of the dump to print.</param>
-internal sealed record DumpRequest(string Path, bool Verify, bool Json, IReadOnlySet<DumpSection> Sections);
+/// <param name="Strict">With <paramref name="Verify"/>: also report the SHOULD-level findings ([REC-n]) of a valid file.</param>
+internal sealed record DumpRequest(string Path, bool Verify, bool Json, IReadOnlySet<DumpSection> Sections, bool Strict = false);
 
 /// <summary>The parts of a dump, in the order they are printed.</summary>
 internal enum DumpSection

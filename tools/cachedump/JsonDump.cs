@@ -9,9 +9,11 @@ using static AotCache.Tools.CacheDump.ImageFacts;
 namespace AotCache.Tools.CacheDump;
 
 /// <summary>
-/// The text dump's content as JSON, for programs. Keys are written in a fixed order; 64-bit hashes and
-/// checksums are hex strings (<c>"0x…"</c>, 16 digits) because JSON numbers lose precision past 2^53;
-/// offsets, sizes and counts are numbers. Indented with '\n' line ends on every platform.
+/// The text dump's content as JSON, for programs. Keys are written in a fixed order. A JSON number is exact
+/// only up to 2^53, so every 64-bit value is a string: hashes, checksums and feature sets as hex
+/// (<c>"0x…"</c>, 16 digits), 64-bit quantities (relocation addends, integer fingerprint values) in decimal
+/// (<c>"-4"</c>). Offsets, sizes, counts and indexes, which a valid file keeps below 2^31, are numbers.
+/// Indented with '\n' line ends on every platform.
 /// </summary>
 internal static class JsonDump
 {
@@ -110,7 +112,7 @@ internal static class JsonDump
                     json.WriteString("value", Hex64(c.Value));
                     break;
                 default:
-                    json.WriteNumber("value", c.Value);
+                    json.WriteString("value", Decimal(c.Value));
                     break;
             }
             json.WriteEndObject();
@@ -227,7 +229,7 @@ internal static class JsonDump
             json.WriteNumber("offset", r.Offset);
             json.WriteString("kind", EnumName(r.Kind));
             json.WriteString("target", image.SymbolName((int)r.Target));
-            json.WriteNumber("addend", r.Addend);
+            json.WriteString("addend", Decimal(r.Addend));
             if (r.ExpectedSignatureHash == 0) json.WriteNull("expectedSignatureHash");
             else json.WriteString("expectedSignatureHash", Hex64(r.ExpectedSignatureHash));
             bool stale = facts.IsStale(o.Index, out string expected, out string actual);
@@ -301,7 +303,7 @@ internal static class JsonDump
                     json.WriteNumber("index", relocation);
                     json.WriteString("kind", EnumName(r.Kind));
                     json.WriteString("target", image.SymbolName((int)r.Target));
-                    json.WriteNumber("addend", r.Addend);
+                    json.WriteString("addend", Decimal(r.Addend));
                     json.WriteBoolean("stale", facts.IsStale(relocation, out _, out _));
                     json.WriteEndObject();
                 }
@@ -313,6 +315,11 @@ internal static class JsonDump
         }
         json.WriteEndArray();
     }
+
+    /// <summary>A 64-bit quantity as a decimal string: exact, unlike a JSON number past 2^53.</summary>
+    private static string Decimal(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Decimal(ulong value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static void Names(Utf8JsonWriter json, string property, IEnumerable<string> names)
     {

@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace AotCache.Tools.CacheDump;
 
 /// <summary>
-/// <c>cachedump FILE [--json] [--verify] [--no-disasm] [--section NAME]...</c>: the command line only.
+/// <c>cachedump FILE [--json] [--verify [--strict]] [--no-disasm] [--section NAME]...</c>: the command line only.
 /// What each mode does is in <c>CacheDumpCommand.Execute.cs</c>.
 /// </summary>
 public static partial class CacheDumpCommand
@@ -16,6 +16,18 @@ public static partial class CacheDumpCommand
 
     /// <summary>Exit code of a file that cannot be read, or of a command line that cannot be understood.</summary>
     public const int ExitUnreadable = 2;
+
+    /// <summary>Exit code of <c>--verify --strict</c> on a valid file with SHOULD-level findings.</summary>
+    public const int ExitStrictFindings = 3;
+
+    /// <summary>Exit code when the output cannot be written (a full disk, a closed stream): the dump is incomplete.</summary>
+    public const int ExitOutputFailed = 4;
+
+    /// <summary>The exit codes, as <c>--help</c> lists them.</summary>
+    private const string ExitCodes =
+        "Exit codes: 0 valid file (dumped or verified); 1 malformed file (one error line naming the code, number, offset, " +
+        "requirement and field); 2 unreadable file or bad command line; 3 --verify --strict found SHOULD-level [REC-n] " +
+        "findings in a valid file; 4 the output could not be written.";
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
@@ -30,7 +42,13 @@ public static partial class CacheDumpCommand
         var json = new Option<bool>("--json") { Description = "Print the dump as JSON, for programs" };
         var verify = new Option<bool>("--verify")
         {
-            Description = "Validate everything, section checksums included; print one OK line or the error",
+            Description = "Validate everything, section checksums included; print one OK line or the error, which names its " +
+                "code, number, offset, requirement ID and field",
+        };
+        var strict = new Option<bool>("--strict")
+        {
+            Description = "With --verify: also report SHOULD-level findings (FORMAT.md's [REC-n] recommendations), one line each; " +
+                "exit 3 when there are any",
         };
         var noDisassembly = new Option<bool>("--no-disasm") { Description = "Leave out the disassembly of the functions" };
         var sections = new Option<string[]>("--section")
@@ -40,16 +58,19 @@ public static partial class CacheDumpCommand
         };
         sections.AcceptOnlyFromAmong([.. DumpSections.Names]);
 
-        var root = new RootCommand("Prints and verifies AotCache files (x86-64 code caches), like readelf and objdump.");
+        var root = new RootCommand("Prints and verifies AotCache files (x86-64 code caches), like readelf and objdump. " + ExitCodes);
         root.Arguments.Add(file);
         root.Options.Add(json);
         root.Options.Add(verify);
+        root.Options.Add(strict);
         root.Options.Add(noDisassembly);
         root.Options.Add(sections);
         root.Validators.Add(result =>
         {
             if (result.GetValue(verify) && (result.GetValue(json) || result.GetValue(noDisassembly) || result.GetValue(sections) is { Length: > 0 }))
                 result.AddError("--verify prints one line and takes no dump options (--json, --no-disasm, --section)");
+            if (result.GetValue(strict) && !result.GetValue(verify))
+                result.AddError("--strict is a level of --verify: use --verify --strict");
         });
         root.SetAction(parse =>
         {
@@ -57,7 +78,8 @@ public static partial class CacheDumpCommand
                 parse.GetValue(file)!,
                 parse.GetValue(verify),
                 parse.GetValue(json),
-                DumpSections.Select(parse.GetValue(sections), disassemble: !parse.GetValue(noDisassembly)));
+                DumpSections.Select(parse.GetValue(sections), disassemble: !parse.GetValue(noDisassembly)),
+                parse.GetValue(strict));
             return Execute(request, stdout, stderr);
         });
 
@@ -66,7 +88,7 @@ public static partial class CacheDumpCommand
         {
             // A usage error is "cannot do what was asked", like an unreadable file: exit 2, not 1 (malformed file).
             foreach (var error in parsed.Errors) stderr.WriteLine($"error: {error.Message}");
-            stderr.WriteLine("usage: cachedump FILE [--json] [--verify] [--no-disasm] [--section NAME]... (see --help)");
+            stderr.WriteLine("usage: cachedump FILE [--json] [--verify [--strict]] [--no-disasm] [--section NAME]... (see --help)");
             return ExitUnreadable;
         }
         return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });

@@ -1,39 +1,131 @@
 using AotCache.ConformanceTests.Malformed;
+using AotCache.ConformanceTests.Vectors;
 using AotCache.Format;
 using AotCache.Loader;
+using AotCache.Tools.CacheDump;
 using AotCache.Writer;
 using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Spec;
 
-/// <summary>The SHOULD-level findings of <see cref="CacheLinter"/> (cachedump --verify --strict).</summary>
-public class LinterTests
+/// <summary>
+/// The SHOULD-level findings of <see cref="CacheLinter"/>, through <c>cachedump --verify --strict</c>: every vector
+/// that states its <c>@findings</c> gets exactly those recommendation IDs, with exit 3 when there are any.
+/// </summary>
+public sealed class LinterTests : IDisposable
 {
-    [Fact]
-    public void A_careful_writers_file_has_no_findings_except_missing_content_hashes()
+    private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("linter-tests-");
+
+    public void Dispose() => _directory.Delete(recursive: true);
+
+    public static TheoryData<string> VectorsWithFindings =>
+        [.. VectorFile.All().Where(name => VectorFile.Load(name).Findings is not null)];
+
+    [Theory]
+    [MemberData(nameof(VectorsWithFindings))]
+    public void Verify_strict_reports_exactly_the_findings_a_vector_states(string name)
     {
-        using var image = CacheImage.Read(SpecExample.Build());
-        var findings = CacheLinter.Lint(image);
-        Assert.All(findings, f => Assert.Equal("§8", f.Rule));
-        Assert.Single(findings); // answer has no content hash; main has one
-        Assert.Contains("'answer' has no content hash", findings[0].Message);
+        VectorFile vector = VectorFile.Load(name);
+        string path = Write(Path.GetFileNameWithoutExtension(name) + ".aotc", vector.Bytes);
+
+        (int exit, string output, string errors) = Run(path, "--verify", "--strict");
+
+        Assert.Equal("", errors);
+        string[] lines = output.TrimEnd('\n').Split('\n');
+        Assert.StartsWith($"OK: {path} is a valid AotCache", lines[0]);
+        var findings = lines.Skip(1).Where(l => l.StartsWith("REC-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(vector.Findings!, findings.Select(l => l.Split(' ')[0]).Order(StringComparer.Ordinal));
+        foreach (string line in findings) Assert.Matches(@"^REC-\d+ at offset \d+ \(0x[0-9a-f]+\) in \S+: .+$", line);
+        if (vector.Findings!.Count == 0)
+        {
+            Assert.Equal(CacheDumpCommand.ExitOk, exit);
+            Assert.Single(lines);
+        }
+        else
+        {
+            Assert.Equal(CacheDumpCommand.ExitStrictFindings, exit);
+            Assert.Equal($"{findings.Count} SHOULD-level finding{(findings.Count == 1 ? "" : "s")} (--strict)", lines[^1]);
+        }
     }
 
     [Fact]
-    public void Unrecorded_signatures_and_bad_padding_are_reported_with_offsets()
+    public void Verify_without_strict_is_silent_about_recommendations()
+    {
+        string path = Write("tiny.aotc", VectorFile.Load("valid/tiny.txt").Bytes);
+
+        (int exit, string output, _) = Run(path, "--verify");
+
+        Assert.Equal(CacheDumpCommand.ExitOk, exit);
+        Assert.Single(output.TrimEnd('\n').Split('\n'));
+    }
+
+    [Fact]
+    public void Strict_without_verify_is_a_usage_error()
+    {
+        string path = Write("tiny.aotc", VectorFile.Load("valid/tiny.txt").Bytes);
+
+        (int exit, _, string errors) = Run(path, "--strict");
+
+        Assert.Equal(CacheDumpCommand.ExitUnreadable, exit);
+        Assert.Contains("--verify --strict", errors);
+    }
+
+    [Fact]
+    public void Help_documents_the_exit_codes()
+    {
+        (int exit, string output, _) = Run("--help");
+
+        Assert.Equal(CacheDumpCommand.ExitOk, exit);
+        Assert.Contains("--strict", output);
+        Assert.Contains("3 --verify --strict found SHOULD-level", output.ReplaceLineEndings(" "));
+        Assert.Contains("4 the output could not be written", output.ReplaceLineEndings(" "));
+    }
+
+    [Fact]
+    public void REC_10_a_later_minor_file_is_no_finding_but_an_unsigned_1_1_file_is()
+    {
+        // The old linter flagged every minor above 0 without a signature section, wrong for minors it does not know.
+        using var later = CacheImage.Read(VectorFile.Load("valid/later-minor-optional-section.txt").Bytes);
+        Assert.Equal(7, later.Header.MinorVersion);
+        Assert.DoesNotContain(CacheLinter.Lint(later), f => f.Recommendation == "REC-10");
+
+        using var unsignedOneOne = CacheImage.Read(VectorFile.Load("strict/rec-10-minor-1-unsigned.txt").Bytes);
+        LintFinding finding = Assert.Single(CacheLinter.Lint(unsignedOneOne), f => f.Recommendation == "REC-10");
+        Assert.Equal(10, finding.Offset);
+    }
+
+    [Fact]
+    public void REC_7_REC_9_REC_8_findings_name_the_field_they_concern()
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64);
         var sig = b.AddDeclaration(Signature.SysV([], [ValueType.I64]));
         var leaf = b.AddFunction("leaf", sig, [0xB8, 7, 0, 0, 0, 0xC3], options: new FunctionOptions { ContentHash = new ContentHash(1, 1) });
-        b.AddFunction("caller", sig, [0xE8, 0, 0, 0, 0, 0xC3], [new Relocation(1, RelocationKind.FunctionPcRel32, leaf, -4, ExpectedSignatureHash: 0)],
-            new FunctionOptions { ContentHash = new ContentHash(2, 2) });
-        byte[] file = b.ToArray();
-        var vandal = new Vandal(file);
+        b.AddFunction("caller", sig, [0xE8, 0, 0, 0, 0, 0xC3], [new Relocation(1, RelocationKind.FunctionPcRel32, leaf, -4, ExpectedSignatureHash: 0)]);
+        var vandal = new Vandal(b.ToArray());
         // Non-int3 padding between the functions (the second starts at 16).
         byte[] repadded = vandal.U8(vandal.SectionOffset(SectionKind.Code) + 8, 0x90).Reseal();
-        using var image = CacheImage.Read(repadded);
-        var findings = CacheLinter.Lint(image);
-        Assert.Contains(findings, f => f.Rule == "§10" && f.Message.Contains("does not record the signature"));
-        Assert.Contains(findings, f => f.Rule == "§8" && f.Message.Contains("not int3") && f.Offset == vandal.SectionOffset(SectionKind.Code) + 6);
+        string path = Write("lint.aotc", repadded);
+
+        (int exit, string output, _) = Run(path, "--verify", "--strict");
+
+        Assert.Equal(CacheDumpCommand.ExitStrictFindings, exit);
+        Assert.Contains($"REC-8 at offset {vandal.SectionOffset(SectionKind.Code) + 8} ", output);
+        Assert.Matches(@"REC-9 at offset \d+ \(0x[0-9a-f]+\) in Relocations\[0\]\.expected_signature_hash: relocation 0 to 'leaf' does not record", output);
+        Assert.Matches(@"REC-7 at offset \d+ \(0x[0-9a-f]+\) in Functions\[1\]\.content_hash: function 'caller' has no content hash", output);
+    }
+
+    private string Write(string name, byte[] bytes)
+    {
+        string path = Path.Combine(_directory.FullName, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    private static (int Exit, string Output, string Errors) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var errors = new StringWriter();
+        int exit = CacheDumpCommand.Run(args, output, errors);
+        return (exit, output.ToString().ReplaceLineEndings("\n"), errors.ToString());
     }
 }
