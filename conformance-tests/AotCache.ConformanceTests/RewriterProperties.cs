@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using AotCache.ConformanceTests.Model;
 using AotCache.Format;
 using AotCache.Loader;
@@ -55,6 +56,35 @@ public class RewriterProperties
             };
             using CacheImage rewritten = CacheImage.Read(rewriter.Build().ToArray(), ReadOptions.Full);
             return ModuleModel.Read(rewritten).Describe() == expected.Describe();
+        });
+
+    /// <summary>With declarations ordered by encoding, the rewritten type table is the one a fresh build of the edited
+    /// module writes: replaced bodies with other types renumber every symbol, and types no symbol uses are dropped.</summary>
+    [Property]
+    public Property Declarations_by_encoding_match_a_fresh_build(ModuleModel module) =>
+        Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed =>
+        {
+            if (module.Functions.Count == 0) return true;
+            var rng = new Random(seed);
+            using CacheImage image = CacheImage.Read(module.Write(DeclarationOrder.ByEncoding));
+            var rewriter = new CacheRewriter(image) { DeclarationOrder = DeclarationOrder.ByEncoding };
+            var functions = module.Functions.ToList();
+            for (int k = 0; k < functions.Count; k++)
+            {
+                if (rng.Next(2) != 0) continue;
+                int type = rng.Next(module.Declarations.Count);
+                functions[k] = functions[k] with { Declaration = type };
+                FunctionModel f = module.Functions[k];
+                rewriter.ReplaceFunction(k, new FunctionReplacement(f.Code,
+                    [.. f.Relocations.Select(r => new RewriteRelocation(r.Offset, r.Kind, image.FindSymbol(r.Target), r.Addend, r.ExpectedSignatureHash))],
+                    module.Declarations[type])
+                { Alignment = f.Alignment, ContentHash = f.ContentHash, RequiredCpuFeatures = f.CpuFeatures });
+            }
+            using CacheImage rewritten = CacheImage.Read(rewriter.Build().ToArray(), ReadOptions.Full);
+            using CacheImage fresh = CacheImage.Read((module with { Functions = functions }).Write(DeclarationOrder.ByEncoding));
+            return rewritten.SignatureBytes.SequenceEqual(fresh.SignatureBytes)
+                && MemoryMarshal.AsBytes(rewritten.Declarations).SequenceEqual(MemoryMarshal.AsBytes(fresh.Declarations))
+                && MemoryMarshal.AsBytes(rewritten.Symbols).SequenceEqual(MemoryMarshal.AsBytes(fresh.Symbols));
         });
 
     [Fact]

@@ -118,10 +118,18 @@ public sealed partial class CacheImage : IDisposable
     /// section, FORMAT.md §4), or false. Every section was bounds- and checksum-checked with the file.</summary>
     public bool TryGetSection(uint kind, out ReadOnlySpan<byte> bytes)
     {
+        bool found = TryGetSectionMemory(kind, out ReadOnlyMemory<byte> memory);
+        bytes = memory.Span;
+        return found;
+    }
+
+    /// <summary>Like <see cref="TryGetSection"/>, as memory that can be kept while the image is open.</summary>
+    public bool TryGetSectionMemory(uint kind, out ReadOnlyMemory<byte> bytes)
+    {
         foreach (SectionEntry entry in Directory)
             if (entry.Kind == kind)
             {
-                bytes = File.Slice((int)entry.Offset, (int)entry.Size);
+                bytes = _file.Slice((int)entry.Offset, (int)entry.Size);
                 return true;
             }
         bytes = default;

@@ -15,7 +15,7 @@ internal static class Commands
         if (ReadSource(file, stderr) is not { } source) return Program.ExitUsage;
         try
         {
-            ProgramAnalysis analysis = ProgramAnalysis.Analyze(source, new HostLibrary(TextWriter.Null));
+            ProgramAnalysis analysis = ProgramAnalysis.Analyze(source.Text, new HostLibrary(TextWriter.Null));
             stdout.WriteLine($"{source.Path}: ok ({analysis.Functions.Count} functions, {analysis.Table.Imports.Count} externs, {analysis.Table.Globals.Count} globals)");
             return Program.ExitOk;
         }
@@ -32,7 +32,7 @@ internal static class Commands
     public static int Run(BuildRequest request, bool watch, TextWriter stdout, TextWriter stderr, bool interactive)
     {
         var host = new HostLibrary(stdout);
-        int status = BuildAndVerify(request, host, stderr, interactive, requireMain: true, out ProgramAnalysis? analysis, out BuildResult? build);
+        int status = BuildAndVerify(request, host, stderr, interactive, requireMain: true, out ProgramAnalysis? analysis, out BuildResult? build, needAnalysis: watch);
         if (status != Program.ExitOk) return status;
         if (watch) return WatchSession.RunLoop(request, analysis!, build!, host, stdout, stderr);
         var clock = Stopwatch.StartNew();
@@ -64,27 +64,27 @@ internal static class Commands
         }
     }
 
-    /// <summary>Analyzes, builds, and with <c>--verify-cache</c> verifies; prints diagnostics, warnings and the summary.</summary>
+    /// <summary>Builds (incrementally when the cache allows), and with <c>--verify-cache</c> verifies; prints diagnostics,
+    /// warnings and the summary. Verification and watching need the whole program analyzed, so they take the full path.</summary>
     public static int BuildAndVerify(BuildRequest request, HostLibrary host, TextWriter stderr, bool interactive, bool requireMain,
-        out ProgramAnalysis? analysis, out BuildResult? build)
+        out ProgramAnalysis? analysis, out BuildResult? build, bool needAnalysis = false)
     {
         analysis = null;
         build = null;
-        if (ReadSource(request.File, stderr) is not { } source) return Program.ExitUsage;
+        if (ReadSource(request.File, stderr) is not { } file) return Program.ExitUsage;
         int? sample = request.Verify ? request.VerifySample : 0; // parse the option before any work
         var progress = new ProgressBar(stderr, interactive);
+        var options = new BuildOptions
+        {
+            CacheDirectory = request.CacheDirectoryPath,
+            Codegen = request.Codegen,
+            KeyInputs = request.KeyInputs,
+            Progress = progress,
+            AllowIncremental = !request.Verify && !needAnalysis,
+        };
         try
         {
-            var clock = Stopwatch.StartNew();
-            analysis = ProgramAnalysis.Analyze(source, host, request.Codegen, request.KeyInputs);
-            if (requireMain) ProgramRunner.CheckMain(analysis);
-            build = BuildEngine.Build(analysis, new BuildOptions
-            {
-                CacheDirectory = request.CacheDirectoryPath,
-                Codegen = request.Codegen,
-                KeyInputs = request.KeyInputs,
-                Progress = progress,
-            }, clock.Elapsed);
+            (build, analysis) = BuildEngine.Build(file, host, options, requireMain);
         }
         catch (CompileErrorException e)
         {
@@ -104,14 +104,13 @@ internal static class Commands
         if (!request.Quiet)
         {
             stderr.WriteLine(build.Summary());
-            foreach (FunctionReport f in build.Functions.Where(f => f.Outcome != FunctionOutcome.Reused).Take(20))
+            foreach (FunctionReport f in build.Changed.Take(20))
                 stderr.WriteLine($"  {(f.Outcome == FunctionOutcome.Compiled ? "compiled" : "stale   ")} {f.Name}: {f.Reason}");
-            int more = build.Functions.Count(f => f.Outcome != FunctionOutcome.Reused) - 20;
-            if (more > 0) stderr.WriteLine($"  ... and {more} more");
+            if (build.Changed.Count > 20) stderr.WriteLine($"  ... and {build.Changed.Count - 20} more");
         }
         if (!request.Verify) return Program.ExitOk;
         int seed = request.VerifySeed ?? Random.Shared.Next();
-        VerifyReport report = CacheVerifier.Verify(analysis, build, sample, seed);
+        VerifyReport report = CacheVerifier.Verify(analysis!, build, sample, seed);
         foreach (CacheMismatch m in report.Mismatches) stderr.WriteLine($"error: --verify-cache: {m}");
         stderr.WriteLine($"verify-cache: {report.Checked} of {report.Reused} reused functions recompiled and compared (seed {report.Seed}): " +
             (report.Passed ? "all identical" : $"{report.Mismatches.Count} differ"));
@@ -136,12 +135,12 @@ internal static class Commands
         return Program.ExitOk;
     }
 
-    internal static SourceText? ReadSource(FileInfo file, TextWriter stderr)
+    internal static SourceFile? ReadSource(FileInfo file, TextWriter stderr)
     {
         string shown = Path.GetRelativePath(Environment.CurrentDirectory, file.FullName);
         try
         {
-            return new SourceText(shown, File.ReadAllText(file.FullName));
+            return new SourceFile(shown, File.ReadAllBytes(file.FullName));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -87,17 +87,44 @@ public sealed partial class CacheBuilder
             return r;
         }
 
+        /// <summary>The file index of each added declaration (-1 when dropped) and the file's declarations in order.</summary>
+        private int[] DeclarationIndexes(out Signature[] ordered)
+        {
+            var index = new int[_b._declarations.Count];
+            if (_b.DeclarationOrder == DeclarationOrder.AsAdded)
+            {
+                for (int i = 0; i < index.Length; i++) index[i] = i;
+                ordered = [.. _b._declarations];
+                return index;
+            }
+            var used = new bool[index.Length];
+            foreach (SymbolEntry s in _b._symbols)
+                if (s.Declaration >= 0) used[s.Declaration] = true;
+            var kept = new List<int>();
+            for (int i = 0; i < used.Length; i++) if (used[i]) kept.Add(i);
+            kept.Sort((x, y) => DeclarationOrders.Compare(_b._declarations[x], _b._declarations[y]));
+            Array.Fill(index, -1);
+            ordered = new Signature[kept.Count];
+            for (int k = 0; k < kept.Count; k++)
+            {
+                index[kept[k]] = k;
+                ordered[k] = _b._declarations[kept[k]];
+            }
+            return index;
+        }
+
         public byte[] Write()
         {
             StringRef producer = Intern(_b.Producer);
             StringRef moduleName = Intern(_b.ModuleName);
 
-            // Signatures and declarations, in the order they were added.
+            // Signatures and declarations: in the order they were added, or the used ones by encoding.
+            int[] declarationIndex = DeclarationIndexes(out Signature[] ordered);
             var signatures = new MemoryStream();
-            var declarations = new DeclarationRecord[_b._declarations.Count];
+            var declarations = new DeclarationRecord[ordered.Length];
             for (int i = 0; i < declarations.Length; i++)
             {
-                Signature s = _b._declarations[i];
+                Signature s = ordered[i];
                 declarations[i] = new DeclarationRecord((uint)signatures.Length, (uint)s.Encoding.Length, s.Hash);
                 signatures.Write(s.Encoding.AsSpan());
             }
@@ -112,7 +139,7 @@ public sealed partial class CacheBuilder
                 int i = byFileIndex[f];
                 SymbolEntry s = _b._symbols[i];
                 symbols[f] = new SymbolRecord(Intern(s.Name), s.Kind, s.Linkage,
-                    s.Declaration >= 0 ? (uint)s.Declaration : FormatConstants.NoIndex,
+                    s.Declaration >= 0 ? (uint)declarationIndex[s.Declaration] : FormatConstants.NoIndex,
                     _definition[i] >= 0 ? (uint)_definition[i] : FormatConstants.NoIndex);
             }
 

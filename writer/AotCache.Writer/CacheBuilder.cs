@@ -42,6 +42,9 @@ public sealed partial class CacheBuilder
 
     public OptionalFlags OptionalFlags { get; set; }
 
+    /// <summary>How the declaration table is ordered; <see cref="DeclarationOrder.AsAdded"/> unless set.</summary>
+    public DeclarationOrder DeclarationOrder { get; set; }
+
     /// <summary>When set, the file ends with a signature section made with this key (format 1.1).</summary>
     public SigningKey? SigningKey { get; set; }
 

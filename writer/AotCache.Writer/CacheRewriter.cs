@@ -51,6 +51,11 @@ public sealed class CacheRewriter
         _old = previous;
     }
 
+    /// <summary>How the rewritten declaration table is ordered. <see cref="DeclarationOrder.AsAdded"/> (the default)
+    /// keeps the old table and appends new function types; <see cref="DeclarationOrder.ByEncoding"/> rebuilds it as
+    /// <see cref="CacheBuilder"/> does with that order, dropping types no symbol uses any more.</summary>
+    public DeclarationOrder DeclarationOrder { get; set; }
+
     public void ReplaceFunction(int function, FunctionReplacement replacement)
     {
         ArgumentNullException.ThrowIfNull(replacement);
@@ -118,41 +123,11 @@ public sealed class CacheRewriter
         var content = new Dictionary<uint, (List<ReadOnlyMemory<byte>> Pieces, long Length)>();
         ulong? fingerprintHash = null;
 
-        // Declarations: a replacement may need a function type the file does not have yet; it is appended.
-        var declarations = new List<DeclarationRecord>(_old.Declarations.ToArray());
-        var signatureBytes = new List<byte>();
-        var declarationOf = new Dictionary<int, int>();
-        foreach (var (function, r) in _replacements)
-        {
-            int d = FindDeclaration(declarations, signatureBytes, r.Signature);
-            if (d < 0)
-            {
-                declarations.Add(new DeclarationRecord((uint)(_old.SignatureBytes.Length + signatureBytes.Count), (uint)r.Signature.Encoding.Length, r.Signature.Hash));
-                signatureBytes.AddRange(r.Signature.Encoding);
-                d = declarations.Count - 1;
-            }
-            declarationOf[function] = d;
-        }
-        if (signatureBytes.Count > 0)
-        {
-            content[(uint)SectionKind.Signatures] = Concat(Slice(file, SectionKind.Signatures), signatureBytes.ToArray());
-            content[(uint)SectionKind.Declarations] = One(MemoryMarshal.AsBytes(declarations.ToArray().AsSpan()).ToArray());
-        }
-
-        // Symbols: a replaced function whose type changed points at its new declaration.
-        ReadOnlySpan<FunctionRecord> oldFunctions = _old.Functions;
-        SymbolRecord[]? symbols = null;
-        foreach (var (function, d) in declarationOf)
-        {
-            int s = (int)oldFunctions[function].Symbol;
-            SymbolRecord old = _old.Symbols[s];
-            if (old.Declaration == (uint)d) continue;
-            symbols ??= _old.Symbols.ToArray();
-            symbols[s] = new SymbolRecord(old.Name, old.Kind, old.Linkage, (uint)d, old.Definition);
-        }
-        if (symbols is not null) content[(uint)SectionKind.Symbols] = One(MemoryMarshal.AsBytes(symbols.AsSpan()).ToArray());
+        if (DeclarationOrder == DeclarationOrder.ByEncoding) RebuildDeclarations(content);
+        else AppendDeclarations(content);
 
         // Functions, code and relocations: runs of unchanged functions move as one block each.
+        ReadOnlySpan<FunctionRecord> oldFunctions = _old.Functions;
         var functions = new FunctionRecord[oldFunctions.Length];
         var code = new List<ReadOnlyMemory<byte>>();
         var relocations = new List<ReadOnlyMemory<byte>>();
@@ -306,6 +281,119 @@ public sealed class CacheRewriter
         ulong checksum = RewrittenFile.Hash(pieces);
         BitConverter.TryWriteBytes(headerAndDirectory.AsSpan(FormatConstants.FileChecksumOffset, 8), checksum);
         return new RewrittenFile(pieces, cursor);
+    }
+
+    /// <summary>Declarations as added: a replacement may need a function type the file does not have yet; it is
+    /// appended, and the replaced function's symbol points at it.</summary>
+    private void AppendDeclarations(Dictionary<uint, (List<ReadOnlyMemory<byte>> Pieces, long Length)> content)
+    {
+        ReadOnlyMemory<byte> file = _old.FileMemory;
+        // Declarations: a replacement may need a function type the file does not have yet; it is appended.
+        var declarations = new List<DeclarationRecord>(_old.Declarations.ToArray());
+        var signatureBytes = new List<byte>();
+        var declarationOf = new Dictionary<int, int>();
+        foreach (var (function, r) in _replacements)
+        {
+            int d = FindDeclaration(declarations, signatureBytes, r.Signature);
+            if (d < 0)
+            {
+                declarations.Add(new DeclarationRecord((uint)(_old.SignatureBytes.Length + signatureBytes.Count), (uint)r.Signature.Encoding.Length, r.Signature.Hash));
+                signatureBytes.AddRange(r.Signature.Encoding);
+                d = declarations.Count - 1;
+            }
+            declarationOf[function] = d;
+        }
+        if (signatureBytes.Count > 0)
+        {
+            content[(uint)SectionKind.Signatures] = Concat(Slice(file, SectionKind.Signatures), signatureBytes.ToArray());
+            content[(uint)SectionKind.Declarations] = One(MemoryMarshal.AsBytes(declarations.ToArray().AsSpan()).ToArray());
+        }
+
+        // Symbols: a replaced function whose type changed points at its new declaration.
+        ReadOnlySpan<FunctionRecord> oldFunctions = _old.Functions;
+        SymbolRecord[]? symbols = null;
+        foreach (var (function, d) in declarationOf)
+        {
+            int s = (int)oldFunctions[function].Symbol;
+            SymbolRecord old = _old.Symbols[s];
+            if (old.Declaration == (uint)d) continue;
+            symbols ??= _old.Symbols.ToArray();
+            symbols[s] = new SymbolRecord(old.Name, old.Kind, old.Linkage, (uint)d, old.Definition);
+        }
+        if (symbols is not null) content[(uint)SectionKind.Symbols] = One(MemoryMarshal.AsBytes(symbols.AsSpan()).ToArray());
+    }
+
+    /// <summary>Declarations by encoding: the types the symbols use after the replacements, sorted bytewise, and every
+    /// function symbol pointed at its type's new index (<see cref="DeclarationOrder.ByEncoding"/>).</summary>
+    private void RebuildDeclarations(Dictionary<uint, (List<ReadOnlyMemory<byte>> Pieces, long Length)> content)
+    {
+        ReadOnlySpan<byte> oldBytes = _old.SignatureBytes;
+        ReadOnlySpan<DeclarationRecord> oldDeclarations = _old.Declarations;
+        ReadOnlySpan<SymbolRecord> oldSymbols = _old.Symbols;
+        ReadOnlySpan<FunctionRecord> oldFunctions = _old.Functions;
+        // Each symbol's type after the edit, as the index of a distinct encoding; only used types are interned.
+        var encodings = new List<byte[]>();
+        var byEncoding = new Dictionary<string, int>(StringComparer.Ordinal);
+        int Intern(ReadOnlySpan<byte> encoding)
+        {
+            string key = Convert.ToBase64String(encoding);
+            if (!byEncoding.TryGetValue(key, out int e))
+            {
+                byEncoding.Add(key, e = encodings.Count);
+                encodings.Add(encoding.ToArray());
+            }
+            return e;
+        }
+        var fromOld = new int[oldDeclarations.Length];
+        Array.Fill(fromOld, -1);
+        var replaced = new Dictionary<int, int>(); // symbol -> type
+        foreach (var (function, r) in _replacements) replaced[(int)oldFunctions[function].Symbol] = Intern(r.Signature.Encoding.AsSpan());
+        var typeOf = new int[oldSymbols.Length];
+        for (int s = 0; s < oldSymbols.Length; s++)
+        {
+            uint d = oldSymbols[s].Declaration;
+            if (replaced.TryGetValue(s, out int e)) typeOf[s] = e;
+            else if (d == FormatConstants.NoIndex) typeOf[s] = -1;
+            else
+            {
+                DeclarationRecord old = oldDeclarations[(int)d];
+                if (fromOld[d] < 0) fromOld[d] = Intern(oldBytes.Slice((int)old.SignatureOffset, (int)old.SignatureLength));
+                typeOf[s] = fromOld[d];
+            }
+        }
+        var order = new int[encodings.Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(order, (x, y) => encodings[x].AsSpan().SequenceCompareTo(encodings[y]));
+        var rank = new int[order.Length];
+        var declarations = new DeclarationRecord[order.Length];
+        var signatureBytes = new List<byte>();
+        for (int k = 0; k < order.Length; k++)
+        {
+            byte[] encoding = encodings[order[k]];
+            rank[order[k]] = k;
+            declarations[k] = new DeclarationRecord((uint)signatureBytes.Count, (uint)encoding.Length, Signature.HashEncoding(encoding));
+            signatureBytes.AddRange(encoding);
+        }
+        // Sections are replaced only when they differ: an edit that keeps every type leaves them as slices.
+        bool same = declarations.Length == oldDeclarations.Length && CollectionsMarshal.AsSpan(signatureBytes).SequenceEqual(oldBytes);
+        for (int k = 0; same && k < declarations.Length; k++)
+            same = declarations[k].SignatureOffset == oldDeclarations[k].SignatureOffset && declarations[k].SignatureLength == oldDeclarations[k].SignatureLength;
+        if (!same)
+        {
+            content[(uint)SectionKind.Signatures] = One(signatureBytes.ToArray());
+            content[(uint)SectionKind.Declarations] = One(MemoryMarshal.AsBytes(declarations.AsSpan()).ToArray());
+        }
+        SymbolRecord[]? symbols = null;
+        for (int s = 0; s < oldSymbols.Length; s++)
+        {
+            if (typeOf[s] < 0) continue;
+            SymbolRecord old = oldSymbols[s];
+            uint d = (uint)rank[typeOf[s]];
+            if (old.Declaration == d) continue;
+            symbols ??= oldSymbols.ToArray();
+            symbols[s] = new SymbolRecord(old.Name, old.Kind, old.Linkage, d, old.Definition);
+        }
+        if (symbols is not null) content[(uint)SectionKind.Symbols] = One(MemoryMarshal.AsBytes(symbols.AsSpan()).ToArray());
     }
 
     private int FindDeclaration(List<DeclarationRecord> declarations, List<byte> appended, Signature signature)

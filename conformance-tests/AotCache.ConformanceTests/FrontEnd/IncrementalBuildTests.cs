@@ -63,7 +63,7 @@ public sealed class IncrementalBuildTests : IDisposable
         Assert.Equal(["probe"], build.Named(FunctionOutcome.Compiled));
         string[] callers = [.. Enumerable.Range(0, Functions).Where(ProgramGenerator.CallsProbe).Select(i => $"f_{i}")];
         Assert.Equal(callers, build.Named(FunctionOutcome.StaleRecompiled));
-        Assert.All(build.Functions.Where(f => f.Outcome == FunctionOutcome.StaleRecompiled),
+        Assert.All(build.Changed.Where(f => f.Outcome == FunctionOutcome.StaleRecompiled),
             f => Assert.Equal("calls 'probe', whose signature changed from sysv (i64) -> i64 to sysv (i64) -> f64", f.Reason));
         Assert.Equal(Functions + 2 - 1 - callers.Length, build.Reused);
         Assert.Equal(Cold(changed), File.ReadAllBytes(build.CachePath));
@@ -79,7 +79,9 @@ public sealed class IncrementalBuildTests : IDisposable
         string reformatted = "// a new first line\n" + text.Replace("    ", "\t").Replace(";\n", ";   // comment\n").Replace("{\n", "{\n\n");
         BuildResult build = Nib.Build(dir, reformatted);
         Assert.Equal(0, build.Compiled + build.StaleRecompiled);
-        Assert.False(build.CacheWritten);
+        Assert.Equal(62, build.Reused);
+        Assert.True(build.CacheWritten); // only the front end's index of the source changed
+        Assert.Equal(Cold(reformatted), File.ReadAllBytes(build.CachePath));
     }
 
     [Fact]
@@ -95,6 +97,7 @@ public sealed class IncrementalBuildTests : IDisposable
         BuildResult removed = Nib.Build(dir, text);
         Assert.Equal(0, removed.Compiled + removed.StaleRecompiled);
         Assert.True(removed.CacheWritten); // the function set changed, so the file did
+        Assert.False(removed.Incremental);  // removing a function is left to the full path
         Assert.Equal(Cold(text), File.ReadAllBytes(removed.CachePath));
     }
 
@@ -109,7 +112,7 @@ public sealed class IncrementalBuildTests : IDisposable
         BuildResult build = Nib.Build(dir, v2);
         Assert.Empty(build.Named(FunctionOutcome.Compiled));
         Assert.Equal(["f"], build.Named(FunctionOutcome.StaleRecompiled));
-        Assert.Equal("uses global 'scale', now declared var scale: i64", build.Functions.Single(x => x.Name == "f").Reason);
+        Assert.Equal("uses global 'scale', now declared var scale: i64", build.Changed.Single(x => x.Name == "f").Reason);
         Assert.Equal(8, Nib.Run(build.CachePath).Result);
     }
 

@@ -25,11 +25,18 @@ internal static class Nib
         return e.Diagnostics;
     }
 
-    public static BuildResult Build(string directory, string text, string name = "program", KeyInputs inputs = KeyInputs.All, CodegenSettings? codegen = null)
+    /// <summary>Builds through the incremental path when the cache allows it (<paramref name="incremental"/>), else the full one.</summary>
+    public static BuildResult Build(string directory, string text, string name = "program", KeyInputs inputs = KeyInputs.All,
+        CodegenSettings? codegen = null, bool incremental = true)
     {
         var source = new SourceText(Path.Combine(directory, name + ".nib"), text);
-        return BuildEngine.Build(source, new HostLibrary(TextWriter.Null),
-            new BuildOptions { CacheDirectory = Path.Combine(directory, "cache"), KeyInputs = inputs, Codegen = codegen ?? CodegenSettings.Default });
+        return BuildEngine.Build(SourceFile.FromText(source), new HostLibrary(TextWriter.Null), new BuildOptions
+        {
+            CacheDirectory = Path.Combine(directory, "cache"),
+            KeyInputs = inputs,
+            Codegen = codegen ?? CodegenSettings.Default,
+            AllowIncremental = incremental,
+        }).Result;
     }
 
     /// <summary>Loads a built cache and runs main; returns what it printed, main's result and the host's tick count.</summary>

@@ -19,9 +19,12 @@ public sealed record ModuleModel(
     IReadOnlyList<DependencyModel> Dependencies)
 {
     /// <summary>Writes the model with the real writer.</summary>
-    public byte[] Write()
+    public byte[] Write(DeclarationOrder order = DeclarationOrder.AsAdded)
     {
-        var b = new CacheBuilder(TargetDescription.LinuxX64) { Producer = Producer, ModuleName = ModuleName, RequiredCpuFeatures = CpuFeatures };
+        var b = new CacheBuilder(TargetDescription.LinuxX64)
+        {
+            Producer = Producer, ModuleName = ModuleName, RequiredCpuFeatures = CpuFeatures, DeclarationOrder = order,
+        };
         var decls = Declarations.Select(b.AddDeclaration).ToArray();
         var handles = new Dictionary<string, SymbolHandle>(StringComparer.Ordinal);
         foreach (ImportModel i in Imports)

@@ -22,14 +22,18 @@ public sealed record BuildOptions
 
     /// <summary>Reports the compile step's progress.</summary>
     public IProgress<BuildProgress>? Progress { get; init; }
+
+    /// <summary>False forces the full path (for tests comparing the two).</summary>
+    public bool AllowIncremental { get; init; } = true;
 }
 
 /// <summary>
 /// Builds a program into its cache file, compiling only what changed. A function's cached body is reused
 /// when the content hash in its function record equals the function's current cache key
-/// (<see cref="CacheKey"/>); everything else is compiled with the Iced backend. The new file replaces the
-/// old one atomically; a cache that cannot be used (damaged, foreign, another compiler) is a miss with a
-/// warning, never an error.
+/// (<see cref="CacheKey"/>); everything else is compiled with the Iced backend. Two paths give the same bytes:
+/// the incremental one (<see cref="IncrementalBuild"/>) parses only what changed and edits the previous file;
+/// the full one parses everything and lays the file out anew, carrying unchanged bodies. Files are replaced
+/// atomically; a cache that cannot be used (damaged, foreign, another compiler) is a miss with a warning.
 /// </summary>
 public static class BuildEngine
 {
@@ -38,7 +42,6 @@ public static class BuildEngine
 
     public const string CompilerFingerprintKey = "nib.compiler";
     public const string CodegenFingerprintKey = "nib.codegen";
-    public const string ModuleFingerprintKey = "nib.module";
 
     /// <summary>The host values a loader needs for the fingerprint components this front end writes.</summary>
     public static HostEnvironment Host { get; } = HostEnvironment.Current with
@@ -46,53 +49,66 @@ public static class BuildEngine
         Fingerprint = new Dictionary<string, FingerprintValue> { [CompilerFingerprintKey] = FingerprintValue.String(CacheKey.CompilerVersion) },
     };
 
-    public static string CachePathOf(ProgramAnalysis analysis, string cacheDirectory) =>
-        Path.Combine(cacheDirectory, analysis.ModuleName + ".aotc");
+    public static string CachePathOf(string sourcePath, string cacheDirectory) =>
+        Path.Combine(cacheDirectory, ProgramAnalysis.ModuleNameOf(sourcePath) + ".aotc");
 
-    /// <summary>Analyzes and builds <paramref name="source"/>.</summary>
-    public static BuildResult Build(SourceText source, HostLibrary host, BuildOptions options)
+    /// <summary>Builds a source file, incrementally when the cache allows. The analysis is returned when the full
+    /// path ran (the incremental one does not analyze the whole program).</summary>
+    public static (BuildResult Result, ProgramAnalysis? Analysis) Build(SourceFile file, HostLibrary host, BuildOptions options, bool requireMain = false)
     {
         var clock = Stopwatch.StartNew();
-        ProgramAnalysis analysis = ProgramAnalysis.Analyze(source, host, options.Codegen, options.KeyInputs);
-        return Build(analysis, options, clock.Elapsed);
+        var warnings = new List<string>();
+        string path = CachePathOf(file.Path, options.CacheDirectory);
+        using CacheImage? previous = OpenPrevious(path, warnings);
+        if (options.AllowIncremental && previous is not null && NibIndex.Read(previous) is { } index
+            && IncrementalBuild.TryBuild(file, options, previous, index, path, requireMain, warnings) is { } incremental)
+            return (incremental, null);
+        ProgramAnalysis analysis = ProgramAnalysis.Analyze(file.Text, host, options.Codegen, options.KeyInputs);
+        if (requireMain) ProgramRunner.CheckMain(analysis);
+        return (BuildFull(analysis, options, previous, path, warnings, clock.Elapsed), analysis);
     }
 
-    /// <summary>Builds an analyzed program.</summary>
+    /// <summary>Analyzes and builds <paramref name="source"/>.</summary>
+    public static BuildResult Build(SourceText source, HostLibrary host, BuildOptions options) =>
+        Build(SourceFile.FromText(source), host, options).Result;
+
+    /// <summary>Builds an analyzed program through the full path.</summary>
     public static BuildResult Build(ProgramAnalysis analysis, BuildOptions options, TimeSpan analyzeTime = default)
     {
         var warnings = new List<string>();
-        string path = CachePathOf(analysis, options.CacheDirectory);
+        string path = CachePathOf(analysis.Source.Path, options.CacheDirectory);
         using CacheImage? previous = OpenPrevious(path, warnings);
+        return BuildFull(analysis, options, previous, path, warnings, analyzeTime);
+    }
+
+    private static BuildResult BuildFull(ProgramAnalysis analysis, BuildOptions options, CacheImage? previous, string path, List<string> warnings, TimeSpan analyzeTime)
+    {
         var clock = Stopwatch.StartNew();
         NibIndex? index = previous is null ? null : NibIndex.Read(previous);
-        ulong moduleHash = analysis.ModuleHash();
+        byte[] utf8 = SourceFile.FromText(analysis.Source).Utf8;
+        ulong sourceHash = SourceSegments.Hash(utf8);
 
-        var plan = new List<FunctionReport>(analysis.Functions.Count);
+        var changed = new List<FunctionReport>();
         var reuse = new int[analysis.Functions.Count];
-        foreach (AnalyzedFunction f in analysis.Functions)
+        for (int k = 0; k < analysis.Functions.Count; k++)
         {
+            AnalyzedFunction f = analysis.Functions[k];
             int old = previous?.FindFunction(f.Name) ?? -1;
-            if (old >= 0 && previous!.Functions[old].ContentHash == f.Key && CanCarry(previous, old, analysis.Table))
-            {
-                reuse[plan.Count] = old;
-                plan.Add(new FunctionReport(f.Name, FunctionOutcome.Reused, "cache key unchanged"));
-                continue;
-            }
-            reuse[plan.Count] = -1;
-            plan.Add(Classify(f, previous, old, index, analysis.Table));
+            reuse[k] = old >= 0 && previous!.Functions[old].ContentHash == f.Key && CanCarry(previous, old, analysis.Table) ? old : -1;
+            if (reuse[k] < 0) changed.Add(Classify(f.Name, f.Bound.References, f.TokenHash, previous, old, index, analysis.Table));
         }
+        int reused = analysis.Functions.Count - changed.Count;
 
-        // Nothing changed at all: the file on disk is already this build (the module hash covers what the
-        // function keys do not: globals, externs, the set of functions).
-        if (previous is not null && plan.All(p => p.Outcome == FunctionOutcome.Reused)
-            && previous.Functions.Length == analysis.Functions.Count && StoredModuleHash(previous) == moduleHash)
-            return new BuildResult(path, plan, warnings, CacheWritten: false, analyzeTime, clock.Elapsed, TimeSpan.Zero);
+        // Nothing changed at all: same source bytes, same settings, and every body current.
+        if (index is not null && changed.Count == 0 && index.SourceHash == sourceHash && previous!.Functions.Length == analysis.Functions.Count
+            && index.KeyInputs == analysis.KeyInputs && index.SettingsHash == NibIndex.HashSettings(analysis.Codegen))
+            return new BuildResult(path, changed, reused, warnings, false, false, analyzeTime, clock.Elapsed, TimeSpan.Zero);
 
-        byte[] file = Write(analysis, previous, reuse, moduleHash, options.Progress);
+        byte[] file = Write(analysis, previous, reuse, utf8, sourceHash, options.Progress);
         TimeSpan compileTime = clock.Elapsed;
         clock.Restart();
         AtomicFile.Write(path, file);
-        return new BuildResult(path, plan, warnings, CacheWritten: true, analyzeTime, compileTime, clock.Elapsed);
+        return new BuildResult(path, changed, reused, warnings, true, false, analyzeTime, compileTime, clock.Elapsed);
     }
 
     /// <summary>The cache at <paramref name="path"/> if it is valid, for this target and written by this compiler; otherwise
@@ -127,11 +143,11 @@ public static class BuildEngine
     }
 
     /// <summary>Whether every reference of a cached function still names a symbol of the same kind.</summary>
-    private static bool CanCarry(CacheImage previous, int function, DeclarationTable table)
+    private static bool CanCarry(CacheImage previous, int function, IDeclarations declarations)
     {
         foreach (RelocationRecord r in previous.RelocationsOf(previous.Functions[function]))
         {
-            if (!table.ByName.TryGetValue(previous.SymbolName((int)r.Target), out Declaration? d)) return false;
+            if (!declarations.TryGet(previous.SymbolName((int)r.Target), out Declaration? d)) return false;
             SymbolKind kind = previous.Symbols[(int)r.Target].Kind;
             bool same = d.Kind switch
             {
@@ -145,22 +161,23 @@ public static class BuildEngine
     }
 
     /// <summary>Why a function must be compiled: new, edited, or stale (its own tokens unchanged, a declaration it uses changed).</summary>
-    private static FunctionReport Classify(AnalyzedFunction f, CacheImage? previous, int old, NibIndex? index, DeclarationTable table)
+    internal static FunctionReport Classify(string name, IReadOnlyList<string> references, UInt128 tokenHash, CacheImage? previous, int old,
+        NibIndex? index, IDeclarations declarations)
     {
-        if (previous is null) return new FunctionReport(f.Name, FunctionOutcome.Compiled, "no usable cache");
-        if (old < 0) return new FunctionReport(f.Name, FunctionOutcome.Compiled, "new function");
-        if (index is null || index.TokenHash(old) != f.TokenHash) return new FunctionReport(f.Name, FunctionOutcome.Compiled, "source changed");
-        return new FunctionReport(f.Name, FunctionOutcome.StaleRecompiled, StaleReason(f, previous, old, index, table));
+        if (previous is null) return new FunctionReport(name, FunctionOutcome.Compiled, "no usable cache");
+        if (old < 0) return new FunctionReport(name, FunctionOutcome.Compiled, "new function");
+        if (index is null || index.TokenHash(old) != tokenHash) return new FunctionReport(name, FunctionOutcome.Compiled, "source changed");
+        return new FunctionReport(name, FunctionOutcome.StaleRecompiled, StaleReason(references, previous, index, declarations));
     }
 
     /// <summary>Names the changed declaration that made an unedited function stale.</summary>
-    private static string StaleReason(AnalyzedFunction f, CacheImage previous, int old, NibIndex index, DeclarationTable table)
+    private static string StaleReason(IReadOnlyList<string> references, CacheImage previous, NibIndex index, IDeclarations declarations)
     {
-        foreach (string name in f.Bound.References)
+        foreach (string name in references)
         {
-            Declaration now = table.ByName[name];
+            declarations.TryGet(name, out Declaration? now);
             int symbol = previous.FindSymbol(name);
-            if (symbol < 0) return $"refers to '{name}', which is new";
+            if (now is null || symbol < 0) return $"refers to '{name}', which is new";
             SymbolRecord s = previous.Symbols[symbol];
             if (now.IsFunction)
             {
@@ -183,18 +200,17 @@ public static class BuildEngine
         return null;
     }
 
-    private static ulong? StoredModuleHash(CacheImage image)
-    {
-        foreach (FingerprintComponent c in image.Fingerprint)
-            if (c.ValueKind == FingerprintValueKind.Integer && image.GetString(c.Key) == ModuleFingerprintKey) return c.Value;
-        return null;
-    }
-
     /// <summary>A builder with every symbol of the program declared (functions not yet defined), as the cache
     /// writer and <see cref="CacheVerifier"/> both compile against it.</summary>
     internal static (CacheBuilder Builder, Dictionary<string, SymbolHandle> Handles) DeclareSymbols(ProgramAnalysis analysis)
     {
-        var builder = new CacheBuilder(TargetDescription.LinuxX64) { Producer = Producer, ModuleName = analysis.ModuleName };
+        var builder = new CacheBuilder(TargetDescription.LinuxX64)
+        {
+            Producer = Producer,
+            ModuleName = analysis.ModuleName,
+            // The table then depends on the program alone, so an incremental edit writes what a cold build would.
+            DeclarationOrder = DeclarationOrder.ByEncoding,
+        };
         var handles = new Dictionary<string, SymbolHandle>(StringComparer.Ordinal);
         foreach (IrImport i in analysis.Table.Imports)
             handles[i.Name] = builder.AddImportFunction(i.Name, builder.AddDeclaration(IrCompiler.SignatureOf(i.Parameters, i.Result)));
@@ -207,12 +223,11 @@ public static class BuildEngine
     }
 
     /// <summary>Lays out the new cache: reused bodies carried from <paramref name="previous"/>, the rest compiled.</summary>
-    private static byte[] Write(ProgramAnalysis analysis, CacheImage? previous, int[] reuse, ulong moduleHash, IProgress<BuildProgress>? progress)
+    private static byte[] Write(ProgramAnalysis analysis, CacheImage? previous, int[] reuse, byte[] utf8, ulong sourceHash, IProgress<BuildProgress>? progress)
     {
         var (builder, handles) = DeclareSymbols(analysis);
         builder.AddFingerprint(CompilerFingerprintKey, CacheKey.CompilerVersion, MatchRule.Equal);
         builder.AddFingerprint(CodegenFingerprintKey, analysis.Codegen.ToString(), MatchRule.Informational);
-        builder.AddFingerprint(ModuleFingerprintKey, moduleHash, MatchRule.Informational);
 
         // Old symbol index -> new handle, for carried relocations.
         SymbolHandle[] carried = [];
@@ -246,8 +261,10 @@ public static class BuildEngine
             builder.DefineFunction(handle, code.Code, code.Relocations, new FunctionOptions { ContentHash = f.Key });
             progress?.Report(new BuildProgress(++compiled, toCompile));
         }
-        builder.AddPrivateSection(NibIndex.SectionKind,
-            NibIndex.Write([.. analysis.Functions.Select(f => f.TokenHash)], analysis.Table.Globals));
+        var tokenHashes = analysis.Functions.Select(f => f.TokenHash).ToArray();
+        List<Segment> segments = SourceSegments.Compute(analysis.Syntax, utf8);
+        builder.AddPrivateSection(NibIndex.SectionKind, NibIndex.Write(tokenHashes, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(segments),
+            [.. analysis.Table.Globals.OrderBy(g => g.Name, StringComparer.Ordinal)], sourceHash, analysis.Codegen, analysis.KeyInputs));
         return builder.ToArray();
     }
 }

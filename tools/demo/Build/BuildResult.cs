@@ -17,26 +17,34 @@ public sealed record FunctionReport(string Name, FunctionOutcome Outcome, string
 /// <summary>Progress of the compile step of a build.</summary>
 public readonly record struct BuildProgress(int Done, int Total);
 
-/// <summary>What a build did: per function, the warnings about the cache, whether the file was rewritten, and timings.</summary>
+/// <summary>What a build did: the functions it compiled and why, how many it reused, warnings about the cache,
+/// whether the file was written (and whether by editing the previous one in place), and timings.</summary>
+/// <param name="Changed">The functions compiled, in source order; every other function was reused.</param>
+/// <param name="Incremental">True when the build found what changed from the cache's index and edited the previous
+/// file (<see cref="Writer.CacheRewriter"/>), without parsing or re-laying out the rest.</param>
 public sealed record BuildResult(
     string CachePath,
-    IReadOnlyList<FunctionReport> Functions,
+    IReadOnlyList<FunctionReport> Changed,
+    int Reused,
     IReadOnlyList<string> Warnings,
     bool CacheWritten,
+    bool Incremental,
     TimeSpan AnalyzeTime,
     TimeSpan CompileTime,
     TimeSpan WriteTime)
 {
-    public int Reused => Functions.Count(f => f.Outcome == FunctionOutcome.Reused);
-    public int Compiled => Functions.Count(f => f.Outcome == FunctionOutcome.Compiled);
-    public int StaleRecompiled => Functions.Count(f => f.Outcome == FunctionOutcome.StaleRecompiled);
+    public int Compiled => Changed.Count(f => f.Outcome == FunctionOutcome.Compiled);
+    public int StaleRecompiled => Changed.Count(f => f.Outcome == FunctionOutcome.StaleRecompiled);
 
-    public IEnumerable<string> Named(FunctionOutcome outcome) => Functions.Where(f => f.Outcome == outcome).Select(f => f.Name);
+    /// <summary>Names of the compiled functions with this outcome, in source order.</summary>
+    public IEnumerable<string> Named(FunctionOutcome outcome) =>
+        outcome == FunctionOutcome.Reused ? throw new ArgumentException("reused functions are not listed; see Reused", nameof(outcome))
+        : Changed.Where(f => f.Outcome == outcome).Select(f => f.Name);
 
     /// <summary>One line: counts and times.</summary>
     public string Summary() =>
         $"build: {Compiled} compiled, {StaleRecompiled} stale-recompiled, {Reused} reused " +
-        $"(analyze {Ms(AnalyzeTime)}, compile {Ms(CompileTime)}, write {Ms(WriteTime)}{(CacheWritten ? "" : ", cache unchanged")})";
+        $"({(Incremental ? "incremental: " : "")}analyze {Ms(AnalyzeTime)}, compile {Ms(CompileTime)}, write {Ms(WriteTime)}{(CacheWritten ? "" : ", cache unchanged")})";
 
     private static string Ms(TimeSpan t) => $"{t.TotalMilliseconds:F1} ms";
 }

@@ -72,7 +72,7 @@ public static class CacheKey
     }
 
     /// <summary>The cache key of a function, from its token hash and the current declarations of its references.</summary>
-    public static ContentHash Of(UInt128 tokenHash, IReadOnlyList<string> references, IReadOnlyDictionary<string, Declaration> declarations,
+    public static ContentHash Of(UInt128 tokenHash, IReadOnlyList<string> references, IDeclarations declarations,
         CodegenSettings settings, KeyInputs inputs = KeyInputs.All)
     {
         var hash = new XxHash128();
@@ -87,7 +87,7 @@ public static class CacheKey
         }
         foreach (string name in references)
         {
-            Declaration d = declarations[name];
+            if (!declarations.TryGet(name, out Declaration? d)) throw new InvalidOperationException($"internal: '{name}' has no declaration");
             bool include = d.IsFunction ? inputs.HasFlag(KeyInputs.CalleeSignatures) : inputs.HasFlag(KeyInputs.GlobalTypes);
             if (!include) continue;
             Text(hash, name);

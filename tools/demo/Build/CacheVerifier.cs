@@ -31,7 +31,8 @@ public static class CacheVerifier
     /// <param name="seed">Chooses the sample; printed so a run can be repeated.</param>
     public static VerifyReport Verify(ProgramAnalysis analysis, BuildResult build, int? sample, int seed)
     {
-        var reused = build.Named(FunctionOutcome.Reused).ToList();
+        var changed = new HashSet<string>(build.Changed.Select(f => f.Name), StringComparer.Ordinal);
+        var reused = analysis.Functions.Select(f => f.Name).Where(n => !changed.Contains(n)).ToList();
         List<string> chosen = sample is { } n && n < reused.Count
             ? [.. reused.Select((name, i) => (name, i)).OrderBy(x => Shuffle(seed, x.i)).Take(n).OrderBy(x => x.i).Select(x => x.name)]
             : reused;

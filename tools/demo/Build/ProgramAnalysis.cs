@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using System.IO.Hashing;
-using System.Runtime.InteropServices;
 using AotCache.Codegen.Ir;
 using AotCache.Demo.Language;
 using AotCache.Format;
@@ -57,51 +54,11 @@ public sealed class ProgramAnalysis
             if (item is not FunctionSyntax { IsExtern: false, BodyHasErrors: false } f || table.ByName[f.Name].NameSpan != f.NameSpan) continue;
             if (Binder.BindFunction(source, f, table, diagnostics) is not { } bound) continue;
             UInt128 tokens = CacheKey.TokenHash(syntax, f);
-            functions.Add(new AnalyzedFunction(bound, tokens, CacheKey.Of(tokens, bound.References, table.ByName, codegen, keyInputs)));
+            functions.Add(new AnalyzedFunction(bound, tokens, CacheKey.Of(tokens, bound.References, table, codegen, keyInputs)));
         }
         if (diagnostics.Count > 0)
             throw new CompileErrorException([.. diagnostics.OrderBy(d => d.Span.Start)]);
         return new ProgramAnalysis(source, syntax, table, functions, codegen, keyInputs);
-    }
-
-    /// <summary>One number for "same program, same compiler": the keys of every function, and every global's and
-    /// extern's declaration. Stored in the cache's fingerprint, it lets a warm start skip rewriting the file.</summary>
-    public ulong ModuleHash()
-    {
-        var hash = new XxHash3();
-        Append(hash, CacheKey.CompilerVersion);
-        Append(hash, Codegen.ToString());
-        Append(hash, ModuleName);
-        foreach (AnalyzedFunction f in Functions)
-        {
-            Append(hash, f.Name);
-            Append(hash, f.Key);
-        }
-        foreach (IrGlobal g in Table.Globals)
-        {
-            Append(hash, g.Name);
-            Append(hash, CacheKey.OfGlobal(g));
-        }
-        foreach (IrImport i in Table.Imports)
-        {
-            Append(hash, i.Name);
-            hash.Append(AotCache.Codegen.IrCompiler.SignatureOf(i.Parameters, i.Result).Encoding.AsSpan());
-        }
-        return hash.GetCurrentHashAsUInt64();
-    }
-
-    private static void Append(XxHash3 hash, ContentHash content)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, content.Low);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes[8..], content.High);
-        hash.Append(bytes);
-    }
-
-    private static void Append(XxHash3 hash, string text)
-    {
-        hash.Append(MemoryMarshal.AsBytes(text.AsSpan()));
-        hash.Append([0, 0]);
     }
 
     /// <summary>The module (and cache file) name of a source path: its file name without extension.</summary>

@@ -5,7 +5,7 @@ using AotCache.Demo.Build;
 namespace AotCache.Demo.Language;
 
 /// <summary>The top-level names of a program, checked: what function bodies are bound against.</summary>
-public sealed class DeclarationTable
+public sealed class DeclarationTable : IDeclarations
 {
     private readonly Dictionary<string, Declaration> _byName = new(StringComparer.Ordinal);
 
@@ -18,6 +18,9 @@ public sealed class DeclarationTable
     public List<IrGlobal> Globals { get; } = [];
 
     internal bool TryAdd(Declaration d) => _byName.TryAdd(d.Name, d);
+
+    public bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Declaration? declaration) =>
+        _byName.TryGetValue(name, out declaration);
 }
 
 /// <summary>A function checked and lowered to IR, with the top-level names its code refers to (sorted).</summary>
@@ -34,7 +37,7 @@ public sealed class Binder
     public const int MaxIntegerParameters = 6, MaxFloatParameters = 8;
 
     private readonly SourceText _source;
-    private readonly DeclarationTable _table;
+    private readonly IDeclarations _table;
     private readonly FunctionSyntax _function;
     private readonly List<Diagnostic> _diagnostics;
     private readonly List<Dictionary<string, int>> _scopes = [];
@@ -43,7 +46,7 @@ public sealed class Binder
 
     private sealed class BindError : Exception;
 
-    private Binder(SourceText source, DeclarationTable table, FunctionSyntax function, List<Diagnostic> diagnostics)
+    private Binder(SourceText source, IDeclarations table, FunctionSyntax function, List<Diagnostic> diagnostics)
     {
         _source = source;
         _table = table;
@@ -146,7 +149,7 @@ public sealed class Binder
     // ---- functions ----
 
     /// <summary>Checks one function's body against the declarations and lowers it; null (and diagnostics) on errors.</summary>
-    public static BoundFunction? BindFunction(SourceText source, FunctionSyntax function, DeclarationTable table, List<Diagnostic> diagnostics)
+    public static BoundFunction? BindFunction(SourceText source, FunctionSyntax function, IDeclarations table, List<Diagnostic> diagnostics)
     {
         if (function.Body is null) throw new ArgumentException("an extern function has no body to bind", nameof(function));
         var binder = new Binder(source, table, function, diagnostics);
@@ -293,7 +296,7 @@ public sealed class Binder
 
     private Declaration TopLevel(string name, TextSpan span)
     {
-        if (!_table.ByName.TryGetValue(name, out Declaration? d))
+        if (!_table.TryGet(name, out Declaration? d))
             throw Error(span, $"unknown name '{name}'");
         _references.Add(name);
         return d;

@@ -12,6 +12,13 @@ public enum DeclarationKind : byte
     Global = 3,
 }
 
+/// <summary>Looks up top-level names: a <see cref="DeclarationTable"/> built from source, or a view over a cache
+/// for incremental builds that do not parse what did not change.</summary>
+public interface IDeclarations
+{
+    bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Declaration? declaration);
+}
+
 /// <summary>
 /// A top-level name as other code sees it: a function's signature, or a global's type and mutability. A
 /// function's cache key includes the declaration of every name it refers to, since its machine code
