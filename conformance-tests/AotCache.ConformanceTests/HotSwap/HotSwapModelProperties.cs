@@ -36,7 +36,7 @@ public class HotSwapModelProperties
         public int Committed, Refused, SignatureChanges, Removals;
     }
 
-    [Property(MaxTest = 300, Arbitrary = [typeof(Arbitraries)])]
+    [Property(MaxTest = 1000, Arbitrary = [typeof(Arbitraries)])]
     public bool The_module_always_matches_the_model(Scenario scenario) => Run(scenario, new Stats());
 
     [Fact]
