@@ -62,6 +62,8 @@ public sealed class ManagedMemory(long budget) : IExecutableMemory
     private MemoryRegion Map(long size)
     {
         if (size <= 0 || size % PageSize != 0) throw new ArgumentOutOfRangeException(nameof(size), size, "a positive multiple of the page size");
+        // RegionAccess.AsSpan cannot address a region above 2 GiB: asking for one is the loader's bug, whatever the input.
+        if (size > int.MaxValue) throw new InvalidOperationException($"the loader asked for a {size}-byte region; regions above 2 GiB cannot be addressed");
         if (_used + size > budget) throw new HarnessLimitException($"the input needs {size} bytes of module memory; the harness allows {budget}");
         // Pinned arrays are zeroed and never move; one spare page lets the region start on a page boundary.
         byte[] backing = GC.AllocateArray<byte>((int)size + PageSize, pinned: true);

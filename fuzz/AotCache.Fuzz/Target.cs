@@ -67,7 +67,8 @@ public static class Target
     /// into memory that is never made executable. The host matches the file (target, CPU features, fingerprint)
     /// so that linking is reached; every region is freed again.
     /// </summary>
-    private static void Link(CacheImage image, LinkMode mode, StalePolicy stale)
+    /// <returns>The size of the module's region.</returns>
+    public static long Link(CacheImage image, LinkMode mode, StalePolicy stale)
     {
         var memory = new ManagedMemory(MemoryBudget);
         var imports = new DummyImports(memory);
@@ -81,15 +82,18 @@ public static class Target
             AddCapacity = 4,
             CodeReserve = memory.PageSize,
         };
+        long size;
         using (LoadedModule module = LoadedModule.Load(image, options))
         {
             for (int s = 0; s < image.Symbols.Length; s++) _ = module.GetSymbolAddress(image.SymbolName(s));
             _ = module.Segments;
             _ = module.RefusedFunctions.Count;
+            size = module.Region.Size;
         }
         imports.Dispose();
         if (memory.LiveRegions != 0)
             throw new InvalidOperationException($"unloading left {memory.LiveRegions} region(s) mapped");
+        return size;
     }
 
     /// <summary>A host that accepts the file: its target, every CPU feature, and the file's own fingerprint values.</summary>
