@@ -4,8 +4,8 @@ using System.Text.RegularExpressions;
 namespace AotCache.Fuzz;
 
 /// <summary>
-/// The seed corpus: the golden caches of the conformance tests and every spec vector (valid, strict,
-/// malformed), assembled to bytes. Deterministic: the same sources give the same files.
+/// The seed corpus: the golden caches of the conformance tests, the loader regressions of fuzz/regressions,
+/// and every spec vector (valid, strict, malformed), assembled to bytes. Deterministic: the same sources give the same files.
 /// </summary>
 public static partial class SeedCorpus
 {
@@ -20,6 +20,9 @@ public static partial class SeedCorpus
 
     public static string DefaultDirectory(string root) => Path.Combine(root, "fuzz", "corpus");
 
+    /// <summary>Findings the reader accepts but the loader once crashed on (a reader finding becomes a spec vector instead).</summary>
+    public static string RegressionDirectory(string root) => Path.Combine(root, "fuzz", "regressions");
+
     /// <summary>Seed name → bytes, in ordinal name order.</summary>
     public static SortedDictionary<string, byte[]> Build(string root)
     {
@@ -27,6 +30,8 @@ public static partial class SeedCorpus
         string golden = Path.Combine(root, "conformance-tests", "AotCache.ConformanceTests", "Golden");
         foreach (string path in Directory.EnumerateFiles(golden, "*.aotc"))
             seeds["golden-" + Path.GetFileName(path)] = File.ReadAllBytes(path);
+        foreach (string path in Directory.EnumerateFiles(RegressionDirectory(root), "*.aotc"))
+            seeds["regression-" + Path.GetFileName(path)] = File.ReadAllBytes(path);
         string vectors = Path.Combine(root, "spec", "vectors");
         foreach (string path in Directory.EnumerateFiles(vectors, "*.txt", SearchOption.AllDirectories))
         {

@@ -1,4 +1,5 @@
 using AotCache.ConformanceTests.Vectors;
+using AotCache.ConformanceTests.Spec;
 using AotCache.Format;
 using AotCache.Fuzz;
 using AotCache.Loader;
@@ -122,5 +123,51 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         var slow = new InProcessFuzzer(_ => Thread.Sleep(30), new CoverageMap())
         { Duration = TimeSpan.FromSeconds(5), PerInputLimit = TimeSpan.FromMilliseconds(10) };
         Assert.Equal("slow", slow.Run(seeds).Finding?.Kind);
+    }
+}
+
+/// <summary>
+/// Findings the reader accepts but the loader crashed on, kept in fuzz/regressions (findings the reader must
+/// refuse become spec vectors instead). Each must read, and load only to a typed refusal; memory is the
+/// harness's, so a regression fails here instead of mapping gigabytes.
+/// </summary>
+public sealed class FuzzRegressionTests
+{
+    public static TheoryData<string> Regressions =>
+        [.. Directory.EnumerateFiles(SeedCorpus.RegressionDirectory(GoldenFile.RepositoryRoot()), "*.aotc").Select(p => Path.GetFileName(p)).Order(StringComparer.Ordinal)];
+
+    private static byte[] Bytes(string name) => File.ReadAllBytes(Path.Combine(SeedCorpus.RegressionDirectory(GoldenFile.RepositoryRoot()), name));
+
+    [Theory]
+    [MemberData(nameof(Regressions))]
+    public void A_regression_reads_and_the_target_survives_it(string name)
+    {
+        byte[] bytes = Bytes(name);
+        using (CacheImage.Read(bytes, ReadOptions.Full)) { }
+        Target.Run(bytes);
+    }
+
+    /// <summary>Code and data below 2 GiB, plus a zero-fill area of 0x7FFFF000 bytes: a valid file whose module
+    /// cannot fit one 2 GiB region. The loader used to map it and then fail with ArgumentOutOfRangeException.</summary>
+    [Theory]
+    [InlineData(LinkMode.Direct)]
+    [InlineData(LinkMode.HotSwappable)]
+    [Requirement("REL-9")]
+    public void A_module_beyond_2_GiB_is_refused_before_anything_is_mapped(LinkMode mode)
+    {
+        using CacheImage image = CacheImage.Read(Bytes("zero-fill-beyond-2-gib.aotc"), ReadOptions.Full);
+        Assert.Equal(0x7FFFF000, image.ZeroFillSize);
+        var memory = new ManagedMemory(budget: 1L << 20);
+        var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image, new LoadOptions
+        {
+            Memory = memory,
+            LinkMode = mode,
+            Host = new Loader.Linking.HostEnvironment { CpuFeatures = CpuFeatures.AllKnown },
+        }));
+        Assert.Equal(ErrorCode.RelocationOverflow, e.Code);
+        Assert.Equal("REL-9", e.Requirement);
+        Assert.Equal(0x4A4, e.Offset); // the last zero-fill object's size field
+        Assert.Contains("2 GiB", e.Detail);
+        Assert.Equal(0, memory.LiveRegions);
     }
 }
