@@ -12,7 +12,7 @@ public sealed class Mutator(int seed, int maxLength)
 {
     private static readonly long[] s_interesting =
         [0, 1, -1, 2, 4, 7, 8, 16, 24, 32, 40, 64, 127, 128, 255, 256, 4096, 0x7FFF, 0x8000, 0xFFFF, 0x10000,
-         int.MaxValue, int.MinValue, uint.MaxValue, 0x8000_0000, long.MaxValue, long.MinValue];
+         int.MaxValue, 0x7FFF_F000, int.MinValue, uint.MaxValue, 0x8000_0000, long.MaxValue, long.MinValue];
 
     private readonly Random _random = new(seed);
 
