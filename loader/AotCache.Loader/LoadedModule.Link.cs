@@ -86,13 +86,16 @@ public sealed partial class LoadedModule
 
         IExecutableMemory memory = options.Memory ?? LinuxMemory.ForHost();
         var layout = ModuleLayout.Compute(image, slotCount, thunkCount, stubCount, memory.PageSize, swapEntries);
+        CheckModuleSize(image, layout, hotSwap ? memory.PageSize : 0); // a hot-swappable module reserves at least a page for new bodies
         MemoryRegion region;
         MemoryRegion reservation = default;
         if (hotSwap)
         {
-            // One reservation for the module and every future body: all code stays within rel32 reach.
-            long reserve = options.CodeReserve > 0 ? options.CodeReserve : Math.Max(64L << 20, 4 * layout.ExecuteSize);
-            reserve = ModuleLayout.AlignUp(reserve, memory.PageSize);
+            // One reservation for the module and every future body: all code stays within rel32 reach. The
+            // default reserve shrinks to what fits; only an explicit one can be refused.
+            long reserve = options.CodeReserve > 0 ? options.CodeReserve
+                : Math.Min(Math.Max(64L << 20, 4 * layout.ExecuteSize), (int.MaxValue - layout.TotalSize) / memory.PageSize * memory.PageSize);
+            reserve = ModuleLayout.AlignUp(Math.Max(reserve, memory.PageSize), memory.PageSize);
             if (layout.TotalSize + reserve > int.MaxValue)
                 throw new ArgumentOutOfRangeException(nameof(options), "the module plus its code reserve must stay below 2 GiB (rel32 reach)");
             reservation = memory.Reserve(layout.TotalSize + reserve);
@@ -173,6 +176,23 @@ public sealed partial class LoadedModule
             memory.Free(region);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The module's one region must stay below 2 GiB: every rel32 between its code, data and slots must reach
+    /// [REL-9], and the loader addresses the region as one span. A valid file can still exceed it (code and data
+    /// below 2 GiB, plus a zero-fill area of up to 2 GiB), and is refused before anything is mapped.
+    /// </summary>
+    private static void CheckModuleSize(CacheImage image, ModuleLayout layout, long reserve)
+    {
+        if (layout.TotalSize + reserve <= int.MaxValue) return;
+        long at = -1;
+        ReadOnlySpan<DataObjectRecord> data = image.DataObjects;
+        if (data.Length > 0 && data[^1].Kind == DataKind.ZeroFilled) // the zero-fill area's size is its last object's end
+            at = image.SectionOffset(SectionKind.DataObjects) + (long)(data.Length - 1) * DataObjectRecord.RecordSize + 12;
+        throw new AotCacheException(ErrorCode.RelocationOverflow, at,
+            $"the module needs a {layout.TotalSize}-byte region (code {layout.CodeSize}, data {image.Data.Length}, zero-fill {image.ZeroFillSize}, " +
+            $"loader thunks, stubs and slots); one module must fit in 2 GiB so that every rel32 inside it reaches");
     }
 
     private static void CheckTarget(CacheImage image, HostEnvironment host)

@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace AotCache.Fuzz;
+
+/// <summary>
+/// The seed corpus: the golden caches of the conformance tests, the loader regressions of fuzz/regressions,
+/// and every spec vector (valid, strict, malformed), assembled to bytes. Deterministic: the same sources give the same files.
+/// </summary>
+public static partial class SeedCorpus
+{
+    /// <summary>The folder holding Format.sln, found upwards from <paramref name="start"/> (default: the working directory).</summary>
+    public static string RepositoryRoot(string? start = null)
+    {
+        foreach (string from in new[] { start ?? Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (DirectoryInfo? d = new(from); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "Format.sln"))) return d.FullName;
+        throw new DirectoryNotFoundException("no Format.sln above the working directory or the program: run from the repository");
+    }
+
+    public static string DefaultDirectory(string root) => Path.Combine(root, "fuzz", "corpus");
+
+    /// <summary>Findings the reader accepts but the loader once crashed on (a reader finding becomes a spec vector instead).</summary>
+    public static string RegressionDirectory(string root) => Path.Combine(root, "fuzz", "regressions");
+
+    /// <summary>Seed name → bytes, in ordinal name order.</summary>
+    public static SortedDictionary<string, byte[]> Build(string root)
+    {
+        var seeds = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        string golden = Path.Combine(root, "conformance-tests", "AotCache.ConformanceTests", "Golden");
+        foreach (string path in Directory.EnumerateFiles(golden, "*.aotc"))
+            seeds["golden-" + Path.GetFileName(path)] = File.ReadAllBytes(path);
+        foreach (string path in Directory.EnumerateFiles(RegressionDirectory(root), "*.aotc"))
+            seeds["regression-" + Path.GetFileName(path)] = File.ReadAllBytes(path);
+        string vectors = Path.Combine(root, "spec", "vectors");
+        foreach (string path in Directory.EnumerateFiles(vectors, "*.txt", SearchOption.AllDirectories))
+        {
+            if (Path.GetFileName(path) == "README.txt") continue;
+            string relative = Path.GetRelativePath(vectors, path).Replace(Path.DirectorySeparatorChar, '-');
+            seeds["vector-" + Path.ChangeExtension(relative, ".aotc")] = VectorBytes(File.ReadAllText(path), relative);
+        }
+        return seeds;
+    }
+
+    /// <summary>Rewrites <paramref name="directory"/> to hold exactly the seeds.</summary>
+    public static int Write(string root, string directory)
+    {
+        SortedDictionary<string, byte[]> seeds = Build(root);
+        Directory.CreateDirectory(directory);
+        foreach (string stale in Directory.EnumerateFiles(directory).Where(p => !seeds.ContainsKey(Path.GetFileName(p))))
+            File.Delete(stale);
+        foreach ((string name, byte[] bytes) in seeds) File.WriteAllBytes(Path.Combine(directory, name), bytes);
+        return seeds.Count;
+    }
+
+    /// <summary>Every file of a corpus folder, in ordinal name order.</summary>
+    public static List<byte[]> Load(string directory) =>
+        [.. Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal).Select(File.ReadAllBytes)];
+
+    [GeneratedRegex(@"^(?<offset>[0-9A-Fa-f]{8}):\s+(?<body>[^;]*?)\s*(?:;.*)?$")]
+    private static partial Regex DataLine();
+
+    [GeneratedRegex(@"^\.\.\s+(?<n>\d+)\s+zero bytes\s+\.\.$")]
+    private static partial Regex ZeroRun();
+
+    /// <summary>
+    /// A vector's bytes (spec/vectors/README.md): its data lines, then its checksum fixup. Only what the bytes
+    /// need; the conformance tests' parser checks everything else, and a test checks that the two agree.
+    /// </summary>
+    public static byte[] VectorBytes(string text, string name)
+    {
+        var bytes = new List<byte>();
+        string fixup = "none";
+        foreach (string raw in text.Split('\n'))
+        {
+            string line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith('#')) continue;
+            if (line.StartsWith("@fixup ", StringComparison.Ordinal)) fixup = line["@fixup ".Length..].Trim();
+            if (line.StartsWith('@')) continue;
+            Match m = DataLine().Match(line);
+            if (!m.Success || long.Parse(m.Groups["offset"].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture) != bytes.Count)
+                throw new FormatException($"{name}: bad data line: {line}");
+            string body = m.Groups["body"].Value.Trim();
+            Match run = ZeroRun().Match(body);
+            if (run.Success) bytes.AddRange(new byte[int.Parse(run.Groups["n"].Value, CultureInfo.InvariantCulture)]);
+            else bytes.AddRange(Convert.FromHexString(body.Replace(" ", "", StringComparison.Ordinal)));
+        }
+        byte[] result = [.. bytes];
+        if (fixup == "checksums") Target.FixChecksums(result);
+        else if (fixup == "file-checksum" && result.Length >= Format.FormatConstants.HeaderSize)
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(result.AsSpan(Format.FormatConstants.FileChecksumOffset), Format.Checksums.FileChecksum(result));
+        return result;
+    }
+}
