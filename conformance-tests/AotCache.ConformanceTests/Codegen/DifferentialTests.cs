@@ -20,7 +20,9 @@ namespace AotCache.ConformanceTests.Codegen;
 /// </summary>
 public sealed partial class DifferentialTests(ITestOutputHelper output) : IDisposable
 {
-    private const int Programs = 1000;
+    /// <summary>Programs per run: 1000, or AOTCACHE_DIFF_PROGRAMS for a longer exploration.</summary>
+    private static readonly int Programs =
+        int.TryParse(Environment.GetEnvironmentVariable("AOTCACHE_DIFF_PROGRAMS"), CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 1000;
 
     private readonly string _directory = Directory.CreateTempSubdirectory("aotc-diff-").FullName;
 
@@ -127,7 +129,7 @@ public sealed partial class DifferentialTests(ITestOutputHelper output) : IDispo
     private static string Describe(DiffProgram program, IReadOnlyList<EntryOutcome> expected, IReadOnlyList<EntryOutcome> actual)
     {
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"compiled code and interpreter disagree (program seed {program.Seed}, size {program.Size})\n");
+        sb.Append(CultureInfo.InvariantCulture, $"compiled code and interpreter disagree ({(program.Shrunk ? "shrunk from " : "")}seed {program.Seed}, size {program.Size})\n");
         for (int i = 0; i < Math.Max(expected.Count, actual.Count); i++)
         {
             sb.Append(CultureInfo.InvariantCulture, $"call {i}: {(i < program.Calls.Count ? program.Calls[i].ToString() : "?")}\n");

@@ -12,6 +12,9 @@ namespace AotCache.ConformanceTests.Codegen;
 /// argument sets with which its <c>entry(i64 depth, i64 a, i64 b, f64 x, f64 y)</c> is called, in order.</summary>
 public sealed record DiffProgram(int Seed, int Size, IrModule Module, IrCompileOptions Options, IReadOnlyList<EntryArguments> Calls)
 {
+    /// <summary>True for a shrinker's variant, which <see cref="IrProgramGenerator.Generate"/> cannot replay: only its listing describes it.</summary>
+    public bool Shrunk { get; init; }
+
     public IrFunction Entry => Module.Functions.Single(f => f.Name == DiffRequest.EntryName);
 
     public bool ResultIsF64 => Entry.Result == F64;
@@ -19,7 +22,7 @@ public sealed record DiffProgram(int Seed, int Size, IrModule Module, IrCompileO
     public IReadOnlyList<string> WritableGlobals => [.. Module.Globals.Where(g => g.Writable).Select(g => g.Name)];
 
     public override string ToString() =>
-        $"seed {Seed}, size {Size}; imports via {Options.ImportCalls}, globals via {Options.GlobalAccess}; calls: {string.Join("; ", Calls)}\n{IrPrinter.Print(Module)}";
+        $"{(Shrunk ? "shrunk from " : "")}seed {Seed}, size {Size}; imports via {Options.ImportCalls}, globals via {Options.GlobalAccess}; calls: {string.Join("; ", Calls)}\n{IrPrinter.Print(Module)}";
 }
 
 /// <summary>
@@ -117,7 +120,7 @@ public static class IrProgramGenerator
     {
         private readonly List<IrGlobal> _globals = [];
         private readonly List<Shape> _shapes = [];
-        private int MaxExprDepth => 2 + size / 40;
+        private readonly int _maxExprDepth = 2 + size / 40 + (rng.Next(8) == 0 ? 2 : 0);
 
         public DiffProgram Build()
         {
@@ -128,10 +131,10 @@ public static class IrProgramGenerator
             }
             _shapes.Add(new Shape(DiffRequest.EntryName, true, -1, [I64, I64, I64, F64, F64], Type()));
             for (int i = rng.Next(0, 1 + Math.Min(3, size / 15)); i > 0; i--)
-                _shapes.Add(new Shape($"node{_shapes.Count}", true, -1, [I64, .. Parameters(3)], ResultType()));
+                _shapes.Add(new Shape($"node{_shapes.Count}", true, -1, [I64, .. Parameters(rng.Next(2) == 0 ? 3 : 8, maxI64: 5)], ResultType()));
             int leaves = rng.Next(0, 1 + Math.Min(3, size / 15));
             for (int i = 0; i < leaves; i++)
-                _shapes.Add(new Shape($"leaf{i}", false, i, Parameters(4), ResultType()));
+                _shapes.Add(new Shape($"leaf{i}", false, i, Parameters(rng.Next(2) == 0 ? 3 : 10), ResultType()));
 
             var functions = _shapes.Select(Function).ToImmutableArray();
             var module = new IrModule(Imports, [.. _globals], functions) { Name = "diff" };
@@ -149,7 +152,20 @@ public static class IrProgramGenerator
 
         private IrType? ResultType() => rng.Next(5) switch { 0 => null, 1 or 2 => I64, _ => F64 };
 
-        private IrType[] Parameters(int max) => [.. Enumerable.Range(0, rng.Next(0, max + 1)).Select(_ => Type())];
+        /// <summary>Up to <paramref name="max"/> parameters, at most <paramref name="maxI64"/> i64 and 8 f64 (System V registers only).</summary>
+        private IrType[] Parameters(int max, int maxI64 = 6)
+        {
+            var list = new List<IrType>();
+            for (int i = rng.Next(0, max + 1); i > 0; i--)
+            {
+                IrType t = Type();
+                if (t == I64 && list.Count(p => p == I64) >= maxI64) t = F64;
+                if (t == F64 && list.Count(p => p == F64) >= 8) t = I64;
+                if (t == I64 && list.Count(p => p == I64) >= maxI64) break;
+                list.Add(t);
+            }
+            return [.. list];
+        }
 
         private IrFunction Function(Shape shape)
         {
@@ -265,7 +281,7 @@ public static class IrProgramGenerator
 
         private IrExpr Expr(Context c, IrType type, int depth)
         {
-            if (depth >= MaxExprDepth || rng.Next(4) == 0) return Atom(c, type);
+            if (depth >= _maxExprDepth || rng.Next(4) == 0) return Atom(c, type);
             int roll = rng.Next(20);
             if (type == I64)
             {

@@ -11,7 +11,9 @@ namespace AotCache.ConformanceTests.Codegen;
 /// </summary>
 public static class IrProgramShrinker
 {
-    public static IEnumerable<DiffProgram> Shrink(DiffProgram program)
+    public static IEnumerable<DiffProgram> Shrink(DiffProgram program) => Candidates(program).Select(p => p with { Shrunk = true });
+
+    private static IEnumerable<DiffProgram> Candidates(DiffProgram program)
     {
         for (int i = 0; i < program.Calls.Count && program.Calls.Count > 1; i++)
             yield return program with { Calls = [.. program.Calls.Where((_, j) => j != i)] };
