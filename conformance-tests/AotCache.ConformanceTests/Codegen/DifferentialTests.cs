@@ -104,7 +104,7 @@ public sealed partial class DifferentialTests(ITestOutputHelper output) : IDispo
     }
 
     /// <summary>The interpreter's side of the imports: the same C# callbacks as the child's, and the same libc/libm exports.</summary>
-    private static IrValue CallHost(DiffHostState host, IrImport import, ReadOnlySpan<IrValue> args) => import.Name switch
+    internal static IrValue CallHost(DiffHostState host, IrImport import, ReadOnlySpan<IrValue> args) => import.Name switch
     {
         DiffHost.Tick => IrValue.I64(DiffHost.TickResult(host, args[0].Bits)),
         DiffHost.Mix => IrValue.F64(DiffHost.MixResult(host, args[0].Bits, args[1].AsF64)),

@@ -85,7 +85,7 @@ public sealed class IrInterpreter
     private readonly IrModule _module;
     private readonly IrImportHandler? _host;
     private long _steps;
-    private int _depth;
+    private int _depth, _maxDepth;
 
     /// <param name="host">Called for every call of an import; null: calling an import is an error.</param>
     public IrInterpreter(IrModule module, IrImportHandler? host = null, IrInterpreterLimits? limits = null)
@@ -104,6 +104,9 @@ public sealed class IrInterpreter
 
     /// <summary>Steps the last <see cref="Invoke"/> took (also when it trapped).</summary>
     public long StepsUsed => _steps;
+
+    /// <summary>The deepest nesting of calls in the last <see cref="Invoke"/> (1: the called function made no calls).</summary>
+    public int CallDepthReached => _maxDepth;
 
     /// <summary>Puts every global back to its initial value, as loading the module afresh would.</summary>
     public void ResetGlobals()
@@ -128,7 +131,7 @@ public sealed class IrInterpreter
             args[i] = arguments[i].Bits;
         }
         _steps = 0;
-        _depth = 0;
+        _depth = _maxDepth = 0;
         long result = Run(f, args);
         return f.Result is IrType t ? new IrValue(t, result) : null;
     }
@@ -139,6 +142,7 @@ public sealed class IrInterpreter
     {
         if (++_depth > Limits.MaxCallDepth)
             throw new IrTrapException(IrTrapKind.CallDepthExceeded, $"calls nested deeper than {Limits.MaxCallDepth} (in '{f.Name}')");
+        _maxDepth = Math.Max(_maxDepth, _depth);
         var frame = new Frame(f, new long[f.LocalCount]);
         args.CopyTo(frame.Locals, 0);
         long result = ExecBlock(frame, f.Body) ? frame.Result : 0; // falling off the end returns zero (0.0 has bits 0)
