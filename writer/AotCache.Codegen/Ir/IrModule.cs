@@ -11,12 +11,13 @@ public enum IrType
 
 /// <summary>
 /// A module of the small typed IR: host imports, globals (data objects) and functions. The semantics
-/// are total (no undefined behaviour), so the reference interpreter and compiled code must agree on
-/// every input:
+/// are total (no undefined behaviour), so the reference interpreter (<see cref="IrInterpreter"/>) and compiled code
+/// must agree, bit for bit, on every input:
 /// <list type="bullet">
 /// <item>i64 arithmetic wraps; <c>x / 0 == 0</c>, <c>x % 0 == 0</c>, <c>MIN / -1 == MIN</c>, <c>MIN % -1 == 0</c>;
 /// shift counts are taken modulo 64; <c>Shr</c> is arithmetic.</item>
-/// <item>f64 follows IEEE 754 (round to nearest); comparisons with NaN are false except <c>Ne</c>;
+/// <item>f64 follows IEEE 754 (round to nearest) with SSE2's NaN results (the left operand's NaN, quieted, then the
+/// right one's, else the default NaN 0xFFF8000000000000); comparisons with NaN are false except <c>Ne</c>;
 /// <c>F64ToI64</c> truncates toward zero and gives <c>long.MinValue</c> for NaN and out-of-range values
 /// (x86 <c>cvttsd2si</c>); <c>I64ToF64</c> rounds to nearest.</item>
 /// <item>Comparisons yield i64 1 or 0; a condition is true when non-zero.</item>
