@@ -1,4 +1,5 @@
 using AotCache.ConformanceTests.Model;
+using AotCache.Loader.Linking;
 using AotCache.Format;
 using AotCache.Loader;
 using FsCheck;
@@ -17,6 +18,33 @@ public class RoundTripProperties
         byte[] file = module.Write();
         using CacheImage image = CacheImage.Read(file, ReadOptions.Full);
         return ModuleModel.Read(image).Describe() == module.Describe();
+    }
+
+    /// <summary>The reader counts stale signature references while it validates [LOAD-5]; the count is what the
+    /// model says: relocations whose expected hash is set and differs from their function target's declaration.</summary>
+    [Property]
+    public bool The_reader_counts_stale_signature_references_LOAD_5(ModuleModel module)
+    {
+        var hashOf = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        foreach (FunctionModel f in module.Functions) hashOf[f.Name] = module.Declarations[f.Declaration].Hash;
+        foreach (ImportModel i in module.Imports)
+            if (i.Declaration is int d) hashOf[i.Name] = module.Declarations[d].Hash;
+        int expected = module.Functions.SelectMany(f => f.Relocations).Concat(module.Data.SelectMany(d => d.Relocations))
+            .Count(r => r.ExpectedSignatureHash != 0 && hashOf.TryGetValue(r.Target, out ulong h) && h != r.ExpectedSignatureHash);
+        using CacheImage image = CacheImage.Read(module.Write());
+        return image.StaleSignatureReferences == expected;
+    }
+
+    [Fact]
+    public void The_stale_count_of_a_stale_file_matches_the_loaders_analysis_LOAD_5()
+    {
+        using CacheImage stale = CacheImage.Read(GoldenModules.Stale());
+        int signatureStale = StaleAnalysis.Find(stale).Count(s => s.Kind == StaleKind.Signature);
+        Assert.True(signatureStale > 0);
+        Assert.Equal(signatureStale, stale.StaleSignatureReferences);
+        using CacheImage current = CacheImage.Read(GoldenModules.Example());
+        Assert.Equal(0, current.StaleSignatureReferences);
+        Assert.Empty(StaleAnalysis.Find(current));
     }
 
     [Property]

@@ -20,6 +20,7 @@ public sealed partial class CacheImage
         private readonly ReadOptions _options = options;
         public SectionTable Sections;
         public int ZeroFillSize;
+        public int StaleSignatureReferences;
 
         // Each known section as a span and its file offset, set once after the directory is checked, so
         // that the per-record loops below touch no section table.
@@ -515,7 +516,7 @@ public sealed partial class CacheImage
         // ---- 16: relocations ---------------------------------------------------------------------
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void CheckRelocations()
+        private void CheckRelocations()
         {
             ReadOnlySpan<RelocationRecord> relocations = Table<RelocationRecord>(SectionKind.Relocations);
             ReadOnlySpan<FunctionRecord> functions = Table<FunctionRecord>(SectionKind.Functions);
@@ -557,43 +558,82 @@ public sealed partial class CacheImage
             cursor = first + count;
         }
 
+        /// <summary>Bit k of entry <c>kind</c>: a relocation of that kind may target a symbol of kind k [REL-6].</summary>
+        private static ReadOnlySpan<byte> AllowedTargets => [
+            0,
+            1 << (int)SymbolKind.Function,                                                    // FunctionPcRel32
+            1 << (int)SymbolKind.Data,                                                        // DataPcRel32
+            (1 << (int)SymbolKind.Function) | (1 << (int)SymbolKind.Data)
+                | (1 << (int)SymbolKind.ImportFunction) | (1 << (int)SymbolKind.ImportData), // Absolute64
+            (1 << (int)SymbolKind.Function) | (1 << (int)SymbolKind.Data)
+                | (1 << (int)SymbolKind.ImportFunction) | (1 << (int)SymbolKind.ImportData), // SlotPcRel32
+            (1 << (int)SymbolKind.Function) | (1 << (int)SymbolKind.ImportFunction),          // ThunkPcRel32
+        ];
+
+        /// <summary>
+        /// The hot loop of validation (every relocation of the file): all of §14's relocation checks folded
+        /// into two branch conditions; a record that fails one is diagnosed in order by
+        /// <see cref="FailRelocation"/>. It also counts the references whose expected signature hash differs
+        /// from their target's declaration (stale callers [LOAD-5]), so a loader need not scan again when
+        /// there are none.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void CheckOwnerRelocations(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, uint ownerSize, bool isFunction, int ownerIndex)
+        private void CheckOwnerRelocations(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, uint ownerSize, bool isFunction, int ownerIndex)
         {
-            string owner = ""; // named only in messages, which are built on failure
             if (relocations.IsEmpty) return;
             ReadOnlySpan<SymbolRecord> symbols = Table<SymbolRecord>(SectionKind.Symbols);
-            long baseAt = SectionStart(SectionKind.Relocations) + (long)firstIndex * RelocationRecord.RecordSize;
-            long previousEnd = 0;
+            ReadOnlySpan<DeclarationRecord> declarations = Table<DeclarationRecord>(SectionKind.Declarations);
+            ReadOnlySpan<byte> allowed = AllowedTargets;
+            ulong previousEnd = 0;
+            int stale = 0;
             for (int k = 0; k < relocations.Length; k++)
             {
                 ref readonly RelocationRecord r = ref relocations[k];
-                long at = baseAt + (long)k * RelocationRecord.RecordSize;
-                int index = firstIndex + k;
-                if (r.Reserved0 != 0) throw Fail(ErrorCode.ReservedNotZero, at + 6, $"relocation {index}: reserved field is not zero");
-                if (r.Reserved1 != 0) throw Fail(ErrorCode.ReservedNotZero, at + 12, $"relocation {index}: reserved field is not zero");
-                if (!RelocationRules.IsKnown(r.Kind) || r.Offset + (ulong)RelocationRules.FieldWidth(r.Kind) > ownerSize || r.Offset < previousEnd || r.Target >= (uint)symbols.Length)
-                    owner = OwnerName(isFunction, ownerIndex);
-                if (!RelocationRules.IsKnown(r.Kind)) throw Fail(ErrorCode.UnknownRelocationKind, at + 4, $"relocation {index} of {owner}: unknown kind {(ushort)r.Kind}");
-                int width = RelocationRules.FieldWidth(r.Kind);
-                if ((ulong)r.Offset + (ulong)width > ownerSize)
-                    throw Fail(ErrorCode.RelocationOutOfBounds, at, $"relocation {index} of {owner}: a {width}-byte field at +{r.Offset} runs past the owner's {ownerSize} bytes");
-                if (r.Offset < previousEnd)
-                    throw Fail(ErrorCode.RelocationOverlap, at, $"relocation {index} of {owner}: field at +{r.Offset} overlaps or precedes the previous one ending at +{previousEnd}");
-                previousEnd = (long)r.Offset + width;
-                if (r.Target >= (uint)symbols.Length)
-                    throw Fail(ErrorCode.BadRelocationTarget, at + 8, $"relocation {index} of {owner}: target symbol {r.Target} is out of range ({symbols.Length} symbols)");
-                SymbolKind target = symbols[(int)r.Target].Kind;
-                if (!RelocationRules.TargetAllowed(r.Kind, target) || (width == 4 && (r.Addend < int.MinValue || r.Addend > int.MaxValue)) ||
-                    (r.ExpectedSignatureHash != 0 && target is not (SymbolKind.Function or SymbolKind.ImportFunction)))
-                    owner = OwnerName(isFunction, ownerIndex);
-                if (!RelocationRules.TargetAllowed(r.Kind, target))
-                    throw Fail(ErrorCode.RelocationTargetKindMismatch, at + 8, $"relocation {index} of {owner}: a {r.Kind} relocation cannot target a {target}");
-                if (width == 4 && (r.Addend < int.MinValue || r.Addend > int.MaxValue))
-                    throw Fail(ErrorCode.AddendOutOfRange, at + 16, $"relocation {index} of {owner}: addend {r.Addend} does not fit the 32-bit field's range");
-                if (r.ExpectedSignatureHash != 0 && target is not (SymbolKind.Function or SymbolKind.ImportFunction))
-                    throw Fail(ErrorCode.UnexpectedSignatureHash, at + 24, $"relocation {index} of {owner}: targets a {target} but carries a signature hash");
+                uint kind = (uint)r.Kind;
+                ulong end = (ulong)r.Offset + (kind == (uint)RelocationKind.Absolute64 ? 8UL : 4UL);
+                if ((r.Reserved0 | r.Reserved1) != 0 || kind - 1 >= 5 || end > ownerSize || r.Offset < previousEnd || r.Target >= (uint)symbols.Length)
+                    FailRelocation(relocations, firstIndex, k, ownerSize, isFunction, ownerIndex, previousEnd);
+                ref readonly SymbolRecord target = ref symbols[(int)r.Target];
+                bool callable = target.Kind is SymbolKind.Function or SymbolKind.ImportFunction;
+                if (((allowed[(int)kind] >> (int)target.Kind) & 1) == 0
+                    || (kind != (uint)RelocationKind.Absolute64 && (ulong)(r.Addend - int.MinValue) > uint.MaxValue)
+                    || (r.ExpectedSignatureHash != 0 && !callable))
+                    FailRelocation(relocations, firstIndex, k, ownerSize, isFunction, ownerIndex, previousEnd);
+                // A callable target's declaration index was checked with the symbols [SYM-3].
+                if (r.ExpectedSignatureHash != 0 && declarations[(int)target.Declaration].SignatureHash != r.ExpectedSignatureHash) stale++;
+                previousEnd = end;
             }
+            StaleSignatureReferences += stale;
+        }
+
+        /// <summary>Diagnoses relocation <paramref name="k"/> of an owner, which failed a check: the first broken rule
+        /// in §14's order, with its code, the field's file offset and the owner.</summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private readonly void FailRelocation(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, int k, uint ownerSize, bool isFunction, int ownerIndex, ulong previousEnd)
+        {
+            ReadOnlySpan<SymbolRecord> symbols = Table<SymbolRecord>(SectionKind.Symbols);
+            ref readonly RelocationRecord r = ref relocations[k];
+            long at = SectionStart(SectionKind.Relocations) + (long)(firstIndex + k) * RelocationRecord.RecordSize;
+            int index = firstIndex + k;
+            string owner = OwnerName(isFunction, ownerIndex);
+            if (r.Reserved0 != 0) throw Fail(ErrorCode.ReservedNotZero, at + 6, $"relocation {index}: reserved field is not zero");
+            if (r.Reserved1 != 0) throw Fail(ErrorCode.ReservedNotZero, at + 12, $"relocation {index}: reserved field is not zero");
+            if (!RelocationRules.IsKnown(r.Kind)) throw Fail(ErrorCode.UnknownRelocationKind, at + 4, $"relocation {index} of {owner}: unknown kind {(ushort)r.Kind}");
+            int width = RelocationRules.FieldWidth(r.Kind);
+            if ((ulong)r.Offset + (ulong)width > ownerSize)
+                throw Fail(ErrorCode.RelocationOutOfBounds, at, $"relocation {index} of {owner}: a {width}-byte field at +{r.Offset} runs past the owner's {ownerSize} bytes");
+            if (r.Offset < previousEnd)
+                throw Fail(ErrorCode.RelocationOverlap, at, $"relocation {index} of {owner}: field at +{r.Offset} overlaps or precedes the previous one ending at +{previousEnd}");
+            if (r.Target >= (uint)symbols.Length)
+                throw Fail(ErrorCode.BadRelocationTarget, at + 8, $"relocation {index} of {owner}: target symbol {r.Target} is out of range ({symbols.Length} symbols)");
+            SymbolKind target = symbols[(int)r.Target].Kind;
+            if (!RelocationRules.TargetAllowed(r.Kind, target))
+                throw Fail(ErrorCode.RelocationTargetKindMismatch, at + 8, $"relocation {index} of {owner}: a {r.Kind} relocation cannot target a {target}");
+            if (width == 4 && (r.Addend < int.MinValue || r.Addend > int.MaxValue))
+                throw Fail(ErrorCode.AddendOutOfRange, at + 16, $"relocation {index} of {owner}: addend {r.Addend} does not fit the 32-bit field's range");
+            if (r.ExpectedSignatureHash != 0 && target is not (SymbolKind.Function or SymbolKind.ImportFunction))
+                throw Fail(ErrorCode.UnexpectedSignatureHash, at + 24, $"relocation {index} of {owner}: targets a {target} but carries a signature hash");
+            throw new InvalidOperationException($"relocation {index} failed the fast check but no rule: a validator bug");
         }
 
         // ---- 17: dependencies --------------------------------------------------------------------

@@ -18,12 +18,14 @@ public sealed partial class CacheImage : IDisposable
     private readonly SectionTable _sections;
     private readonly IDisposable? _owner;
     private readonly int _zeroFillSize;
+    private readonly int _staleSignatureReferences;
 
-    private CacheImage(ReadOnlyMemory<byte> file, in SectionTable sections, int zeroFillSize, IDisposable? owner)
+    private CacheImage(ReadOnlyMemory<byte> file, in SectionTable sections, int zeroFillSize, int staleSignatureReferences, IDisposable? owner)
     {
         _file = file;
         _sections = sections;
         _zeroFillSize = zeroFillSize;
+        _staleSignatureReferences = staleSignatureReferences;
         _owner = owner;
     }
 
@@ -33,7 +35,7 @@ public sealed partial class CacheImage : IDisposable
     {
         var validator = new Validator(file.Span, options ?? ReadOptions.Default);
         validator.Run();
-        return new CacheImage(file, validator.Sections, validator.ZeroFillSize, owner: null);
+        return new CacheImage(file, validator.Sections, validator.ZeroFillSize, validator.StaleSignatureReferences, owner: null);
     }
 
     /// <summary>Like <see cref="Read(ReadOnlyMemory{byte}, ReadOptions?)"/>, but a malformed file is a
@@ -64,7 +66,7 @@ public sealed partial class CacheImage : IDisposable
         {
             var validator = new Validator(mapped.Memory.Span, options ?? ReadOptions.Default);
             validator.Run();
-            return new CacheImage(mapped.Memory, validator.Sections, validator.ZeroFillSize, mapped);
+            return new CacheImage(mapped.Memory, validator.Sections, validator.ZeroFillSize, validator.StaleSignatureReferences, mapped);
         }
         catch
         {
@@ -96,6 +98,10 @@ public sealed partial class CacheImage : IDisposable
 
     /// <summary>Size of the zero-fill area: the end of the last zero-filled data object.</summary>
     public int ZeroFillSize => _zeroFillSize;
+
+    /// <summary>How many relocations carry an expected signature hash that differs from their target's
+    /// declaration (each makes its owner stale [LOAD-5]); counted during validation.</summary>
+    public int StaleSignatureReferences => _staleSignatureReferences;
 
     public ReadOnlySpan<byte> Strings => Section(SectionKind.Strings);
     public ReadOnlySpan<byte> SignatureBytes => Section(SectionKind.Signatures);

@@ -59,8 +59,9 @@ public sealed partial class LoadedModule
         Array.Fill(thunkOf, -1);
         int slotCount = 1; // slot 0: the refused-call handler
         int thunkCount = 0;
-        foreach (RelocationRecord r in image.Relocations)
+        foreach (ref readonly RelocationRecord r in image.Relocations)
         {
+            if (r.Kind is not (RelocationKind.ThunkPcRel32 or RelocationKind.SlotPcRel32)) continue; // most relocations: no symbol lookup
             SymbolKind targetKind = symbols[(int)r.Target].Kind;
             bool viaThunk = r.Kind == RelocationKind.ThunkPcRel32 && targetKind == SymbolKind.ImportFunction;
             bool viaSlot = r.Kind == RelocationKind.SlotPcRel32 && !(hotSwap && targetKind == SymbolKind.Function); // functions use their swap slot
@@ -142,6 +143,7 @@ public sealed partial class LoadedModule
             if (hotSwap) WriteEntryThunks(mem, layout);
 
             var linker = new Relocator(image, mem, baseAddress, layout, symbolAddress, slotOf, thunkOf, bodyAddress);
+            ReadOnlySpan<RelocationRecord> relocations = image.Relocations; // sliced per owner below, without re-deriving the table
             for (int f = 0; f < functions.Length; f++)
             {
                 if (stubOf.ContainsKey(f))
@@ -150,7 +152,8 @@ public sealed partial class LoadedModule
                     BlockRefusedBody(mem, functions[f], baseAddress, (nint)(baseAddress + layout.StubsOffset + (long)stubOf[f] * ModuleLayout.StubSize));
                     continue;
                 }
-                linker.Apply(image.RelocationsOf(functions[f]), (int)functions[f].FirstRelocation, functions[f].CodeOffset, (int)functions[f].Symbol);
+                ref readonly FunctionRecord fr = ref functions[f];
+                linker.Apply(relocations.Slice((int)fr.FirstRelocation, (int)fr.RelocationCount), (int)fr.FirstRelocation, fr.CodeOffset, (int)fr.Symbol);
             }
             ReadOnlySpan<DataObjectRecord> data = image.DataObjects;
             for (int d = 0; d < data.Length; d++)

@@ -14,6 +14,7 @@ internal readonly ref struct Relocator(CacheImage image, Span<byte> memory, long
     nint[] symbolAddress, int[] slotOf, int[] thunkOf, nint[]? bodyAddress = null)
 {
     private readonly Span<byte> _memory = memory;
+    private readonly ReadOnlySpan<SymbolRecord> _symbols = image.Symbols; // once per module, not per owner
 
     /// <summary>
     /// A reference that must reach one particular body rather than the function's current one: a
@@ -32,7 +33,7 @@ internal readonly ref struct Relocator(CacheImage image, Span<byte> memory, long
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Apply(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, long ownerOffset, int ownerSymbol)
     {
-        ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
+        ReadOnlySpan<SymbolRecord> symbols = _symbols;
         for (int k = 0; k < relocations.Length; k++)
         {
             ref readonly RelocationRecord r = ref relocations[k];

@@ -33,11 +33,15 @@ public static class StaleAnalysis
         ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
         ReadOnlySpan<DeclarationRecord> declarations = image.Declarations;
         ReadOnlySpan<FunctionRecord> functions = image.Functions;
-        for (int f = 0; f < functions.Length; f++)
-            Scan(image.RelocationsOf(functions[f]), (int)functions[f].FirstRelocation, true, f, symbols, declarations, stale);
         ReadOnlySpan<DataObjectRecord> data = image.DataObjects;
-        for (int d = 0; d < data.Length; d++)
-            Scan(image.RelocationsOf(data[d]), (int)data[d].FirstRelocation, false, d, symbols, declarations, stale);
+        // Validation counted the stale signature references: the relocation table is scanned only to name them.
+        if (image.StaleSignatureReferences > 0)
+        {
+            for (int f = 0; f < functions.Length; f++)
+                Scan(image.RelocationsOf(functions[f]), (int)functions[f].FirstRelocation, true, f, symbols, declarations, stale);
+            for (int d = 0; d < data.Length; d++)
+                Scan(image.RelocationsOf(data[d]), (int)data[d].FirstRelocation, false, d, symbols, declarations, stale);
+        }
 
         // Content dependencies: a function that inlined a target whose content hash changed is stale, and so
         // is, transitively, every function that inlined a stale function (it will be recompiled).
