@@ -1,5 +1,6 @@
 using AotCache.Demo.Build;
 using AotCache.Demo.Generator;
+using AotCache.Demo.Language;
 
 namespace AotCache.ConformanceTests.FrontEnd;
 
@@ -114,6 +115,53 @@ public sealed class IncrementalBuildTests : IDisposable
         Assert.Equal(["f"], build.Named(FunctionOutcome.StaleRecompiled));
         Assert.Equal("uses global 'scale', now declared var scale: i64", build.Changed.Single(x => x.Name == "f").Reason);
         Assert.Equal(8, Nib.Run(build.CachePath).Result);
+    }
+
+    [Fact]
+    public void An_edit_breaking_a_declaration_rule_fails_as_a_full_build_does()
+    {
+        string dir = Dir("bad-parameters");
+        string v1 = "fn a() -> i64 { return 1; }\nfn f(x: i64) -> i64 { return x; }\nfn main() -> i64 { return a() + f(1); }\n";
+        Nib.Build(dir, v1);
+        string duplicate = v1.Replace("fn f(x: i64)", "fn f(x: i64, x: i64)").Replace("f(1)", "f(1, 2)");
+        var e = Assert.Throws<CompileErrorException>(() => Nib.Build(dir, duplicate));
+        Assert.Contains("'f' has two parameters named 'x'", e.Message);
+        string seven = v1.Replace("fn f(x: i64)", "fn f(x: i64, b: i64, c: i64, d: i64, e: i64, g: i64, h: i64)").Replace("f(1)", "f(1, 2, 3, 4, 5, 6, 7)");
+        e = Assert.Throws<CompileErrorException>(() => Nib.Build(dir, seven));
+        Assert.Contains("'f' has more than 6 i64 or 8 f64 parameters", e.Message);
+        Assert.Equal(Nib.Errors(seven).Select(d => (d.Position, d.Message)), e.Diagnostics.Select(d => (d.Position, d.Message)));
+        Assert.Equal(2, Nib.Run(Nib.Build(dir, v1).CachePath).Result); // the cache was left as it was
+    }
+
+    [Fact]
+    public void An_edit_whose_comment_swallows_unchanged_text_writes_what_a_cold_build_writes()
+    {
+        string dir = Dir("swallow");
+        string v1 = "fn a() -> i64 { return 1; } fn f() -> i64 { return 2; }\nfn main() -> i64 { return a() + f(); }\n";
+        Nib.Build(dir, v1);
+        // The comment ends with f's old text, so the unchanged-suffix search matches it as f's old segment.
+        string v2 = "fn a() -> i64 { return 1; } fn f() -> i64 { return 7; } // fn f() -> i64 { return 2; }\nfn main() -> i64 { return a() + f(); }\n";
+        BuildResult build = Nib.Build(dir, v2);
+        Assert.Equal(["f"], build.Named(FunctionOutcome.Compiled));
+        Assert.Equal(Cold(v2), File.ReadAllBytes(build.CachePath));
+        Assert.False(Nib.Build(dir, v2).CacheWritten); // and the index covers the whole source: nothing to do next time
+    }
+
+    [Fact]
+    public void A_source_that_is_not_valid_UTF_8_is_built_as_decoded_and_recognised_when_unchanged()
+    {
+        string dir = Dir("latin1");
+        byte[] Bytes(string text) => [.. text.Split('@').SelectMany((part, i) => i == 0 ? System.Text.Encoding.UTF8.GetBytes(part) : [0xE9, .. System.Text.Encoding.UTF8.GetBytes(part)])];
+        string template = "// caf@ (a Latin-1 byte)\nfn a() -> i64 { return 1; }\nfn f() -> i64 { return 2; }\nfn main() -> i64 { return a() + f(); }\n";
+        BuildResult Build(string d, string text) => BuildEngine.Build(new SourceFile(Path.Combine(d, "program.nib"), Bytes(text)),
+            new HostLibrary(TextWriter.Null), new BuildOptions { CacheDirectory = Path.Combine(d, "cache") }).Result;
+        Assert.True(Build(dir, template).CacheWritten);
+        Assert.False(Build(dir, template).CacheWritten);
+        string edited = template.Replace("return 2;", "return 5;");
+        BuildResult build = Build(dir, edited);
+        Assert.Equal(["f"], build.Named(FunctionOutcome.Compiled));
+        Assert.Equal(File.ReadAllBytes(Build(Dir("latin1-cold"), edited).CachePath), File.ReadAllBytes(build.CachePath));
+        Assert.Equal(6, Nib.Run(build.CachePath).Result);
     }
 
     private (string, long, long) RunCold(string text) => Nib.Run(Nib.Build(Dir("run-" + Guid.NewGuid().ToString("N")), text).CachePath);

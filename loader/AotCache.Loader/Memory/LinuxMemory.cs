@@ -12,7 +12,7 @@ public sealed partial class LinuxMemory : IExecutableMemory
     private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
     private const int ProtNone = 0;
     private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000, MapPopulate = 0x8000;
-    private const int MadvDontNeed = 4, MadvHugePage = 14, MadvPopulateWrite = 23;
+    private const int MadvDontNeed = 4, MadvHugePage = 14, MadvNoHugePage = 15, MadvPopulateWrite = 23;
 
     /// <summary>Regions from this size up ask for transparent huge pages (one 2 MiB page is also the unit).</summary>
     private const long HugePageSize = 2 << 20;
@@ -45,17 +45,27 @@ public sealed partial class LinuxMemory : IExecutableMemory
         if (size <= 0 || size % PageSize != 0) throw new ArgumentOutOfRangeException(nameof(size), size, "a positive multiple of the page size");
         // Every page of a module is written during loading, and on this kind of VM a first touch costs ~10 µs
         // per 4 KiB page (TOOLCHAIN.md, memory costs), so pages are faulted in up front: small regions with
-        // MAP_POPULATE; regions of 2 MiB and more as transparent huge pages (the kernel aligns such mappings),
-        // which cut mapping, copying and protecting a 6 MiB module from ~7.5 ms to ~0.4 ms here. Both advices
-        // are hints: a kernel without THP or MADV_POPULATE_WRITE (5.14) refuses them and pages fault on touch.
+        // MAP_POPULATE; regions of 2 MiB and more as transparent huge pages, which cut mapping, copying and
+        // protecting a 6 MiB module from ~7.5 ms to ~0.4 ms here. A huge page needs a 2 MiB-aligned range, and
+        // kernels align only some mappings, so the region is cut out of a larger one at a 2 MiB boundary.
         bool huge = size >= HugePageSize;
-        nint address = Mmap(0, (nuint)size, ProtRead | ProtWrite, MapPrivate | MapAnonymous | (huge ? 0 : MapPopulate), -1, 0);
-        if (address == MapFailed)
-            throw new OutOfMemoryException($"mmap of {size} bytes failed: errno {Marshal.GetLastPInvokeError()}");
-        if (huge)
+        nint address;
+        if (!huge)
         {
-            _ = Madvise(address, (nuint)size, MadvHugePage);
-            _ = Madvise(address, (nuint)size, MadvPopulateWrite);
+            address = Mmap(0, (nuint)size, ProtRead | ProtWrite, MapPrivate | MapAnonymous | MapPopulate, -1, 0);
+            if (address == MapFailed)
+                throw new OutOfMemoryException($"mmap of {size} bytes failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+        else
+        {
+            nint raw = Mmap(0, (nuint)(size + HugePageSize), ProtRead | ProtWrite, MapPrivate | MapAnonymous, -1, 0);
+            if (raw == MapFailed)
+                throw new OutOfMemoryException($"mmap of {size} bytes failed: errno {Marshal.GetLastPInvokeError()}");
+            address = (nint)(((long)raw + HugePageSize - 1) & ~(HugePageSize - 1));
+            long head = address - raw, tail = HugePageSize - head;
+            if ((head > 0 && Munmap(raw, (nuint)head) != 0) || (tail > 0 && Munmap(address + (nint)size, (nuint)tail) != 0))
+                throw new InvalidOperationException($"munmap failed: errno {Marshal.GetLastPInvokeError()}");
+            FaultInHuge(address, size);
         }
         return new MemoryRegion(address, size);
     }
@@ -98,12 +108,16 @@ public sealed partial class LinuxMemory : IExecutableMemory
         // A large commit (a hot-swappable module's own pages) is about to be written whole: fault it in as huge
         // pages, as Allocate does. Small commits (one new body) stay 4 KiB pages: a huge page there would zero
         // 2 MiB to write a few hundred bytes.
-        if (length >= HugePageSize)
-        {
-            nint at = region.Address + (nint)offset;
-            _ = Madvise(at, (nuint)length, MadvHugePage);
-            _ = Madvise(at, (nuint)length, MadvPopulateWrite);
-        }
+        if (length >= HugePageSize) FaultInHuge(region.Address + (nint)offset, length);
+    }
+
+    /// <summary>Asks for transparent huge pages and faults the range in. Both are hints a kernel may refuse (no THP;
+    /// MADV_POPULATE_WRITE needs 5.14): then the pages are touched one by one, as MAP_POPULATE would have.</summary>
+    private void FaultInHuge(nint address, long length)
+    {
+        _ = Madvise(address, (nuint)length, MadvHugePage);
+        if (Madvise(address, (nuint)length, MadvPopulateWrite) == 0) return;
+        for (long at = 0; at < length; at += PageSize) RegionAccess.AsSpan(address + (nint)at, 1)[0] = 0;
     }
 
     public void Decommit(MemoryRegion region, long offset, long length)
@@ -112,9 +126,11 @@ public sealed partial class LinuxMemory : IExecutableMemory
             throw new ArgumentOutOfRangeException(nameof(offset), $"pages {offset}+{length} are not whole pages of a {region.Size}-byte region");
         if (length == 0) return;
         nint at = region.Address + (nint)offset;
-        // Drop the physical pages first (private anonymous pages read back as zero), then forbid access.
+        // Drop the physical pages first (private anonymous pages read back as zero), then forbid access. A range
+        // that was committed large keeps no huge-page advice for the small commits that may reuse it.
         if (Madvise(at, (nuint)length, MadvDontNeed) != 0 || Mprotect(at, (nuint)length, ProtNone) != 0)
             throw new InvalidOperationException($"decommitting pages failed: errno {Marshal.GetLastPInvokeError()}");
+        _ = Madvise(at, (nuint)length, MadvNoHugePage);
     }
 
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.Unicode;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Demo.Language;
@@ -24,6 +25,9 @@ internal static class IncrementalBuild
         var clock = Stopwatch.StartNew();
         if (index.KeyInputs != options.KeyInputs || index.SettingsHash != NibIndex.HashSettings(options.Codegen)) return null;
         ReadOnlySpan<byte> text = file.Utf8;
+        // The full path segments the text as decoded and re-encoded; for valid UTF-8 that is these very bytes.
+        // Anything else (e.g. a Latin-1 byte in a comment) is left to the full path, which sees what it decoded.
+        if (!Utf8.IsValid(text)) return null;
         if (SourceSegments.Hash(text) == index.SourceHash)
             return new BuildResult(path, [], previous.Functions.Length, warnings, false, true, clock.Elapsed, default, default);
 
@@ -60,7 +64,16 @@ internal static class IncrementalBuild
         ProgramSyntax middle = Parser.Parse(middleSource, diagnostics);
         if (diagnostics.Count > 0 || middle.Items.Count != oldMiddle.Count) return null;
         for (int i = 0; i < oldMiddle.Count; i++)
-            if (middle.Items[i] is not FunctionSyntax { IsExtern: false } || middle.Items[i].Name != FunctionName(previous, oldMiddle[i])) return null;
+        {
+            if (middle.Items[i] is not FunctionSyntax { IsExtern: false } f || f.Name != FunctionName(previous, oldMiddle[i])) return null;
+            // The declaration checks of a full build (names are unchanged, so unique): parameters and their limits.
+            Binder.CheckParameters(middleSource, f, diagnostics);
+            if (diagnostics.Count > 0) return null;
+        }
+        // The middle ends where an old, unchanged segment ends. When that is not the end of the file, the middle
+        // has no trailing trivia of its own: anything there (a comment that swallowed the last segment's text)
+        // would be lost from the index, so such an edit takes the full path.
+        if (old[last].Kind != SegmentKind.Trailing && !EndsWithItem(middle, middleSource)) return null;
 
         // Declarations: the cache's, with the re-parsed functions laid over them.
         var declarations = new CacheDeclarations(previous, index);
@@ -113,6 +126,10 @@ internal static class IncrementalBuild
         return new BuildResult(path, [.. reports.Select(r => r.Report)], previous.Functions.Length - reports.Count, warnings, true, true,
             analyzeTime, compileTime, clock.Elapsed);
     }
+
+    /// <summary>True when nothing but the end of the text follows the middle's last item.</summary>
+    private static bool EndsWithItem(ProgramSyntax middle, SourceText source) =>
+        middle.Items.Count > 0 && middle.Items[^1].Span.End == source.Text.Length;
 
     private static string FunctionName(CacheImage image, int function) => image.SymbolName((int)image.Functions[function].Symbol);
 

@@ -98,7 +98,8 @@ public sealed class Binder
         return table;
     }
 
-    private static void CheckParameters(SourceText source, FunctionSyntax f, List<Diagnostic> diagnostics)
+    /// <summary>Unique parameter names and the register limits; also run on functions an incremental build re-parses.</summary>
+    internal static void CheckParameters(SourceText source, FunctionSyntax f, List<Diagnostic> diagnostics)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         int ints = 0, floats = 0;
