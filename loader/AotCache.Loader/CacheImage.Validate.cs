@@ -558,17 +558,18 @@ public sealed partial class CacheImage
             cursor = first + count;
         }
 
-        /// <summary>Bit k of entry <c>kind</c>: a relocation of that kind may target a symbol of kind k [REL-6].</summary>
-        private static ReadOnlySpan<byte> AllowedTargets => [
-            0,
-            1 << (int)SymbolKind.Function,                                                    // FunctionPcRel32
-            1 << (int)SymbolKind.Data,                                                        // DataPcRel32
-            (1 << (int)SymbolKind.Function) | (1 << (int)SymbolKind.Data)
-                | (1 << (int)SymbolKind.ImportFunction) | (1 << (int)SymbolKind.ImportData), // Absolute64
-            (1 << (int)SymbolKind.Function) | (1 << (int)SymbolKind.Data)
-                | (1 << (int)SymbolKind.ImportFunction) | (1 << (int)SymbolKind.ImportData), // SlotPcRel32
-            (1 << (int)SymbolKind.Function) | (1 << (int)SymbolKind.ImportFunction),          // ThunkPcRel32
-        ];
+        /// <summary><see cref="RelocationRules.TargetAllowed"/> as a table for the hot loop: bit k of entry
+        /// <c>kind</c> is set when a relocation of that kind may target a symbol of kind k [REL-6].</summary>
+        private static readonly byte[] s_allowedTargets = AllowedTargetTable();
+
+        private static byte[] AllowedTargetTable()
+        {
+            var table = new byte[8];
+            for (int kind = 0; kind < table.Length; kind++)
+                for (int symbol = 0; symbol < 8; symbol++)
+                    if (RelocationRules.TargetAllowed((RelocationKind)kind, (SymbolKind)symbol)) table[kind] |= (byte)(1 << symbol);
+            return table;
+        }
 
         /// <summary>
         /// The hot loop of validation (every relocation of the file): all of §14's relocation checks folded
@@ -583,20 +584,20 @@ public sealed partial class CacheImage
             if (relocations.IsEmpty) return;
             ReadOnlySpan<SymbolRecord> symbols = Table<SymbolRecord>(SectionKind.Symbols);
             ReadOnlySpan<DeclarationRecord> declarations = Table<DeclarationRecord>(SectionKind.Declarations);
-            ReadOnlySpan<byte> allowed = AllowedTargets;
+            ReadOnlySpan<byte> allowed = s_allowedTargets;
             ulong previousEnd = 0;
             int stale = 0;
             for (int k = 0; k < relocations.Length; k++)
             {
                 ref readonly RelocationRecord r = ref relocations[k];
-                uint kind = (uint)r.Kind;
-                ulong end = (ulong)r.Offset + (kind == (uint)RelocationKind.Absolute64 ? 8UL : 4UL);
-                if ((r.Reserved0 | r.Reserved1) != 0 || kind - 1 >= 5 || end > ownerSize || r.Offset < previousEnd || r.Target >= (uint)symbols.Length)
+                int width = RelocationRules.FieldWidth(r.Kind);
+                ulong end = (ulong)r.Offset + (ulong)width;
+                if ((r.Reserved0 | r.Reserved1) != 0 || !RelocationRules.IsKnown(r.Kind) || end > ownerSize || r.Offset < previousEnd || r.Target >= (uint)symbols.Length)
                     FailRelocation(relocations, firstIndex, k, ownerSize, isFunction, ownerIndex, previousEnd);
                 ref readonly SymbolRecord target = ref symbols[(int)r.Target];
                 bool callable = target.Kind is SymbolKind.Function or SymbolKind.ImportFunction;
-                if (((allowed[(int)kind] >> (int)target.Kind) & 1) == 0
-                    || (kind != (uint)RelocationKind.Absolute64 && (ulong)(r.Addend - int.MinValue) > uint.MaxValue)
+                if (((allowed[(int)r.Kind] >> (int)target.Kind) & 1) == 0
+                    || (width == 4 && (ulong)(r.Addend - int.MinValue) > uint.MaxValue)
                     || (r.ExpectedSignatureHash != 0 && !callable))
                     FailRelocation(relocations, firstIndex, k, ownerSize, isFunction, ownerIndex, previousEnd);
                 // A callable target's declaration index was checked with the symbols [SYM-3].
