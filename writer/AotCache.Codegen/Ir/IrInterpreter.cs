@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace AotCache.Codegen.Ir;
 
@@ -227,7 +228,7 @@ public sealed class IrInterpreter
                 IrType t = TypeOf(frame, c.Left);
                 long left = Eval(frame, c.Left);
                 long right = Eval(frame, c.Right);
-                bool result = t == IrType.I64 ? CompareI64(c.Op, left, right) : CompareF64(c.Op, Double(left), Double(right));
+                bool result = t == IrType.I64 ? Compare(c.Op, left, right) : Compare(c.Op, Double(left), Double(right));
                 return result ? 1 : 0;
             }
             case IrLogical g:
@@ -316,19 +317,9 @@ public sealed class IrInterpreter
         return double.IsNaN(r) ? DefaultNaNBits : Bits(r);
     }
 
-    private static bool CompareI64(IrCompareOp op, long x, long y) => op switch
-    {
-        IrCompareOp.Eq => x == y,
-        IrCompareOp.Ne => x != y,
-        IrCompareOp.Lt => x < y,
-        IrCompareOp.Le => x <= y,
-        IrCompareOp.Gt => x > y,
-        IrCompareOp.Ge => x >= y,
-        _ => throw new IrException($"unknown comparison {op}"),
-    };
-
-    // IEEE comparisons: with a NaN on either side everything but Ne is false.
-    private static bool CompareF64(IrCompareOp op, double x, double y) => op switch
+    // One rule for both types: on doubles the operators are IEEE's, so with a NaN on either side everything but
+    // Ne is false (ucomisd and the branches the lowering picks).
+    private static bool Compare<T>(IrCompareOp op, T x, T y) where T : IComparisonOperators<T, T, bool> => op switch
     {
         IrCompareOp.Eq => x == y,
         IrCompareOp.Ne => x != y,
