@@ -363,7 +363,7 @@ public sealed class CacheRewriter
         }
         var order = new int[encodings.Count];
         for (int i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(order, (x, y) => encodings[x].AsSpan().SequenceCompareTo(encodings[y]));
+        Array.Sort(order, (x, y) => DeclarationOrders.Compare(encodings[x], encodings[y]));
         var rank = new int[order.Length];
         var declarations = new DeclarationRecord[order.Length];
         var signatureBytes = new List<byte>();

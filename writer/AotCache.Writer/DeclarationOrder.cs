@@ -17,5 +17,7 @@ public enum DeclarationOrder
 internal static class DeclarationOrders
 {
     /// <summary>Bytewise order of canonical encodings; equal encodings are the same signature.</summary>
-    public static int Compare(Signature x, Signature y) => x.Encoding.AsSpan().SequenceCompareTo(y.Encoding.AsSpan());
+    public static int Compare(ReadOnlySpan<byte> x, ReadOnlySpan<byte> y) => x.SequenceCompareTo(y);
+
+    public static int Compare(Signature x, Signature y) => Compare(x.Encoding.AsSpan(), y.Encoding.AsSpan());
 }
