@@ -60,12 +60,13 @@ public static class BuildEngine
         var warnings = new List<string>();
         string path = CachePathOf(file.Path, options.CacheDirectory);
         using CacheImage? previous = OpenPrevious(path, warnings);
-        if (options.AllowIncremental && previous is not null && NibIndex.Read(previous) is { } index
+        NibIndex? index = previous is null ? null : NibIndex.Read(previous);
+        if (options.AllowIncremental && previous is not null && index is not null
             && IncrementalBuild.TryBuild(file, options, previous, index, path, requireMain, warnings) is { } incremental)
             return (incremental, null);
         ProgramAnalysis analysis = ProgramAnalysis.Analyze(file.Text, host, options.Codegen, options.KeyInputs);
         if (requireMain) ProgramRunner.CheckMain(analysis);
-        return (BuildFull(analysis, options, previous, path, warnings, clock.Elapsed), analysis);
+        return (BuildFull(analysis, options, previous, index, path, warnings, clock.Elapsed), analysis);
     }
 
     /// <summary>Analyzes and builds <paramref name="source"/>.</summary>
@@ -78,13 +79,13 @@ public static class BuildEngine
         var warnings = new List<string>();
         string path = CachePathOf(analysis.Source.Path, options.CacheDirectory);
         using CacheImage? previous = OpenPrevious(path, warnings);
-        return BuildFull(analysis, options, previous, path, warnings, analyzeTime);
+        return BuildFull(analysis, options, previous, previous is null ? null : NibIndex.Read(previous), path, warnings, analyzeTime);
     }
 
-    private static BuildResult BuildFull(ProgramAnalysis analysis, BuildOptions options, CacheImage? previous, string path, List<string> warnings, TimeSpan analyzeTime)
+    private static BuildResult BuildFull(ProgramAnalysis analysis, BuildOptions options, CacheImage? previous, NibIndex? index, string path,
+        List<string> warnings, TimeSpan analyzeTime)
     {
         var clock = Stopwatch.StartNew();
-        NibIndex? index = previous is null ? null : NibIndex.Read(previous);
         byte[] utf8 = SourceFile.FromText(analysis.Source).Utf8;
         ulong sourceHash = SourceSegments.Hash(utf8);
 
