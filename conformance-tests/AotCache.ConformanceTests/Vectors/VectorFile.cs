@@ -133,21 +133,14 @@ public sealed partial class VectorFile
     /// </summary>
     private static void ApplyFixup(byte[] b, string fixup, string name)
     {
-        if (fixup == "checksums" && b.Length >= FormatConstants.HeaderSize)
+        if (b.Length < FormatConstants.HeaderSize) return;
+        if (fixup == "checksums")
         {
-            uint count = BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(80));
-            if (count > FormatConstants.MaxSectionCount || FormatConstants.DirectoryOffset + (long)count * SectionEntry.RecordSize > b.Length)
+            // The same fixup the fuzz corpus applies: section checksums in directory order, then the file checksum.
+            if (!AotCache.Fuzz.Target.FixChecksums(b))
                 throw new FormatException($"{name}: @fixup checksums needs a readable directory; write the section checksums out and use @fixup file-checksum");
-            for (int i = 0; i < count; i++)
-            {
-                int at = FormatConstants.DirectoryOffset + i * SectionEntry.RecordSize;
-                ulong offset = BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(at + 8));
-                ulong size = BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(at + 16));
-                if (offset > (ulong)b.Length || size > (ulong)b.Length - offset) continue;
-                BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(at + 32), Checksums.SectionChecksum(b.AsSpan((int)offset, (int)size)));
-            }
         }
-        if (fixup is "checksums" or "file-checksum" && b.Length >= FormatConstants.HeaderSize)
+        else if (fixup == "file-checksum")
             BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(FormatConstants.FileChecksumOffset), Checksums.FileChecksum(b));
     }
 
