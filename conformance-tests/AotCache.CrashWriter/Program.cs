@@ -8,8 +8,11 @@ namespace AotCache.CrashWriter;
 
 /// <summary>
 /// <c>write-loop PATH SEED</c>: writes ever new versions until killed.
+/// <c>spare-loop PATH SEED [COUNT]</c>: the same through <see cref="AtomicFile.WriteReusingSpare"/>, until killed or COUNT
+/// versions are written; then prints "spare N fresh M": how many went through the spare, how many fell back to a fresh file.
 /// <c>update PATH COUNT</c>: COUNT locked read-modify-write updates, each adding 1 to the generation.
-/// <c>read-loop PATH MILLISECONDS</c>: reads and fully validates the file repeatedly; prints "reads N torn M".
+/// <c>read-loop PATH MILLISECONDS</c>: reads and fully validates the file repeatedly; prints "reads N torn M busy B",
+/// where busy counts opens refused because a writer was rewriting that very inode (an <see cref="IOException"/>, never a torn view).
 /// </summary>
 public static class Program
 {
@@ -38,6 +41,13 @@ public static class Program
         {
             case "write-loop":
                 for (long g = 0; ; g++) AtomicFile.Write(path, Version(g, int.Parse(args[2], CultureInfo.InvariantCulture) + (int)g));
+            case "spare-loop":
+                long limit = args.Length > 3 ? long.Parse(args[3], CultureInfo.InvariantCulture) : long.MaxValue;
+                long reused = 0;
+                for (long g = 0; g < limit; g++)
+                    if (AtomicFile.WriteReusingSpare(path, [Version(g, int.Parse(args[2], CultureInfo.InvariantCulture) + (int)g)]).ReusedSpare) reused++;
+                Console.WriteLine($"spare {reused} fresh {limit - reused}");
+                return 0;
             case "update":
                 int count = int.Parse(args[2], CultureInfo.InvariantCulture);
                 for (int i = 0; i < count; i++)
@@ -49,7 +59,7 @@ public static class Program
                 return 0;
             case "read-loop":
                 var until = DateTime.UtcNow.AddMilliseconds(int.Parse(args[2], CultureInfo.InvariantCulture));
-                long reads = 0, torn = 0;
+                long reads = 0, torn = 0, busy = 0;
                 while (DateTime.UtcNow < until)
                 {
                     try
@@ -59,16 +69,17 @@ public static class Program
                         reads++;
                     }
                     catch (FileNotFoundException) { }
+                    catch (IOException) { busy++; }
                     catch (AotCacheException e)
                     {
                         torn++;
                         Console.Error.WriteLine(e.Message);
                     }
                 }
-                Console.WriteLine($"reads {reads} torn {torn}");
+                Console.WriteLine($"reads {reads} torn {torn} busy {busy}");
                 return torn == 0 ? 0 : 1;
             default:
-                Console.Error.WriteLine("usage: write-loop PATH SEED | update PATH COUNT | read-loop PATH MILLISECONDS");
+                Console.Error.WriteLine("usage: write-loop PATH SEED | spare-loop PATH SEED [COUNT] | update PATH COUNT | read-loop PATH MILLISECONDS");
                 return 2;
         }
     }

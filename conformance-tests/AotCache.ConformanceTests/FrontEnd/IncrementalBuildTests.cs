@@ -1,6 +1,7 @@
 using AotCache.Demo.Build;
 using AotCache.Demo.Generator;
 using AotCache.Demo.Language;
+using AotCache.Writer;
 
 namespace AotCache.ConformanceTests.FrontEnd;
 
@@ -52,6 +53,26 @@ public sealed class IncrementalBuildTests : IDisposable
         // Carried bodies are byte-identical to fresh ones, so the incremental file is the cold build's file.
         Assert.Equal(Cold(edited), File.ReadAllBytes(build.CachePath));
         Assert.Equal(RunCold(edited), Nib.Run(build.CachePath));
+    }
+
+    [Fact]
+    public void A_series_of_edits_writes_only_the_pages_they_change_and_still_the_cold_build_bytes()
+    {
+        string dir = Dir("series");
+        Nib.Build(dir, Nib.Generated(Functions));
+        for (int variant = 1; variant <= 4; variant++)
+        {
+            string edited = Nib.Generated(Functions, edit: 137, variant: variant);
+            BuildResult build = Nib.Build(dir, edited);
+            Assert.Equal(["f_137"], build.Named(FunctionOutcome.Compiled));
+            Assert.Equal(Cold(edited), File.ReadAllBytes(build.CachePath));
+            SpareWriteResult write = build.Write!.Value;
+            Assert.Equal(new FileInfo(build.CachePath).Length, write.Length);
+            // The first edit has no spare copy to update and writes the file whole; later ones write a few pages.
+            if (variant == 1) Assert.Equal(write.Length, write.BytesWritten);
+            else Assert.True(write.ReusedSpare && write.BytesWritten <= 8 * 4096 && write.BytesWritten < write.Length / 4,
+                $"edit {variant} wrote {write.BytesWritten} of {write.Length} bytes");
+        }
     }
 
     [Fact]

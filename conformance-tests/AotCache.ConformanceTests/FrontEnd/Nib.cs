@@ -49,6 +49,6 @@ internal static class Nib
         return (output.ToString(), result, host.Ticks);
     }
 
-    public static string Generated(int functions, int? edit = null, bool probeReturnsF64 = false) =>
-        ProgramGenerator.Generate(new GeneratorOptions(functions, Seed: 7, edit, probeReturnsF64));
+    public static string Generated(int functions, int? edit = null, bool probeReturnsF64 = false, int variant = 1) =>
+        ProgramGenerator.Generate(new GeneratorOptions(functions, Seed: 7, edit, probeReturnsF64, variant));
 }

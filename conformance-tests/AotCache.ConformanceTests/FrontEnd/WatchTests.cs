@@ -68,6 +68,21 @@ public sealed class WatchTests : IDisposable
     }
 
     [Fact]
+    public void The_running_module_does_not_hold_the_cache_file_so_later_saves_write_only_changed_pages()
+    {
+        for (int i = 2; i <= 4; i++)
+        {
+            WatchUpdate update = Save(Version1.Replace("return x + 1;", $"return x + {i};"));
+            Assert.True(update.Applied, update.ToString());
+            // The first save creates the spare copy; from the second on the spare is the file the module was loaded
+            // from, which it would hold locked if it still mapped it, and the build writes through it.
+            Assert.True(update.Build!.Write!.Value.ReusedSpare || i == 2, $"save {i} wrote a fresh file: the running module holds the cache");
+        }
+        _session.RunMain();
+        Assert.Equal("18\n", _output.ToString()); // step(step(10)) = 10 + 4 + 4: the last save is running
+    }
+
+    [Fact]
     public void A_signature_change_swaps_the_callee_and_its_stale_callers_in_one_transaction()
     {
         _session.RunMain();

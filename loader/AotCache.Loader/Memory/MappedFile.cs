@@ -11,6 +11,12 @@ namespace AotCache.Loader.Memory;
 /// mapped in one system call instead of one page fault per 4 KiB, which on this kind of VM is the
 /// difference between ~20 GB/s and ~0.4 GB/s (TOOLCHAIN.md). Part of the loader's memory layer: the
 /// only reason for <c>unsafe</c> here is turning the mapping's base pointer into a span.
+/// <para>
+/// A mapping of a file is only as stable as the file: a private mapping still shows later writes to pages
+/// it has not copied. So the descriptor stays open, holding a shared flock, for as long as the mapping lives:
+/// writers that reuse an older version's inode (<c>AtomicFile.WriteReusingSpare</c>) take an exclusive flock
+/// first and write a fresh file instead when they cannot have it.
+/// </para>
 /// </summary>
 public sealed unsafe partial class MappedFile : MemoryManager<byte>
 {
@@ -30,9 +36,26 @@ public sealed unsafe partial class MappedFile : MemoryManager<byte>
     /// I/O failures are <see cref="IOException"/>s: the file system is not input.</summary>
     public static MappedFile OpenRead(string path)
     {
-        using SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+        try
+        {
+            return Map(path, handle);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private static MappedFile Map(string path, SafeFileHandle handle)
+    {
         long length = RandomAccess.GetLength(handle);
-        if (length == 0) return new MappedFile(null, 0); // an empty file cannot be mapped; the reader reports it as truncated
+        if (length == 0)
+        {
+            handle.Dispose();
+            return new MappedFile(null, 0); // an empty file cannot be mapped; the reader reports it as truncated
+        }
         if (length > FormatConstants.MaxFileSize)
             throw new AotCacheException(ErrorCode.FileTooLarge, FormatConstants.MaxFileSize,
                 $"'{path}' is {length} bytes, more than the {FormatConstants.MaxFileSize} a file may hold");
@@ -41,17 +64,23 @@ public sealed unsafe partial class MappedFile : MemoryManager<byte>
             // Elsewhere: read the file into memory (still no per-record parsing afterwards).
             byte[] buffer = GC.AllocateUninitializedArray<byte>((int)length, pinned: true);
             RandomAccess.Read(handle, buffer, 0);
+            handle.Dispose();
             fixed (byte* p = buffer) return new MappedFile(p, buffer.Length) { _pinned = buffer };
         }
+        // Shared flock, taken explicitly: .NET's own (for FileShare.Read) can be switched off by configuration.
+        if (Flock(handle, LockShared | LockNoWait) != 0)
+            throw new IOException($"'{path}' is being rewritten (flock: errno {Marshal.GetLastPInvokeError()})");
         nint address = Mmap(0, (nuint)length, ProtRead, MapPrivate | MapPopulate, (int)handle.DangerousGetHandle(), 0);
         if (address == -1)
             throw new IOException($"mmap of '{path}' failed: errno {Marshal.GetLastPInvokeError()}");
-        // The mapping keeps the file's pages alive after the descriptor is closed; a later rename over the
-        // path (AtomicFile) leaves this mapping on the old inode, never a torn view.
-        return new MappedFile((byte*)address, (int)length) { _mapped = true };
+        // A rename over the path (AtomicFile) leaves this mapping on the old inode, and the lock keeps writers
+        // that reuse inodes off it: never a torn view.
+        return new MappedFile((byte*)address, (int)length) { _mapped = true, _handle = handle };
     }
 
+    private const int LockShared = 1, LockNoWait = 4;
     private bool _mapped;
+    private SafeFileHandle? _handle;
     private byte[]? _pinned;
 
     public override Span<byte> GetSpan()
@@ -73,6 +102,7 @@ public sealed unsafe partial class MappedFile : MemoryManager<byte>
         if (_disposed) return;
         _disposed = true;
         if (_mapped) Munmap((nint)_pointer, (nuint)_length);
+        _handle?.Dispose(); // after the unmapping: the lock lasts as long as the view
         GC.KeepAlive(_pinned); // the pinned buffer (non-Linux) lives exactly as long as the span over it
         _pinned = null;
     }
@@ -84,4 +114,7 @@ public sealed unsafe partial class MappedFile : MemoryManager<byte>
 
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     private static partial int Munmap(nint address, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int Flock(SafeFileHandle fd, int operation);
 }

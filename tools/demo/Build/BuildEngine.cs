@@ -108,8 +108,9 @@ public static class BuildEngine
         byte[] file = Write(analysis, previous, reuse, utf8, sourceHash, options.Progress);
         TimeSpan compileTime = clock.Elapsed;
         clock.Restart();
-        AtomicFile.Write(path, file);
-        return new BuildResult(path, changed, reused, warnings, true, false, analyzeTime, compileTime, clock.Elapsed);
+        SpareWriteResult written = AtomicFile.WriteReusingSpare(path, [file]);
+        return new BuildResult(path, changed, reused, warnings, true, false, analyzeTime, compileTime, clock.Elapsed)
+            { Write = written };
     }
 
     /// <summary>The cache at <paramref name="path"/> if it is valid, for this target and written by this compiler; otherwise

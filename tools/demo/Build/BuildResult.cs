@@ -33,6 +33,10 @@ public sealed record BuildResult(
     TimeSpan CompileTime,
     TimeSpan WriteTime)
 {
+    /// <summary>How the cache file was written, when it was: through its spare copy, writing the pages that differ
+    /// from it (<see cref="Writer.AtomicFile.WriteReusingSpare"/>), or as a fresh file.</summary>
+    public Writer.SpareWriteResult? Write { get; init; }
+
     public int Compiled => Changed.Count(f => f.Outcome == FunctionOutcome.Compiled);
     public int StaleRecompiled => Changed.Count(f => f.Outcome == FunctionOutcome.StaleRecompiled);
 
@@ -44,7 +48,9 @@ public sealed record BuildResult(
     /// <summary>One line: counts and times.</summary>
     public string Summary() =>
         $"build: {Compiled} compiled, {StaleRecompiled} stale-recompiled, {Reused} reused " +
-        $"({(Incremental ? "incremental: " : "")}analyze {Ms(AnalyzeTime)}, compile {Ms(CompileTime)}, write {Ms(WriteTime)}{(CacheWritten ? "" : ", cache unchanged")})";
+        $"({(Incremental ? "incremental: " : "")}analyze {Ms(AnalyzeTime)}, compile {Ms(CompileTime)}, write {Ms(WriteTime)}{(Write is { } w ? $" ({Size(w.BytesWritten)} of {Size(w.Length)})" : CacheWritten ? "" : ", cache unchanged")})";
+
+    private static string Size(long bytes) => bytes < 1 << 20 ? $"{bytes / 1024.0:F0} KiB" : $"{bytes / (1024.0 * 1024):F1} MiB";
 
     private static string Ms(TimeSpan t) => $"{t.TotalMilliseconds:F1} ms";
 }

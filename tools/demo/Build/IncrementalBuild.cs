@@ -122,9 +122,9 @@ internal static class IncrementalBuild
         RewrittenFile next = rewriter.Build();
         TimeSpan compileTime = clock.Elapsed;
         clock.Restart();
-        AtomicFile.Write(path, next.Pieces);
+        SpareWriteResult written = AtomicFile.WriteReusingSpare(path, next.Pieces);
         return new BuildResult(path, [.. reports.Select(r => r.Report)], previous.Functions.Length - reports.Count, warnings, true, true,
-            analyzeTime, compileTime, clock.Elapsed);
+            analyzeTime, compileTime, clock.Elapsed) { Write = written };
     }
 
     /// <summary>True when nothing but the end of the text follows the middle's last item.</summary>

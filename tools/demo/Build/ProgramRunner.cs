@@ -9,7 +9,19 @@ public static class ProgramRunner
 {
     /// <summary>Maps the cache file executable, links the host's functions and relocates: a warm start.</summary>
     public static LoadedModule Load(string cachePath, HostLibrary host, LinkMode mode = LinkMode.Direct) =>
-        LoadedModule.LoadFile(cachePath, new LoadOptions { Imports = host.CreateResolver(), Host = BuildEngine.Host, LinkMode = mode });
+        LoadedModule.LoadFile(cachePath, Options(host, mode));
+
+    /// <summary>Like <see cref="Load"/>, from a copy of the file in memory: a module that lives across builds must not
+    /// keep the file mapped, or the builds could not reuse its inode as their spare (<see cref="Writer.AtomicFile.WriteReusingSpare"/>)
+    /// and would write whole files.</summary>
+    public static LoadedModule LoadCopy(string cachePath, HostLibrary host, LinkMode mode = LinkMode.Direct)
+    {
+        LoadOptions options = Options(host, mode);
+        return LoadedModule.Load(CacheImage.Read(File.ReadAllBytes(cachePath), options.Read), options);
+    }
+
+    private static LoadOptions Options(HostLibrary host, LinkMode mode) =>
+        new() { Imports = host.CreateResolver(), Host = BuildEngine.Host, LinkMode = mode };
 
     /// <summary>Checks that the program has a <c>main</c> that can be run: no parameters, an i64 result or none.</summary>
     public static void CheckMain(ProgramAnalysis analysis)

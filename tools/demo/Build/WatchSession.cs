@@ -14,6 +14,9 @@ public sealed record WatchUpdate(
     IReadOnlyList<string> Redefined, IReadOnlyList<string> Added, IReadOnlyList<string> Removed,
     bool Reloaded, IReadOnlyList<Diagnostic> Errors, IReadOnlyList<StaleFunction> Refused, TimeSpan Elapsed)
 {
+    /// <summary>What rebuilding the cache on disk wrote (null when the change did not compile).</summary>
+    public BuildResult? Build { get; init; }
+
     public bool Applied => Errors.Count == 0 && Refused.Count == 0;
 
     public override string ToString() =>
@@ -45,7 +48,7 @@ public sealed class WatchSession : IDisposable
         _host = host;
         _analysis = analysis;
         _cachePath = build.CachePath;
-        _module = ProgramRunner.Load(_cachePath, host, LinkMode.HotSwappable);
+        _module = ProgramRunner.LoadCopy(_cachePath, host, LinkMode.HotSwappable);
     }
 
     /// <summary>The running module (it changes only when an update must reload).</summary>
@@ -90,12 +93,12 @@ public sealed class WatchSession : IDisposable
         BuildResult build = BuildEngine.Build(next, new BuildOptions { CacheDirectory = _request.CacheDirectoryPath, Codegen = _request.Codegen, KeyInputs = _request.KeyInputs });
         if (!SameDataAndImports(_analysis, next))
         {
-            LoadedModule reloaded = ProgramRunner.Load(build.CachePath, _host, LinkMode.HotSwappable);
+            LoadedModule reloaded = ProgramRunner.LoadCopy(build.CachePath, _host, LinkMode.HotSwappable);
             _module.Dispose();
             _module = reloaded;
             _analysis = next;
             _cachePath = build.CachePath;
-            return new WatchUpdate([], [], [], true, [], [], clock.Elapsed);
+            return new WatchUpdate([], [], [], true, [], [], clock.Elapsed) { Build = build };
         }
 
         var before = _analysis.Functions.ToDictionary(f => f.Name, StringComparer.Ordinal);
@@ -112,10 +115,10 @@ public sealed class WatchSession : IDisposable
         foreach (string name in added) update.Add(name, Compile(builder, handles, checker, after[name], options));
         foreach (string name in removed) update.Remove(name);
         if (!update.TryCommit(out IReadOnlyList<StaleFunction> stale))
-            return new WatchUpdate(redefined, added, removed, false, [], stale, clock.Elapsed);
+            return new WatchUpdate(redefined, added, removed, false, [], stale, clock.Elapsed) { Build = build };
         _analysis = next;
         _cachePath = build.CachePath;
-        return new WatchUpdate(redefined, added, removed, false, [], [], clock.Elapsed);
+        return new WatchUpdate(redefined, added, removed, false, [], [], clock.Elapsed) { Build = build };
     }
 
     /// <summary>A function compiled for a running module: its relocations name their targets.</summary>

@@ -6,9 +6,11 @@ namespace AotCache.Demo.Generator;
 /// names like f_64 apart from the type keywords.</param>
 /// <param name="Seed">Chooses the call graph; the same options always give the same text.</param>
 /// <param name="Edit">When set, the body of that function differs (as after an edit): only it should be recompiled.</param>
+/// <param name="EditVariant">Which edit: each variant gives the edited function another constant, so a series of
+/// builds over variants 1, 2, 3… edits one function each time, always to something new.</param>
 /// <param name="ProbeReturnsF64">Changes the signature of <c>probe</c>; its callers call it as a statement, so their
 /// text does not change, but their code is stale and must be recompiled.</param>
-public sealed record GeneratorOptions(int Functions, int Seed = 1, int? Edit = null, bool ProbeReturnsF64 = false);
+public sealed record GeneratorOptions(int Functions, int Seed = 1, int? Edit = null, bool ProbeReturnsF64 = false, int EditVariant = 1);
 
 /// <summary>
 /// Writes Nib programs of many functions for benchmarks and tests: each function calls up to four later
@@ -37,7 +39,7 @@ public static class ProgramGenerator
         {
             text.Append("fn f_").Append(i).Append("(x: i64) -> i64 {\n");
             text.Append("    if x <= 0 {\n        return ").Append(i).Append(";\n    }\n");
-            long constant = options.Edit == i ? i + 1_000_000 : i;
+            long constant = options.Edit == i ? i + options.EditVariant * 1_000_000L : i;
             text.Append("    let s = tick(x) + ").Append(constant).Append(";\n");
             if (i % 3 == 1)
                 text.Append("    let i = 0;\n    while i < 3 {\n        s = s + (i ^ x);\n        i = i + 1;\n    }\n");

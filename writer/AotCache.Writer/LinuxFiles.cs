@@ -1,0 +1,58 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace AotCache.Writer;
+
+/// <summary>
+/// The three Linux file calls <see cref="AtomicFile"/> needs and .NET does not offer: flock without waiting,
+/// an atomic exchange of two names (renameat2 with RENAME_EXCHANGE, Linux 3.15, ext4/xfs/btrfs/tmpfs), and
+/// fsync of a directory, which makes a rename durable. Plain P/Invoke with marshalled strings: no unsafe code.
+/// </summary>
+internal static class LinuxFiles
+{
+    private const int LockExclusive = 2, LockNoWait = 4;
+    private const int AtCurrentDirectory = -100;
+    private const uint RenameExchange = 2;
+    private const int OpenReadOnly = 0, OpenDirectory = 0x10000, OpenCloseOnExec = 0x80000;
+
+    /// <summary>Takes an exclusive flock on an open file without waiting; false when another open file
+    /// description holds any lock on it (a reader that still maps it holds a shared one).</summary>
+    public static bool TryLockExclusive(SafeFileHandle handle) => Flock(handle, LockExclusive | LockNoWait) == 0;
+
+    /// <summary>Swaps what two names in one directory refer to, atomically; false when the file system or kernel
+    /// cannot (EINVAL, ENOSYS, EOPNOTSUPP) or a name does not exist, so the caller can fall back.</summary>
+    public static bool TryExchange(string a, string b) => RenameAt2(AtCurrentDirectory, a, AtCurrentDirectory, b, RenameExchange) == 0;
+
+    /// <summary>fsync of a directory: a rename in it survives a power loss once this returns. Failure is an
+    /// <see cref="IOException"/>: the new version may not be durable yet.</summary>
+    public static void SyncDirectory(string directory)
+    {
+        int fd = Open(directory, OpenReadOnly | OpenDirectory | OpenCloseOnExec);
+        if (fd < 0) throw new IOException($"cannot open the directory '{directory}' to make a rename durable: errno {Marshal.GetLastPInvokeError()}");
+        try
+        {
+            if (Fsync(fd) != 0) throw new IOException($"fsync of the directory '{directory}' failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+#pragma warning disable SYSLIB1054 // LibraryImport generates unsafe code; the writer has none.
+    [DllImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static extern int Flock(SafeFileHandle fd, int operation);
+
+    [DllImport("libc", EntryPoint = "renameat2", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    private static extern int RenameAt2(int oldDirectory, string oldPath, int newDirectory, string newPath, uint flags);
+
+    [DllImport("libc", EntryPoint = "open", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    private static extern int Open(string path, int flags);
+
+    [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static extern int Fsync(int fd);
+
+    [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static extern int Close(int fd);
+#pragma warning restore SYSLIB1054
+}
