@@ -19,9 +19,16 @@ internal static class LinuxFiles
     /// description holds any lock on it (a reader that still maps it holds a shared one).</summary>
     public static bool TryLockExclusive(SafeFileHandle handle) => Flock(handle, LockExclusive | LockNoWait) == 0;
 
-    /// <summary>Swaps what two names in one directory refer to, atomically; false when the file system or kernel
-    /// cannot (EINVAL, ENOSYS, EOPNOTSUPP) or a name does not exist, so the caller can fall back.</summary>
-    public static bool TryExchange(string a, string b) => RenameAt2(AtCurrentDirectory, a, AtCurrentDirectory, b, RenameExchange) == 0;
+    /// <summary>What <see cref="TryExchange"/> did.</summary>
+    public enum Exchange { Done, NoSuchFile, Unsupported }
+
+    /// <summary>Swaps what two names in one directory refer to, atomically. When a name does not exist (ENOENT), or
+    /// the file system or kernel cannot (EINVAL, ENOSYS, EOPNOTSUPP, …), nothing happens and the caller falls back.</summary>
+    public static Exchange TryExchange(string a, string b) =>
+        RenameAt2(AtCurrentDirectory, a, AtCurrentDirectory, b, RenameExchange) == 0 ? Exchange.Done
+        : Marshal.GetLastPInvokeError() == NoSuchFile ? Exchange.NoSuchFile : Exchange.Unsupported;
+
+    private const int NoSuchFile = 2;
 
     /// <summary>fsync of a directory: a rename in it survives a power loss once this returns. Failure is an
     /// <see cref="IOException"/>: the new version may not be durable yet.</summary>

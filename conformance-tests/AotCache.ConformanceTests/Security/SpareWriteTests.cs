@@ -35,13 +35,16 @@ public sealed class SpareWriteTests : IDisposable
         string path = Path.Combine(_directory, "c.aotc");
         byte[] v1 = RandomBytes(40 * Page + 123, 1);
         SpareWriteResult first = Write(path, v1);
-        Assert.Equal(v1.Length, first.BytesWritten); // no spare yet: everything
-        Assert.False(File.Exists(AtomicFile.SparePathOf(path)), "with no file to replace there is nothing to keep as the spare");
+        Assert.Equal(2L * v1.Length, first.BytesWritten); // a first version: the file, and its spare copy
+        Assert.Equal(v1, File.ReadAllBytes(path));
+        Assert.Equal(v1, File.ReadAllBytes(AtomicFile.SparePathOf(path)));
 
         byte[] v2 = (byte[])v1.Clone();
         v2[5 * Page + 7] ^= 1;
         v2[30 * Page] ^= 1;
-        Write(path, v2); // the spare is created from nothing here: written whole
+        SpareWriteResult second = Write(path, v2);
+        Assert.True(second.ReusedSpare);
+        Assert.Equal(2 * Page, second.BytesWritten);
         Assert.Equal(v2, File.ReadAllBytes(path));
         Assert.Equal(v1, File.ReadAllBytes(AtomicFile.SparePathOf(path)));
 
