@@ -1,4 +1,5 @@
 using System.Buffers;
+using AotCache.Loader.Memory;
 using Microsoft.Win32.SafeHandles;
 
 namespace AotCache.Writer;
@@ -20,11 +21,16 @@ public static partial class AtomicFile
     /// (renameat2 RENAME_EXCHANGE). An edit of a few functions thus writes and flushes a few pages, not the file.
     /// The first version written to a path is written twice, as the file and as its spare.
     /// <para>
-    /// Writing a spare reuses the inode of an earlier version, so this takes care not to write one that
-    /// somebody reads: the writer holds an exclusive flock on the spare, and readers that map a file hold a
-    /// shared one for as long as they map it (<c>MappedFile</c>); when the spare is locked, or another writer is at
-    /// work, or the platform has no exchange, this falls back to writing a fresh temporary file. A crash at any
-    /// point leaves the file as one complete version; a spare left half-written is only ever compared against.
+    /// Writing a spare reuses the inode of an earlier version, so this takes care to write only a file that is
+    /// its own and that nobody reads. One writer at a time holds the lock file <c>.NAME.spare.lock</c>; the spare
+    /// is opened without following symbolic links and written only when it is a regular file of this user with
+    /// one link, still under the spare's name, and this writer holds an exclusive flock on it. Readers that map a
+    /// file hold a shared flock for as long as they map it (<c>MappedFile</c>). When any of that fails (another
+    /// writer at work, a reader on the spare, a spare that is not ours), this writes a fresh temporary file
+    /// instead, as <see cref="Write(string, IReadOnlyList{ReadOnlyMemory{byte}})"/> does; it never waits. Where
+    /// the file system cannot exchange names, the updated spare is renamed over the file (no spare is left).
+    /// A crash at any point leaves the file as one complete version; a spare left half-written is only ever
+    /// compared against.
     /// </para>
     /// </summary>
     public static SpareWriteResult WriteReusingSpare(string path, IReadOnlyList<ReadOnlyMemory<byte>> pieces)
@@ -37,16 +43,21 @@ public static partial class AtomicFile
         string directory = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(directory);
         string spare = SparePathOf(full);
-        // Writers take turns on a lock file first, so the spare's name cannot move to another inode between
-        // opening it and locking it; a writer that finds the lock taken writes a fresh file instead of waiting.
-        using SafeFileHandle? turn = TryOpenLocked(spare + ".lock");
+        // The lock file first: while it is held, no other writer moves the spare's name to another inode.
+        using SafeFileHandle? turn = TryOpenOwnLocked(spare + ".lock");
         if (turn is null) return Fresh(path, pieces, length);
-        using SafeFileHandle? handle = TryOpenLocked(spare);
-        if (handle is null) return Fresh(path, pieces, length); // a reader still maps the older version
-        long written = CopyDifferences(handle, pieces, length);
-        RandomAccess.FlushToDisk(handle);
-        LinuxFiles.Exchange exchange = LinuxFiles.TryExchange(spare, full);
-        if (exchange != LinuxFiles.Exchange.Done) File.Move(spare, full, overwrite: true);
+        SafeFileHandle? handle = TryOpenOwnLocked(spare);
+        if (handle is null) return Fresh(path, pieces, length);
+        long written;
+        LinuxFiles.Exchange exchange;
+        using (handle)
+        {
+            written = CopyDifferences(handle, pieces, length);
+            RandomAccess.FlushToDisk(handle);
+            exchange = LinuxFiles.TryExchange(spare, full);
+            if (exchange == LinuxFiles.Exchange.NoSuchFile && !File.Exists(spare)) return Fresh(path, pieces, length); // the spare's name was removed
+            if (exchange != LinuxFiles.Exchange.Done) File.Move(spare, full, overwrite: true);
+        } // released at once: the inode is the file now, and is not written again; readers may lock it
         // A first version has nothing to swap out: give it a spare copy now, so that the first edit after it writes
         // a few pages too. (Where the file system has no exchange, every write is a whole file anyway: no copy.)
         if (exchange == LinuxFiles.Exchange.NoSuchFile) written += WriteSpareCopy(spare, pieces, length);
@@ -54,10 +65,10 @@ public static partial class AtomicFile
         return new SpareWriteResult(ReusedSpare: true, written, length);
     }
 
-    /// <summary>Writes a flushed copy of the version just published as the spare; 0 when the spare is in use.</summary>
+    /// <summary>Writes a flushed copy of the version just published as the spare; 0 when the spare cannot be had.</summary>
     private static long WriteSpareCopy(string spare, IReadOnlyList<ReadOnlyMemory<byte>> pieces, long length)
     {
-        using SafeFileHandle? copy = TryOpenLocked(spare);
+        using SafeFileHandle? copy = TryOpenOwnLocked(spare);
         if (copy is null) return 0;
         long written = CopyDifferences(copy, pieces, length);
         RandomAccess.FlushToDisk(copy);
@@ -70,23 +81,34 @@ public static partial class AtomicFile
         return new SpareWriteResult(ReusedSpare: false, length, length);
     }
 
-    /// <summary>Opens (creating) a file with an exclusive flock, or returns null when somebody holds a lock on it.</summary>
-    private static SafeFileHandle? TryOpenLocked(string path)
+    /// <summary>
+    /// Opens (creating) a file by a predictable name for writing, or returns null when it is not safe to write:
+    /// the name is a symbolic link (not followed), the file is not a regular file of this user with one link
+    /// (a hard link to another file would be written through), somebody holds a lock on it, or after locking
+    /// the name no longer refers to the locked inode.
+    /// </summary>
+    private static SafeFileHandle? TryOpenOwnLocked(string path)
     {
-        SafeFileHandle handle;
-        try
-        {
-            // FileShare.None: .NET itself takes LOCK_EX | LOCK_NB on Unix and throws when that would block.
-            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        // Taken explicitly as well: .NET's own locking can be switched off (DOTNET_SYSTEM_IO_DISABLEFILELOCKING).
-        if (LinuxFiles.TryLockExclusive(handle)) return handle;
+        SafeFileHandle? handle = LinuxFiles.OpenNoFollow(path);
+        if (handle is null) return null;
+        if (TryLockSoon(handle)
+            && FileIdentity.Of(handle) is { IsRegularFile: true, Links: 1 } opened && opened.Owner == FileIdentity.CurrentUser
+            && FileIdentity.OfPath(path, followLinks: false) is { } named && named.IsSameFile(opened))
+            return handle;
         handle.Dispose();
         return null;
+    }
+
+    /// <summary>An exclusive flock, tried a few times over ~10 ms: a lock can outlive its holder's close for a moment,
+    /// when a child process forked in between still has the descriptor until it runs exec.</summary>
+    private static bool TryLockSoon(SafeFileHandle handle)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            if (LinuxFiles.TryLockExclusive(handle)) return true;
+            if (attempt == 4) return false;
+            Thread.Sleep(attempt);
+        }
     }
 
     /// <summary>Makes the file behind <paramref name="handle"/> hold <paramref name="pieces"/>, writing only the

@@ -4,16 +4,17 @@ using Microsoft.Win32.SafeHandles;
 namespace AotCache.Writer;
 
 /// <summary>
-/// The three Linux file calls <see cref="AtomicFile"/> needs and .NET does not offer: flock without waiting,
-/// an atomic exchange of two names (renameat2 with RENAME_EXCHANGE, Linux 3.15, ext4/xfs/btrfs/tmpfs), and
-/// fsync of a directory, which makes a rename durable. Plain P/Invoke with marshalled strings: no unsafe code.
+/// The Linux file calls <see cref="AtomicFile"/> needs and .NET does not offer: flock without waiting, an
+/// atomic exchange of two names (renameat2 with RENAME_EXCHANGE, Linux 3.15, ext4/xfs/btrfs/tmpfs), open without
+/// following a symbolic link, and fsync of a directory, which makes a rename durable. Plain P/Invoke with marshalled strings: no unsafe code.
 /// </summary>
 internal static class LinuxFiles
 {
     private const int LockExclusive = 2, LockNoWait = 4;
     private const int AtCurrentDirectory = -100;
     private const uint RenameExchange = 2;
-    private const int OpenReadOnly = 0, OpenDirectory = 0x10000, OpenCloseOnExec = 0x80000;
+    private const int OpenReadOnly = 0, OpenReadWrite = 2, OpenCreate = 0x40, OpenDirectory = 0x10000, OpenNoFollowLinks = 0x20000, OpenCloseOnExec = 0x80000;
+    private const int NewFileMode = 0x1B6; // 0666 before the umask, as .NET creates files
 
     /// <summary>Takes an exclusive flock on an open file without waiting; false when another open file
     /// description holds any lock on it (a reader that still maps it holds a shared one).</summary>
@@ -24,9 +25,26 @@ internal static class LinuxFiles
 
     /// <summary>Swaps what two names in one directory refer to, atomically. When a name does not exist (ENOENT), or
     /// the file system or kernel cannot (EINVAL, ENOSYS, EOPNOTSUPP, …), nothing happens and the caller falls back.</summary>
-    public static Exchange TryExchange(string a, string b) =>
-        RenameAt2(AtCurrentDirectory, a, AtCurrentDirectory, b, RenameExchange) == 0 ? Exchange.Done
-        : Marshal.GetLastPInvokeError() == NoSuchFile ? Exchange.NoSuchFile : Exchange.Unsupported;
+    public static Exchange TryExchange(string a, string b)
+    {
+        try
+        {
+            return RenameAt2(AtCurrentDirectory, a, AtCurrentDirectory, b, RenameExchange) == 0 ? Exchange.Done
+                : Marshal.GetLastPInvokeError() == NoSuchFile ? Exchange.NoSuchFile : Exchange.Unsupported;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return Exchange.Unsupported; // a libc without renameat2 (glibc before 2.28)
+        }
+    }
+
+    /// <summary>Opens a file for reading and writing, creating it, without following a symbolic link in its last
+    /// component (open with O_NOFOLLOW: a planted link fails with ELOOP); null on any failure.</summary>
+    public static SafeFileHandle? OpenNoFollow(string path)
+    {
+        int fd = Open(path, OpenReadWrite | OpenCreate | OpenNoFollowLinks | OpenCloseOnExec, NewFileMode);
+        return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
+    }
 
     private const int NoSuchFile = 2;
 
@@ -34,7 +52,7 @@ internal static class LinuxFiles
     /// <see cref="IOException"/>: the new version may not be durable yet.</summary>
     public static void SyncDirectory(string directory)
     {
-        int fd = Open(directory, OpenReadOnly | OpenDirectory | OpenCloseOnExec);
+        int fd = Open(directory, OpenReadOnly | OpenDirectory | OpenCloseOnExec, 0);
         if (fd < 0) throw new IOException($"cannot open the directory '{directory}' to make a rename durable: errno {Marshal.GetLastPInvokeError()}");
         try
         {
@@ -54,7 +72,7 @@ internal static class LinuxFiles
     private static extern int RenameAt2(int oldDirectory, string oldPath, int newDirectory, string newPath, uint flags);
 
     [DllImport("libc", EntryPoint = "open", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
-    private static extern int Open(string path, int flags);
+    private static extern int Open(string path, int flags, int mode);
 
     [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static extern int Fsync(int fd);

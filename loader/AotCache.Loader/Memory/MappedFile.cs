@@ -15,7 +15,8 @@ namespace AotCache.Loader.Memory;
 /// A mapping of a file is only as stable as the file: a private mapping still shows later writes to pages
 /// it has not copied. So the descriptor stays open, holding a shared flock, for as long as the mapping lives:
 /// writers that reuse an older version's inode (<c>AtomicFile.WriteReusingSpare</c>) take an exclusive flock
-/// first and write a fresh file instead when they cannot have it.
+/// first and write a fresh file instead when they cannot have it. The lock is taken before the length is read,
+/// and the name is checked to still refer to the locked inode (<see cref="OpenRead"/>).
 /// </para>
 /// </summary>
 public sealed unsafe partial class MappedFile : MemoryManager<byte>
@@ -36,16 +37,53 @@ public sealed unsafe partial class MappedFile : MemoryManager<byte>
     /// I/O failures are <see cref="IOException"/>s: the file system is not input.</summary>
     public static MappedFile OpenRead(string path)
     {
-        SafeFileHandle handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
-        try
+        // A writer that swaps versions (AtomicFile.WriteReusingSpare) can move the name to another inode between
+        // our open and our lock, and then write the inode we opened. So: lock, check that the name still refers to
+        // the locked inode, and otherwise open again. A writer holds its lock only while it writes or swaps.
+        for (int attempt = 1; ; attempt++)
         {
-            return Map(path, handle);
+            SafeFileHandle handle;
+            try
+            {
+                handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+            }
+            catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException) && attempt < OpenAttempts)
+            {
+                Thread.Sleep(attempt); // .NET's own shared flock would block: a writer is at that inode
+                continue;
+            }
+            try
+            {
+                if (OperatingSystem.IsLinux() && !LockedAndStillNamed(handle, path))
+                {
+                    handle.Dispose();
+                    if (attempt < OpenAttempts)
+                    {
+                        Thread.Sleep(attempt);
+                        continue;
+                    }
+                    throw new IOException($"'{path}' was being rewritten each of the {OpenAttempts} times it was opened");
+                }
+                return Map(path, handle);
+            }
+            catch
+            {
+                handle.Dispose();
+                throw;
+            }
         }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
+    }
+
+    private const int OpenAttempts = 8;
+
+    /// <summary>Takes a shared flock (explicitly: .NET's own can be switched off by configuration) and checks that
+    /// <paramref name="path"/> still names the locked inode. Where the identity cannot be had, or the name is gone
+    /// (replaced by a rename, so the inode is an old version that nobody writes), the lock alone decides.</summary>
+    private static bool LockedAndStillNamed(SafeFileHandle handle, string path)
+    {
+        if (Flock(handle, LockShared | LockNoWait) != 0) return false;
+        FileIdentity? opened = FileIdentity.Of(handle), named = FileIdentity.OfPath(path, followLinks: true);
+        return opened is not { } o || named is not { } n || o.IsSameFile(n);
     }
 
     private static MappedFile Map(string path, SafeFileHandle handle)
@@ -67,9 +105,6 @@ public sealed unsafe partial class MappedFile : MemoryManager<byte>
             handle.Dispose();
             fixed (byte* p = buffer) return new MappedFile(p, buffer.Length) { _pinned = buffer };
         }
-        // Shared flock, taken explicitly: .NET's own (for FileShare.Read) can be switched off by configuration.
-        if (Flock(handle, LockShared | LockNoWait) != 0)
-            throw new IOException($"'{path}' is being rewritten (flock: errno {Marshal.GetLastPInvokeError()})");
         nint address = Mmap(0, (nuint)length, ProtRead, MapPrivate | MapPopulate, (int)handle.DangerousGetHandle(), 0);
         if (address == -1)
             throw new IOException($"mmap of '{path}' failed: errno {Marshal.GetLastPInvokeError()}");
