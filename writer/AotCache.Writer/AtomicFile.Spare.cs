@@ -44,20 +44,20 @@ public static partial class AtomicFile
         Directory.CreateDirectory(directory);
         string spare = SparePathOf(full);
         // The lock file first: while it is held, no other writer moves the spare's name to another inode.
-        using SafeFileHandle? turn = TryOpenOwnLocked(spare + ".lock");
+        using LockedFile? turn = TryOpenOwnLocked(spare + ".lock");
         if (turn is null) return Fresh(path, pieces, length);
-        SafeFileHandle? handle = TryOpenOwnLocked(spare);
+        LockedFile? handle = TryOpenOwnLocked(spare);
         if (handle is null) return Fresh(path, pieces, length);
         long written;
         LinuxFiles.Exchange exchange;
         using (handle)
         {
-            written = CopyDifferences(handle, pieces, length);
-            RandomAccess.FlushToDisk(handle);
+            written = CopyDifferences(handle.Handle, pieces, length);
+            RandomAccess.FlushToDisk(handle.Handle);
             exchange = LinuxFiles.TryExchange(spare, full);
             if (exchange == LinuxFiles.Exchange.NoSuchFile && !File.Exists(spare)) return Fresh(path, pieces, length); // the spare's name was removed
             if (exchange != LinuxFiles.Exchange.Done) File.Move(spare, full, overwrite: true);
-        } // released at once: the inode is the file now, and is not written again; readers may lock it
+        } // unlocked at once: the inode is the file now, and is not written again; readers may lock it
         // A first version has nothing to swap out: give it a spare copy now, so that the first edit after it writes
         // a few pages too. (Where the file system has no exchange, every write is a whole file anyway: no copy.)
         if (exchange == LinuxFiles.Exchange.NoSuchFile) written += WriteSpareCopy(spare, pieces, length);
@@ -68,10 +68,10 @@ public static partial class AtomicFile
     /// <summary>Writes a flushed copy of the version just published as the spare; 0 when the spare cannot be had.</summary>
     private static long WriteSpareCopy(string spare, IReadOnlyList<ReadOnlyMemory<byte>> pieces, long length)
     {
-        using SafeFileHandle? copy = TryOpenOwnLocked(spare);
+        using LockedFile? copy = TryOpenOwnLocked(spare);
         if (copy is null) return 0;
-        long written = CopyDifferences(copy, pieces, length);
-        RandomAccess.FlushToDisk(copy);
+        long written = CopyDifferences(copy.Handle, pieces, length);
+        RandomAccess.FlushToDisk(copy.Handle);
         return written;
     }
 
@@ -87,16 +87,29 @@ public static partial class AtomicFile
     /// (a hard link to another file would be written through), somebody holds a lock on it, or after locking
     /// the name no longer refers to the locked inode.
     /// </summary>
-    private static SafeFileHandle? TryOpenOwnLocked(string path)
+    private static LockedFile? TryOpenOwnLocked(string path)
     {
         SafeFileHandle? handle = LinuxFiles.OpenNoFollow(path);
         if (handle is null) return null;
         if (TryLockSoon(handle)
             && FileIdentity.Of(handle) is { IsRegularFile: true, Links: 1 } opened && opened.Owner == FileIdentity.CurrentUser
             && FileIdentity.OfPath(path, followLinks: false) is { } named && named.IsSameFile(opened))
-            return handle;
+            return new LockedFile(handle);
+        FileLock.Release(handle);
         handle.Dispose();
         return null;
+    }
+
+    /// <summary>A file this writer holds an exclusive flock on; disposing drops the lock explicitly, then closes.</summary>
+    private sealed class LockedFile(SafeFileHandle handle) : IDisposable
+    {
+        public SafeFileHandle Handle { get; } = handle;
+
+        public void Dispose()
+        {
+            FileLock.Release(Handle);
+            Handle.Dispose();
+        }
     }
 
     /// <summary>An exclusive flock, tried a few times over ~10 ms: a lock can outlive its holder's close for a moment,
@@ -105,7 +118,7 @@ public static partial class AtomicFile
     {
         for (int attempt = 1; ; attempt++)
         {
-            if (LinuxFiles.TryLockExclusive(handle)) return true;
+            if (FileLock.TryExclusive(handle)) return true;
             if (attempt == 4) return false;
             Thread.Sleep(attempt);
         }

@@ -4,21 +4,17 @@ using Microsoft.Win32.SafeHandles;
 namespace AotCache.Writer;
 
 /// <summary>
-/// The Linux file calls <see cref="AtomicFile"/> needs and .NET does not offer: flock without waiting, an
-/// atomic exchange of two names (renameat2 with RENAME_EXCHANGE, Linux 3.15, ext4/xfs/btrfs/tmpfs), open without
-/// following a symbolic link, and fsync of a directory, which makes a rename durable. Plain P/Invoke with marshalled strings: no unsafe code.
+/// The Linux file calls <see cref="AtomicFile"/> needs and .NET does not offer: an atomic exchange of two
+/// names (renameat2 with RENAME_EXCHANGE, Linux 3.15, ext4/xfs/btrfs/tmpfs), open without
+/// following a symbolic link, and fsync of a directory, which makes a rename durable. (flock is the loader's
+/// <see cref="Loader.Memory.FileLock"/>, whose other side its readers take.) Plain P/Invoke with marshalled strings: no unsafe code.
 /// </summary>
 internal static class LinuxFiles
 {
-    private const int LockExclusive = 2, LockNoWait = 4;
     private const int AtCurrentDirectory = -100;
     private const uint RenameExchange = 2;
     private const int OpenReadOnly = 0, OpenReadWrite = 2, OpenCreate = 0x40, OpenDirectory = 0x10000, OpenNoFollowLinks = 0x20000, OpenCloseOnExec = 0x80000;
     private const int NewFileMode = 0x1B6; // 0666 before the umask, as .NET creates files
-
-    /// <summary>Takes an exclusive flock on an open file without waiting; false when another open file
-    /// description holds any lock on it (a reader that still maps it holds a shared one).</summary>
-    public static bool TryLockExclusive(SafeFileHandle handle) => Flock(handle, LockExclusive | LockNoWait) == 0;
 
     /// <summary>What <see cref="TryExchange"/> did.</summary>
     public enum Exchange { Done, NoSuchFile, Unsupported }
@@ -65,9 +61,6 @@ internal static class LinuxFiles
     }
 
 #pragma warning disable SYSLIB1054 // LibraryImport generates unsafe code; the writer has none.
-    [DllImport("libc", EntryPoint = "flock", SetLastError = true)]
-    private static extern int Flock(SafeFileHandle fd, int operation);
-
     [DllImport("libc", EntryPoint = "renameat2", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
     private static extern int RenameAt2(int oldDirectory, string oldPath, int newDirectory, string newPath, uint flags);
 

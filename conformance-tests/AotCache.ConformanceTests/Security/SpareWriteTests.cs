@@ -107,9 +107,13 @@ public sealed class SpareWriteTests : IDisposable
                 // A fresh file instead of the spare is allowed (a process forked by another test can hold a lock for a
                 // moment); the bytes are not negotiable. How often the spare is used is asserted by the facts above.
                 SpareWriteResult result = AtomicFile.WriteReusingSpare(path, Pieces(next, step.PieceSize));
-                if (result.Length != length || result.BytesWritten > length) return false;
+                if (result.Length != length || result.BytesWritten > length)
+                    throw new Xunit.Sdk.XunitException($"{result} for a {length}-byte version after {step}");
             }
-            if (!File.ReadAllBytes(path).AsSpan().SequenceEqual(next)) return false;
+            byte[] actual = File.ReadAllBytes(path);
+            if (!actual.AsSpan().SequenceEqual(next))
+                throw new Xunit.Sdk.XunitException($"the file is not the version written after {step} ({actual.Length} bytes, expected {length}; " +
+                    $"first difference at {actual.AsSpan().CommonPrefixLength(next)})");
             current = next;
         }
         return true;

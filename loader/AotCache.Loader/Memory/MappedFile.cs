@@ -76,12 +76,12 @@ public sealed unsafe partial class MappedFile : MemoryManager<byte>
 
     private const int OpenAttempts = 8;
 
-    /// <summary>Takes a shared flock (explicitly: .NET's own can be switched off by configuration) and checks that
+    /// <summary>Takes a shared flock (<see cref="FileLock"/>) and checks that
     /// <paramref name="path"/> still names the locked inode. Where the identity cannot be had, or the name is gone
     /// (replaced by a rename, so the inode is an old version that nobody writes), the lock alone decides.</summary>
     private static bool LockedAndStillNamed(SafeFileHandle handle, string path)
     {
-        if (Flock(handle, LockShared | LockNoWait) != 0) return false;
+        if (!FileLock.TryShared(handle)) return false;
         FileIdentity? opened = FileIdentity.Of(handle), named = FileIdentity.OfPath(path, followLinks: true);
         return opened is not { } o || named is not { } n || o.IsSameFile(n);
     }
@@ -113,7 +113,6 @@ public sealed unsafe partial class MappedFile : MemoryManager<byte>
         return new MappedFile((byte*)address, (int)length) { _mapped = true, _handle = handle };
     }
 
-    private const int LockShared = 1, LockNoWait = 4;
     private bool _mapped;
     private SafeFileHandle? _handle;
     private byte[]? _pinned;
@@ -137,7 +136,11 @@ public sealed unsafe partial class MappedFile : MemoryManager<byte>
         if (_disposed) return;
         _disposed = true;
         if (_mapped) Munmap((nint)_pointer, (nuint)_length);
-        _handle?.Dispose(); // after the unmapping: the lock lasts as long as the view
+        if (_handle is not null)
+        {
+            FileLock.Release(_handle); // after the unmapping: the lock lasts as long as the view, and not longer in a forked child
+            _handle.Dispose();
+        }
         GC.KeepAlive(_pinned); // the pinned buffer (non-Linux) lives exactly as long as the span over it
         _pinned = null;
     }
@@ -149,7 +152,4 @@ public sealed unsafe partial class MappedFile : MemoryManager<byte>
 
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     private static partial int Munmap(nint address, nuint length);
-
-    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
-    private static partial int Flock(SafeFileHandle fd, int operation);
 }
