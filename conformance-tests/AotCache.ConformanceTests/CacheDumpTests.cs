@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Tools.CacheDump;
 using AotCache.Writer;
@@ -230,7 +231,7 @@ public sealed class CacheDumpTests : IDisposable
             ModuleName = "signed",
             SigningKey = SigningKey.Hmac("test key", [.. Enumerable.Range(1, 32).Select(i => (byte)i)]),
         };
-        builder.AddFunction("f", builder.AddDeclaration(Signature.SysV([], [])), [0xC3]);
+        builder.AddFunction("f", new FunctionBody([0xC3], builder.AddDeclaration(Signature.SysV([], [])).Signature));
         string path = Write("signed.aotc", builder.ToArray());
 
         (int verifyExit, string verify, _) = Run(path, "--verify");
@@ -255,8 +256,8 @@ public sealed class CacheDumpTests : IDisposable
         var builder = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "junk" };
         DeclarationHandle nothing = builder.AddDeclaration(Signature.SysV([], []));
         // ret, then a call cut off after two of its rel32 bytes, then (in the next function) a lone prefix.
-        builder.AddFunction("cut", nothing, [0xC3, 0xE8, 0x00, 0x00]);
-        builder.AddFunction("prefix", nothing, [0x66]);
+        builder.AddFunction("cut", new FunctionBody([0xC3, 0xE8, 0x00, 0x00], nothing.Signature));
+        builder.AddFunction("prefix", new FunctionBody([0x66], nothing.Signature));
         string path = Write("junk.aotc", builder.ToArray());
 
         (int exit, string output, string errors) = Run(path, "--section", "disassembly");
@@ -312,8 +313,8 @@ public sealed class CacheDumpTests : IDisposable
         const ulong bigValue = ulong.MaxValue - 1;
         var builder = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "wide" };
         var sig = builder.AddDeclaration(Signature.SysV([], []));
-        var f = builder.AddFunction("f", sig, [0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0xC3]); // movabs rax, imm64; ret
-        builder.AddData("pointers", DataKind.ReadOnly, new byte[8], relocations: [new Relocation(0, RelocationKind.Absolute64, f, bigAddend)]);
+        var f = builder.AddFunction("f", new FunctionBody([0x48, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0xC3], sig.Signature)); // movabs rax, imm64; ret
+        builder.AddData("pointers", DataKind.ReadOnly, new byte[8], relocations: [new Relocation(0, RelocationKind.Absolute64, f.Name, bigAddend)]);
         builder.AddFingerprint("build.number", bigValue, MatchRule.Informational);
         string path = Write("wide.aotc", builder.ToArray());
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Writer;
 
@@ -13,7 +14,7 @@ public sealed class PrivateSectionTests
     private static byte[] Write(byte[] privateBytes)
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64);
-        b.AddFunction("f", b.AddDeclaration(Signature.SysV([], [])), [0xC3]);
+        b.AddFunction("f", new FunctionBody([0xC3], b.AddDeclaration(Signature.SysV([], [])).Signature));
         b.AddPrivateSection(Kind, privateBytes);
         return b.ToArray();
     }

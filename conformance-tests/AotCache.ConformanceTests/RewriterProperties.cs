@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using AotCache.ConformanceTests.Model;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Writer;
 using FsCheck;
@@ -34,6 +35,7 @@ public class RewriterProperties
             var rewriter = new CacheRewriter(image);
             var functions = module.Functions.ToList();
             var replaced = new HashSet<string>(StringComparer.Ordinal);
+            var donors = new Dictionary<string, string>(StringComparer.Ordinal); // replaced function -> donor
             for (int k = 0; k < functions.Count; k++)
             {
                 if (rng.Next(3) != 0) continue;
@@ -44,15 +46,19 @@ public class RewriterProperties
                     CpuFeatures = donor.CpuFeatures, Relocations = donor.Relocations,
                 };
                 replaced.Add(functions[k].Name);
-                rewriter.ReplaceFunction(k, new FunctionReplacement(donor.Code,
-                    [.. donor.Relocations.Select(r => new RewriteRelocation(r.Offset, r.Kind, image.FindSymbol(r.Target), r.Addend, r.ExpectedSignatureHash))],
-                    module.Declarations[donor.Declaration])
-                { Alignment = donor.Alignment, ContentHash = donor.ContentHash, RequiredCpuFeatures = donor.CpuFeatures });
+                // The replacement is the donor's body as the file stores it, dependencies included.
+                FunctionBody body = image.GetFunctionBody(donor.Name);
+                rewriter.ReplaceFunction(k, body);
+                donors[functions[k].Name] = donor.Name;
             }
             ModuleModel expected = module with
             {
                 Functions = functions,
-                Dependencies = [.. module.Dependencies.Where(d => !replaced.Contains(d.Function))],
+                Dependencies =
+                [
+                    .. module.Dependencies.Where(d => !replaced.Contains(d.Function)),
+                    .. donors.SelectMany(p => module.Dependencies.Where(d => d.Function == p.Value).Select(d => d with { Function = p.Key })),
+                ],
             };
             using CacheImage rewritten = CacheImage.Read(rewriter.Build().ToArray(), ReadOptions.Full);
             return ModuleModel.Read(rewritten).Describe() == expected.Describe();
@@ -75,10 +81,11 @@ public class RewriterProperties
                 int type = rng.Next(module.Declarations.Count);
                 functions[k] = functions[k] with { Declaration = type };
                 FunctionModel f = module.Functions[k];
-                rewriter.ReplaceFunction(k, new FunctionReplacement(f.Code,
-                    [.. f.Relocations.Select(r => new RewriteRelocation(r.Offset, r.Kind, image.FindSymbol(r.Target), r.Addend, r.ExpectedSignatureHash))],
-                    module.Declarations[type])
-                { Alignment = f.Alignment, ContentHash = f.ContentHash, RequiredCpuFeatures = f.CpuFeatures });
+                FunctionBody body = image.GetFunctionBody(k);
+                rewriter.ReplaceFunction(k, new FunctionBody(body.Code.AsSpan(), module.Declarations[type], body.Relocations, body.Dependencies)
+                {
+                    Alignment = body.Alignment, ContentHash = body.ContentHash, RequiredCpuFeatures = body.RequiredCpuFeatures,
+                });
             }
             using CacheImage rewritten = CacheImage.Read(rewriter.Build().ToArray(), ReadOptions.Full);
             using CacheImage fresh = CacheImage.Read((module with { Functions = functions }).Write(DeclarationOrder.ByEncoding));
@@ -95,12 +102,16 @@ public class RewriterProperties
         using CacheImage image = CacheImage.Read(module.Write());
         var rewriter = new CacheRewriter(image);
         Signature signature = module.Declarations[module.Functions[0].Declaration];
-        Assert.Contains("[FUN-5]", Assert.Throws<ArgumentException>(() => rewriter.ReplaceFunction(0, new FunctionReplacement([], [], signature))).Message);
-        Assert.Contains("[REL-3]", Assert.Throws<ArgumentException>(() => rewriter.ReplaceFunction(0,
-            new FunctionReplacement([0xC3], [new RewriteRelocation(0, RelocationKind.Absolute64, 0, 0, 0)], signature))).Message);
+        string anySymbol = image.SymbolName(0);
+        // What a body can check alone is refused when the body is made; what needs the file, when it is given to the rewriter.
+        Assert.Contains("[FUN-5]", Assert.Throws<ArgumentException>(() => new FunctionBody([], signature)).Message);
+        Assert.Contains("[REL-3]", Assert.Throws<ArgumentException>(() =>
+            new FunctionBody([0xC3], signature, [new Relocation(0, RelocationKind.Absolute64, anySymbol, 0)])).Message);
+        Assert.Contains("[FUN-3]", Assert.Throws<ArgumentOutOfRangeException>(() => new FunctionBody([0xC3], signature) { Alignment = 3 }).Message);
         Assert.Contains("[REL-5]", Assert.Throws<ArgumentException>(() => rewriter.ReplaceFunction(0,
-            new FunctionReplacement(new byte[8], [new RewriteRelocation(0, RelocationKind.Absolute64, image.Symbols.Length, 0, 0)], signature))).Message);
-        Assert.Contains("[FUN-3]", Assert.Throws<ArgumentException>(() => rewriter.ReplaceFunction(0, new FunctionReplacement([0xC3], [], signature) { Alignment = 3 })).Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => rewriter.ReplaceFunction(module.Functions.Count, new FunctionReplacement([0xC3], [], signature)));
+            new FunctionBody(new byte[8], signature, [new Relocation(0, RelocationKind.Absolute64, "no such symbol", 0)]))).Message);
+        Assert.Contains("[DEP-1]", Assert.Throws<ArgumentException>(() => rewriter.ReplaceFunction(0,
+            new FunctionBody([0xC3], signature, dependencies: [new Dependency("no such symbol", default)]))).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => rewriter.ReplaceFunction(module.Functions.Count, new FunctionBody([0xC3], signature)));
     }
 }

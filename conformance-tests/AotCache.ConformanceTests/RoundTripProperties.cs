@@ -1,4 +1,5 @@
 using AotCache.ConformanceTests.Model;
+using AotCache.Reader;
 using AotCache.Loader.Linking;
 using AotCache.Format;
 using AotCache.Loader;

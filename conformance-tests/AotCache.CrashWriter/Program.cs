@@ -1,5 +1,6 @@
 using System.Globalization;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Writer;
 using ValueType = AotCache.Format.ValueType;
@@ -27,12 +28,19 @@ public static class Program
             byte[] code = new byte[200 + rng.Next(400)];
             code.AsSpan().Fill(0x90);
             code[0] = 0xB8; BitConverter.TryWriteBytes(code.AsSpan(1), (int)generation); code[^1] = 0xC3;
-            b.AddFunction($"f{i}", sig, code);
+            b.AddFunction($"f{i}", new FunctionBody(code, sig.Signature));
         }
         return b.ToArray();
     }
 
     public static long GenerationOf(CacheImage image) => long.Parse(image.ModuleName["gen-".Length..], CultureInfo.InvariantCulture);
+
+    /// <summary>Tells the parent that the first version is written, so a kill can only land once writing has begun.</summary>
+    private static void Announce(long generation)
+    {
+        Console.WriteLine($"wrote {generation}");
+        Console.Out.Flush();
+    }
 
     public static int Main(string[] args)
     {
@@ -40,14 +48,27 @@ public static class Program
         switch (args[0])
         {
             case "write-loop":
-                for (long g = 0; ; g++) AtomicFile.Write(path, Version(g, int.Parse(args[2], CultureInfo.InvariantCulture) + (int)g));
+            {
+                int first = int.Parse(args[2], CultureInfo.InvariantCulture);
+                for (long g = first; ; g++)
+                {
+                    AtomicFile.Write(path, Version(g, (int)g));
+                    if (g == first) Announce(g);
+                }
+            }
             case "spare-loop":
+            {
+                int first = int.Parse(args[2], CultureInfo.InvariantCulture);
                 long limit = args.Length > 3 ? long.Parse(args[3], CultureInfo.InvariantCulture) : long.MaxValue;
                 long reused = 0;
-                for (long g = 0; g < limit; g++)
-                    if (AtomicFile.WriteReusingSpare(path, [Version(g, int.Parse(args[2], CultureInfo.InvariantCulture) + (int)g)]).ReusedSpare) reused++;
+                for (long k = 0; k < limit; k++)
+                {
+                    if (AtomicFile.WriteReusingSpare(path, [Version(first + k, (int)(first + k))]).ReusedSpare) reused++;
+                    if (k == 0) Announce(first);
+                }
                 Console.WriteLine($"spare {reused} fresh {limit - reused}");
                 return 0;
+            }
             case "update":
                 int count = int.Parse(args[2], CultureInfo.InvariantCulture);
                 for (int i = 0; i < count; i++)

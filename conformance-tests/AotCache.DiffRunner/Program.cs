@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Linking;
 using ValueType = AotCache.Format.ValueType;

@@ -1,3 +1,4 @@
+using AotCache.Reader;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
 

@@ -17,7 +17,7 @@ public sealed record FuzzReport(long Executions, double Seconds, int SeedEdges, 
 public sealed record Finding(string Kind, byte[] Input, string Detail, string? SavedAs);
 
 /// <summary>
-/// A bounded, seeded, coverage-guided loop in one process (TOOLCHAIN.md: what AFL++ does, without the fork
+/// A bounded, seeded, coverage-guided loop in one process (what AFL++ does, without the fork
 /// server): run every seed, then mutate entries of the corpus and keep each input that reaches a new edge
 /// or hit-count bucket. Stops at the time bound or at the first finding. It cannot survive a stack overflow
 /// or a hang: those are what the AFL++ runs of fuzz/README.md are for.

@@ -5,8 +5,8 @@ using System.Runtime.Loader;
 namespace AotCache.Fuzz;
 
 /// <summary>
-/// <see cref="Target.Run"/> running against SharpFuzz-instrumented copies of AotCache.Format and
-/// AotCache.Loader, without the SharpFuzz command-line tool: the two assemblies are copied to a temporary
+/// <see cref="Target.Run"/> running against SharpFuzz-instrumented copies of AotCache.Format, AotCache.Reader and
+/// AotCache.Loader, without the SharpFuzz command-line tool: the assemblies are copied to a temporary
 /// folder, instrumented there with <see cref="SharpFuzz.Fuzzer.Instrument"/> (the library call the tool
 /// makes), and loaded with a copy of this assembly into their own <see cref="AssemblyLoadContext"/>.
 /// Everything else (SharpFuzz.Common's trace map, System.IO.Hashing, the runtime) is shared with the
@@ -14,7 +14,7 @@ namespace AotCache.Fuzz;
 /// </summary>
 public sealed class InstrumentedTarget : IDisposable
 {
-    private static readonly string[] s_instrumented = ["AotCache.Format", "AotCache.Loader"];
+    private static readonly string[] s_instrumented = ["AotCache.Format", "AotCache.Reader", "AotCache.Loader"];
 
     private readonly DirectoryInfo _folder;
     private readonly Context _context;

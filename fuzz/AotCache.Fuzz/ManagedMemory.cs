@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using AotCache.Reader;
 using AotCache.Loader.Memory;
 
 namespace AotCache.Fuzz;

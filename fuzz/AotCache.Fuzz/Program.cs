@@ -1,5 +1,6 @@
 using System.Globalization;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using SharpFuzz;
 

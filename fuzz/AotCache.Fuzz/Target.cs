@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Linking;
 

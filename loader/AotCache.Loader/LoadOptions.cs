@@ -1,5 +1,6 @@
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
+using AotCache.Reader;
 
 namespace AotCache.Loader;
 

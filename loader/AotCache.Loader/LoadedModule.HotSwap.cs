@@ -3,6 +3,7 @@ using AotCache.Format;
 using AotCache.Loader.HotSwap;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
+using AotCache.Reader;
 
 namespace AotCache.Loader;
 
@@ -16,7 +17,7 @@ public sealed partial class LoadedModule
     {
         ThrowIfDisposed();
         if (_swap is null) throw new InvalidOperationException($"module '{_image.ModuleName}' was loaded with LinkMode.Direct; load it with LinkMode.HotSwappable to update it");
-        return new UpdateTransaction(this, _swap);
+        return new UpdateTransaction(_swap);
     }
 
     /// <summary>
@@ -36,7 +37,7 @@ public sealed partial class LoadedModule
     {
         ThrowIfDisposed();
         if (_swap is null) return 0;
-        lock (_swap.CommitLock) return Reclaim(_swap);
+        lock (_swap.CommitLock) return _swap.Reclaim();
     }
 
     public SwapStatistics GetSwapStatistics()
@@ -60,21 +61,6 @@ public sealed partial class LoadedModule
         }
     }
 
-    internal static int Reclaim(SwapState swap)
-    {
-        long oldest = swap.Epochs.OldestActive();
-        for (int i = swap.RetiredEntries.Count - 1; i >= 0; i--)
-        {
-            var (entry, epoch) = swap.RetiredEntries[i];
-            if (epoch > oldest) continue;
-            swap.RetiredEntries.RemoveAt(i);
-            // The old body may be freed next: a stale raw pointer to this entry now lands on its refusal stub.
-            swap.Publish(swap.Entries[entry], swap.Stub(entry));
-            swap.FreeEntries.Push(entry);
-        }
-        return swap.Arena.Reclaim(oldest);
-    }
-
     private nint FindSwappable(string name, out Signature signature, bool stable)
     {
         if (!_swap!.ByName.TryGetValue(name, out SwapEntry? e))
@@ -90,9 +76,13 @@ public sealed partial class LoadedModule
         }
     }
 
-    private static RefusedFunction DescribeEntry(SwapEntry e) =>
-        e.Refused ?? new RefusedFunction(e.Name.Length > 0 ? e.Name : $"#{e.Index}", ErrorCode.StaleCaller,
-            e.Defined ? "the function was replaced while a stale reference still pointed at it" : "the function was removed by an update");
+    private static RefusedFunction DescribeEntry(SwapEntry e)
+    {
+        string name = e.Name.Length > 0 ? e.Name : $"#{e.Index}";
+        return e.Refused is { } r ? new RefusedFunction(name, r.Reason, r.Detail)
+            : new RefusedFunction(name, ErrorCode.StaleCaller,
+                e.Defined ? "the function was replaced while a stale reference still pointed at it" : "the function was removed by an update");
+    }
 
     private static void WriteEntryThunks(Span<byte> mem, ModuleLayout layout)
     {
@@ -108,13 +98,15 @@ public sealed partial class LoadedModule
         }
     }
 
-    private static SwapState CreateSwapState(CacheImage image, IExecutableMemory memory, MemoryRegion reservation, ModuleLayout layout,
-        Dictionary<int, RefusedFunction> refused, Dictionary<int, int> stubOf, nint[] bodyAddress)
+    private static SwapState CreateSwapState(CacheImage image, ModuleLinks links, IExecutableMemory memory, MemoryRegion reservation, ModuleLayout layout,
+        Dictionary<int, RefusedFunction> refused, nint[] bodyAddress)
     {
         var entries = new SwapEntry[layout.SwapEntries];
         for (int i = 0; i < entries.Length; i++) entries[i] = new SwapEntry(i);
         var swap = new SwapState
         {
+            Image = image,
+            Links = links,
             Reservation = reservation,
             Arena = new CodeArena(memory, reservation, layout.TotalSize, memory.PageSize),
             Entries = entries,
@@ -136,7 +128,7 @@ public sealed partial class LoadedModule
             e.Content = functions[f].ContentHash;
             e.Body = bodyAddress[functions[f].Symbol];
             e.Generation = 1;
-            e.Refused = refused.GetValueOrDefault(f);
+            e.Refused = refused.TryGetValue(f, out RefusedFunction? r) ? new Refusal(r.Reason, r.Detail) : null;
             swap.ByName[e.Name] = e;
             swap.Publish(e, e.Body);
         }
@@ -151,34 +143,13 @@ public sealed partial class LoadedModule
             {
                 SymbolRecord target = symbols[(int)r.Target];
                 if (target.Kind != SymbolKind.Function) continue;
-                ReferenceKind kind = Relocator.IsBodyBound(r) ? ReferenceKind.BodyBound : ReferenceKind.Call;
-                AddReference(entries, new Reference(f, (int)target.Definition, kind, r.ExpectedSignatureHash, default));
+                ReferenceKind kind = RelocationRules.IsBodyBound(r.Kind, r.Addend) ? ReferenceKind.BodyBound : ReferenceKind.Call;
+                swap.AddReference(new Reference(f, (int)target.Definition, kind, r.ExpectedSignatureHash, default));
             }
         foreach (DependencyRecord d in image.Dependencies)
             if (d.Kind == DependencyKind.FunctionContent)
-                AddReference(entries, new Reference((int)d.Function, (int)symbols[(int)d.Target].Definition, ReferenceKind.Content, 0, d.ExpectedContentHash));
-        _ = stubOf;
+                swap.AddReference(new Reference((int)d.Function, (int)symbols[(int)d.Target].Definition, ReferenceKind.Content, 0, d.ExpectedContentHash));
         return swap;
-    }
-
-    /// <summary>For new code of an update: the address a relocation to an import or data object uses
-    /// (the import's thunk or slot for PC-relative kinds, its host address for Absolute64).</summary>
-    internal long ImportOrDataAddress(string name, RelocationKind kind)
-    {
-        int s = _image.FindSymbol(name);
-        SymbolRecord symbol = _image.Symbols[s];
-        if (symbol.Kind is SymbolKind.ImportFunction or SymbolKind.ImportData)
-        {
-            if (kind == RelocationKind.SlotPcRel32) return _region.Address + _layout.SlotsOffset + 8L * _importSlot[s];
-            if (kind == RelocationKind.ThunkPcRel32) return _region.Address + _layout.ThunksOffset + (long)_importThunk[s] * ModuleLayout.ThunkSize;
-        }
-        return _symbolAddress[s];
-    }
-
-    internal static void AddReference(SwapEntry[] entries, Reference r)
-    {
-        entries[r.Owner].Outgoing.Add(r);
-        entries[r.Target].Incoming.Add(r);
     }
 }
 

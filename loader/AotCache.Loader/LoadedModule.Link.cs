@@ -4,6 +4,7 @@ using AotCache.Format;
 using AotCache.Loader.HotSwap;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
+using AotCache.Reader;
 
 namespace AotCache.Loader;
 
@@ -160,13 +161,14 @@ public sealed partial class LoadedModule
                 if (data[d].RelocationCount > 0)
                     linker.Apply(image.RelocationsOf(data[d]), (int)data[d].FirstRelocation, layout.DataObjectOffset(data[d]), (int)data[d].Symbol);
 
-            SwapState? swap = hotSwap ? CreateSwapState(image, memory, reservation, layout, refused, stubOf, bodyAddress!) : null;
+            var links = new ModuleLinks(image, baseAddress, layout, symbolAddress, slotOf, thunkOf);
+            SwapState? swap = hotSwap ? CreateSwapState(image, links, memory, reservation, layout, refused, bodyAddress!) : null;
 
             // Only now: code read+execute, read-only data and slots read-only. Writable data (and swap
             // slots) stay read-write, never executable.
             memory.Protect(region, 0, layout.ExecuteSize, PageProtection.ReadExecute);
             memory.Protect(region, layout.ReadOnlyOffset, layout.ReadOnlySize, PageProtection.ReadOnly);
-            var module = new LoadedModule(image, ownsImage, memory, region, layout, symbolAddress, refused, stubs, id, swap, slotOf, thunkOf)
+            var module = new LoadedModule(image, ownsImage, memory, region, links, refused, stubs, id, swap)
             {
                 _onRefusedCall = options.OnRefusedCall,
                 _imports = options.Imports,

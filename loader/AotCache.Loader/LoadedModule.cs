@@ -3,6 +3,7 @@ using AotCache.Format;
 using AotCache.Loader.HotSwap;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
+using AotCache.Reader;
 using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.Loader;
@@ -15,7 +16,7 @@ public sealed record RefusedFunction(string Name, ErrorCode Reason, string Detai
 /// writable data read-write, no page ever writable and executable. Look functions up by name and call
 /// them through <see cref="Invoke"/> (signature-checked) or <see cref="GetFunctionPointer"/>.
 /// </summary>
-public sealed partial class LoadedModule : IDisposable
+public sealed partial class LoadedModule : IDisposable, ISymbolScope
 {
     private static long s_nextId;
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<long, LoadedModule> s_live = new();
@@ -47,28 +48,26 @@ public sealed partial class LoadedModule : IDisposable
     private readonly IExecutableMemory _memory;
     private readonly MemoryRegion _region;
     private readonly ModuleLayout _layout;
+    private readonly ModuleLinks _links;
     private readonly nint[] _symbolAddress;
     private readonly Dictionary<int, RefusedFunction> _refused; // function index -> why
     private readonly RefusedFunction?[] _stubs;                  // stub index -> what it stands for (direct modules)
     private readonly Signature?[] _signatures;
     private readonly long _id;
     private readonly SwapState? _swap;                          // hot-swappable modules only
-    private readonly int[] _importSlot, _importThunk;           // symbol -> slot / thunk index, or −1
     private bool _disposed;
 
-    private LoadedModule(CacheImage image, bool ownsImage, IExecutableMemory memory, MemoryRegion region, ModuleLayout layout,
-        nint[] symbolAddress, Dictionary<int, RefusedFunction> refused, RefusedFunction?[] stubs, long id, SwapState? swap,
-        int[] importSlot, int[] importThunk)
+    private LoadedModule(CacheImage image, bool ownsImage, IExecutableMemory memory, MemoryRegion region, ModuleLinks links,
+        Dictionary<int, RefusedFunction> refused, RefusedFunction?[] stubs, long id, SwapState? swap)
     {
         _swap = swap;
-        _importSlot = importSlot;
-        _importThunk = importThunk;
         _image = image;
         _ownsImage = ownsImage;
         _memory = memory;
         _region = region;
-        _layout = layout;
-        _symbolAddress = symbolAddress;
+        _links = links;
+        _layout = links.Layout;
+        _symbolAddress = links.SymbolAddress;
         _refused = refused;
         _stubs = stubs;
         _id = id;
@@ -158,6 +157,27 @@ public sealed partial class LoadedModule : IDisposable
         if (!actual.Equals(expected))
             throw new InvalidOperationException($"function '{name}' is {actual}, not {expected}");
         return address;
+    }
+
+    /// <summary>
+    /// What the symbol named <paramref name="name"/> is in the running module: its functions as they are now (after
+    /// any hot-swap), and the file's imports and data. Code compiled against this scope (e.g. for an update) records
+    /// the signatures the module has.
+    /// </summary>
+    public bool TryGetSymbol(string name, out SymbolInfo symbol)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(name);
+        if (_swap is null) return _image.TryGetSymbol(name, out symbol);
+        lock (_swap.CommitLock)
+            if (_swap.ByName.TryGetValue(name, out SwapEntry? e))
+            {
+                symbol = new SymbolInfo(SymbolKind.Function, e.Signature);
+                return true;
+            }
+        if (_image.TryGetSymbol(name, out symbol) && symbol.Kind != SymbolKind.Function) return true;
+        symbol = default;
+        return false;
     }
 
     /// <summary>The declaration of an exported function.</summary>

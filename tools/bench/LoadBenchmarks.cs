@@ -1,3 +1,4 @@
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Writer;
 using BenchmarkDotNet.Attributes;

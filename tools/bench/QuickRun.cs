@@ -4,9 +4,11 @@ using System.Text.Json;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.HotSwap;
 using AotCache.Loader.Memory;
+using AotCache.Reader.Memory;
 using AotCache.Writer;
 
 namespace AotCache.Bench;
@@ -140,7 +142,7 @@ public static class QuickRun
     {
         using var module = LoadedModule.LoadFile(path, Workload.LoadOptions(LinkMode.HotSwappable));
         int target = workload.Functions / 2;
-        FunctionUpdate[] updates = [.. Enumerable.Range(1, 25).Select(v => UpdateFor(workload, workload.Function(target, new Random(target), variant: v)))];
+        FunctionBody[] updates = [.. Enumerable.Range(1, 25).Select(v => UpdateFor(workload, workload.Function(target, new Random(target), variant: v)))];
         // Many commits, so that the median is the steady state: the first ones also grow the code arena, and
         // single commits of ~100 µs are at the mercy of a shared machine's scheduler.
         var times = new List<double>();
@@ -153,20 +155,12 @@ public static class QuickRun
         return Median(times);
     }
 
-    /// <summary>Compiles one function against a scratch builder that declares only what it refers to.</summary>
-    private static FunctionUpdate UpdateFor(Workload workload, IrFunction f)
+    /// <summary>Compiles one function for a hot-swap update, against the program's symbols.</summary>
+    private static FunctionBody UpdateFor(Workload workload, IrFunction f)
     {
         var module = workload.Module with { Functions = [f, .. workload.Module.Functions.Where(g => g.Name != f.Name && Calls(f, g.Name))] };
         var checker = IrChecker.Check(module with { Functions = [.. module.Functions.Select(g => g.Name == f.Name ? g : g with { Body = [] })] });
-        var builder = new CacheBuilder(TargetDescription.LinuxX64);
-        var handles = new Dictionary<string, SymbolHandle>(StringComparer.Ordinal);
-        foreach (IrImport i in module.Imports) handles[i.Name] = builder.AddImportFunction(i.Name, builder.AddDeclaration(IrCompiler.SignatureOf(i.Parameters, i.Result)));
-        foreach (IrFunction g in module.Functions) handles[g.Name] = builder.DeclareFunction(g.Name, builder.AddDeclaration(IrCompiler.SignatureOf(g.Parameters, g.Result)));
-        CompiledFunction c = IrCompiler.CompileFunction(builder, checker, f, n => handles[n]);
-        return new FunctionUpdate(c.Code,
-            [.. c.Relocations.Select(r => new UpdateRelocation(r.Offset, r.Kind, builder.GetSymbolName(r.Target), r.Addend,
-                r.ExpectedSignatureHash ?? builder.GetSymbolSignature(r.Target)?.Hash ?? 0))],
-            IrCompiler.SignatureOf(f.Parameters, f.Result)) { ContentHash = Workload.HashOf(f) };
+        return IrCompiler.CompileFunction(workload.Scope(), checker, f) with { ContentHash = Workload.HashOf(f) };
     }
 
     private static bool Calls(IrFunction f, string name) => f.Body.Any(s => s.ToString().Contains($"Callee = {name},", StringComparison.Ordinal));

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Linking;
 using AotCache.Writer;
@@ -119,40 +120,34 @@ public sealed class Workload
             handles[i.Name] = builder.AddImportFunction(i.Name, builder.AddDeclaration(IrCompiler.SignatureOf(i.Parameters, i.Result)));
         foreach (IrFunction f in module.Functions)
             handles[f.Name] = builder.DeclareFunction(f.Name, builder.AddDeclaration(IrCompiler.SignatureOf(f.Parameters, f.Result)));
-        // Old symbol index -> new handle, once: carried relocations are then mapped by array lookups.
-        var handleOf = new SymbolHandle[previous.Symbols.Length];
-        var known = new bool[previous.Symbols.Length];
-        for (int i = 0; i < handleOf.Length; i++)
-            known[i] = handles.TryGetValue(previous.SymbolName(i), out handleOf[i]);
         int compiled = 0;
-        var relocations = new List<Relocation>();
         foreach (IrFunction f in module.Functions)
         {
             ContentHash hash = HashOf(f);
             int old = previous.FindFunction(f.Name);
             if (old >= 0 && previous.Functions[old].ContentHash == hash)
             {
-                FunctionRecord record = previous.Functions[old];
-                relocations.Clear();
-                bool mapped = true;
-                foreach (RelocationRecord r in previous.RelocationsOf(record))
+                FunctionBody body = previous.GetFunctionBody(old);
+                if (body.Relocations.All(r => builder.TryGetSymbol(r.Target, out _)))
                 {
-                    mapped &= known[r.Target];
-                    relocations.Add(new Relocation((int)r.Offset, r.Kind, handleOf[r.Target], r.Addend, r.ExpectedSignatureHash));
-                }
-                if (mapped)
-                {
-                    builder.DefineFunction(handles[f.Name], previous.FunctionCode(record), relocations,
-                        new FunctionOptions { Alignment = (int)record.Alignment, ContentHash = hash });
+                    builder.DefineFunction(handles[f.Name], body);
                     continue;
                 }
             }
             compiled++;
             checker.CheckFunction(f);
-            CompiledFunction c = IrCompiler.CompileFunction(builder, checker, f, n => handles[n]);
-            builder.DefineFunction(handles[f.Name], c.Code, c.Relocations, new FunctionOptions { ContentHash = hash });
+            builder.DefineFunction(handles[f.Name], IrCompiler.CompileFunction(builder, checker, f) with { ContentHash = hash });
         }
         return (builder.ToArray(), compiled);
+    }
+
+    /// <summary>The program's symbols: the host import and every function, with their signatures.</summary>
+    public ISymbolScope Scope()
+    {
+        var scope = new SymbolScope();
+        foreach (IrImport i in Module.Imports) scope.Add(i.Name, SymbolKind.ImportFunction, IrCompiler.SignatureOf(i.Parameters, i.Result));
+        foreach (IrFunction f in Module.Functions) scope.Add(f.Name, SymbolKind.Function, IrCompiler.SignatureOf(f.Parameters, f.Result));
+        return scope;
     }
 
     public static LoadOptions LoadOptions(LinkMode mode = LinkMode.Direct) => new()

@@ -1,5 +1,5 @@
 using AotCache.Format;
-using AotCache.Loader;
+using AotCache.Reader;
 
 namespace AotCache.Tools.CacheDump;
 

@@ -1,7 +1,7 @@
 using AotCache.Format;
-using AotCache.Loader;
+using AotCache.Reader;
 using Iced.Intel;
-// Iced's names clash with System.Text's (TOOLCHAIN.md): say which one is meant.
+// Iced's names clash with System.Text's (Decoder, StringOutput): say which one is meant.
 using IcedDecoder = Iced.Intel.Decoder;
 
 namespace AotCache.Tools.CacheDump;

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using AotCache.Format;
-using AotCache.Loader;
-using AotCache.Loader.Linking;
+using AotCache.Reader;
 
 namespace AotCache.Tools.CacheDump;
 

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using AotCache.Format;
-using AotCache.Loader;
+using AotCache.Reader;
 using static AotCache.Tools.CacheDump.ImageFacts;
 
 namespace AotCache.Tools.CacheDump;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using AotCache.Format;
-using AotCache.Loader;
+using AotCache.Reader;
 using static AotCache.Tools.CacheDump.ImageFacts;
 
 namespace AotCache.Tools.CacheDump;

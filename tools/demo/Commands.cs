@@ -3,6 +3,7 @@ using AotCache.Demo.Build;
 using AotCache.Demo.Generator;
 using AotCache.Demo.Language;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 
 namespace AotCache.Demo;

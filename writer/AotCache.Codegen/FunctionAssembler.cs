@@ -1,18 +1,17 @@
 using AotCache.Format;
-using AotCache.Writer;
 using Iced.Intel;
 
 namespace AotCache.Codegen;
 
-/// <summary>Machine code of one function with the relocations it needs, ready for <see cref="CacheBuilder.DefineFunction"/>.</summary>
-public sealed record CompiledFunction(byte[] Code, IReadOnlyList<Relocation> Relocations);
-
 /// <summary>
 /// Iced's <see cref="Assembler"/> plus helpers for every instruction that refers outside the function:
-/// calls and jumps to functions and imports, addresses and RIP-relative accesses of data. Iced reports
-/// none of these as relocations (TOOLCHAIN.md), so each helper remembers the instruction index, emits a
-/// placeholder Iced cannot rewrite (a near target 256 MiB away, or an imm64 that needs 64 bits), and
-/// <see cref="Finish"/> finds the exact field from Iced's instruction and constant offsets.
+/// calls and jumps to functions and imports, addresses and RIP-relative accesses of data. Iced's block encoder
+/// reports a relocation only when it rewrites a branch it cannot reach into an indirect one, never for a near
+/// call, an imm64 or a RIP-relative operand; so each helper remembers the instruction index, emits a placeholder
+/// Iced cannot rewrite (a near target 256 MiB away, or an imm64 that needs 64 bits), and <see cref="Finish"/>
+/// finds the exact field from Iced's instruction and constant offsets. Targets are named and looked up in the
+/// <see cref="ISymbolScope"/> the function is compiled against (a builder, a file, a running module), which
+/// decides each call's relocation kind and the signature hash the call site records.
 /// </summary>
 public sealed class FunctionAssembler
 {
@@ -24,24 +23,26 @@ public sealed class FunctionAssembler
 
     private enum Field { BranchRel32, Displacement32, Immediate64 }
 
-    private readonly record struct Pending(int Instruction, RelocationKind Kind, SymbolHandle Target, Field Field, long OffsetIntoTarget, ulong? ExpectedSignatureHash);
+    private readonly record struct Pending(int Instruction, RelocationKind Kind, string Target, Field Field, long OffsetIntoTarget, ulong ExpectedSignatureHash);
 
-    private readonly CacheBuilder _builder;
     private readonly List<Pending> _pending = [];
 
-    public FunctionAssembler(CacheBuilder builder)
+    public FunctionAssembler(ISymbolScope scope)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        _builder = builder;
+        ArgumentNullException.ThrowIfNull(scope);
+        Scope = scope;
     }
+
+    /// <summary>The symbols this function is compiled against.</summary>
+    public ISymbolScope Scope { get; }
 
     /// <summary>The underlying assembler, for every instruction that needs no relocation (labels inside the
     /// function are resolved by Iced).</summary>
     public Assembler Asm { get; } = new(64);
 
     /// <summary><c>call rel32</c> to a function (FunctionPcRel32) or, for an import, to its loader-made
-    /// thunk (ThunkPcRel32). <paramref name="expectedSignatureHash"/> null: the callee's current declaration.</summary>
-    public void Call(SymbolHandle target, ulong? expectedSignatureHash = null)
+    /// thunk (ThunkPcRel32). <paramref name="expectedSignatureHash"/> null: the callee's declaration in the scope.</summary>
+    public void Call(string target, ulong? expectedSignatureHash = null)
     {
         Remember(CallKind(target), target, Field.BranchRel32, 0, expectedSignatureHash);
         Asm.call(PlaceholderAddress);
@@ -49,14 +50,14 @@ public sealed class FunctionAssembler
 
     /// <summary><c>jmp rel32</c> to a function or import: a tail call, or a jump into the middle of another
     /// function (<paramref name="offsetIntoTarget"/>), as split cold code does.</summary>
-    public void Jump(SymbolHandle target, long offsetIntoTarget = 0, ulong? expectedSignatureHash = null)
+    public void Jump(string target, long offsetIntoTarget = 0, ulong? expectedSignatureHash = null)
     {
         Remember(CallKind(target), target, Field.BranchRel32, offsetIntoTarget, expectedSignatureHash);
         Asm.jmp(PlaceholderAddress);
     }
 
     /// <summary><c>jcc rel32</c> to a function, possibly into its middle.</summary>
-    public void JumpIf(ConditionCode condition, SymbolHandle target, long offsetIntoTarget = 0, ulong? expectedSignatureHash = null)
+    public void JumpIf(ConditionCode condition, string target, long offsetIntoTarget = 0, ulong? expectedSignatureHash = null)
     {
         RelocationKind kind = CallKind(target);
         Remember(kind, target, Field.BranchRel32, offsetIntoTarget, expectedSignatureHash);
@@ -80,15 +81,15 @@ public sealed class FunctionAssembler
     }
 
     /// <summary><c>call qword [rip + slot]</c>: through the loader's 8-byte slot for the target (SlotPcRel32).</summary>
-    public void CallViaSlot(SymbolHandle target, ulong? expectedSignatureHash = null)
+    public void CallViaSlot(string target, ulong? expectedSignatureHash = null)
     {
         RipRelative(RelocationKind.SlotPcRel32, target, 0, Instruction.Create(Code.Call_rm64, RipOperand()), expectedSignatureHash);
     }
 
     /// <summary><c>lea reg, [rip + symbol]</c>: the address of a data object (DataPcRel32) or function (FunctionPcRel32).</summary>
-    public void LoadAddress(Register register, SymbolHandle target, int offset = 0)
+    public void LoadAddress(Register register, string target, int offset = 0)
     {
-        RelocationKind kind = _builder.GetSymbolKind(target) switch
+        RelocationKind kind = Scope.Get(target).Kind switch
         {
             SymbolKind.Data => RelocationKind.DataPcRel32,
             SymbolKind.Function => RelocationKind.FunctionPcRel32,
@@ -98,7 +99,7 @@ public sealed class FunctionAssembler
     }
 
     /// <summary><c>mov reg, imm64</c> holding any symbol's absolute address (Absolute64).</summary>
-    public void LoadAbsoluteAddress(Register register, SymbolHandle target, long addend = 0)
+    public void LoadAbsoluteAddress(Register register, string target, long addend = 0)
     {
         Remember(RelocationKind.Absolute64, target, Field.Immediate64, addend, null);
         Asm.AddInstruction(Instruction.Create(Code.Mov_r64_imm64, register, PlaceholderImmediate));
@@ -107,24 +108,24 @@ public sealed class FunctionAssembler
     /// <summary>Any instruction with one RIP-relative memory operand to a data object (DataPcRel32), e.g.
     /// <c>mov rax, [rip + counter]</c> or <c>add qword [rip + counter], 5</c>. Build it with
     /// <see cref="RipOperand"/> as its memory operand.</summary>
-    public void DataAccess(Instruction instruction, SymbolHandle data, int offset = 0)
+    public void DataAccess(Instruction instruction, string data, int offset = 0)
     {
-        if (_builder.GetSymbolKind(data) != SymbolKind.Data)
-            throw new ArgumentException($"'{_builder.GetSymbolName(data)}' is not a data object", nameof(data));
+        if (Scope.Get(data).Kind != SymbolKind.Data)
+            throw new ArgumentException($"'{data}' is not a data object", nameof(data));
         RipRelative(RelocationKind.DataPcRel32, data, offset, instruction, null);
     }
 
     /// <summary>The placeholder RIP-relative memory operand for <see cref="DataAccess"/>.</summary>
     public static MemoryOperand RipOperand() => new(Register.RIP, (long)PlaceholderAddress);
 
-    private RelocationKind CallKind(SymbolHandle target) => _builder.GetSymbolKind(target) switch
+    private RelocationKind CallKind(string target) => Scope.Get(target).Kind switch
     {
         SymbolKind.Function => RelocationKind.FunctionPcRel32,
         SymbolKind.ImportFunction => RelocationKind.ThunkPcRel32,
-        SymbolKind k => throw new ArgumentException($"'{_builder.GetSymbolName(target)}' is a {k}, not something to call or jump to", nameof(target)),
+        SymbolKind k => throw new ArgumentException($"'{target}' is a {k}, not something to call or jump to", nameof(target)),
     };
 
-    private void RipRelative(RelocationKind kind, SymbolHandle target, long offset, Instruction instruction, ulong? expected)
+    private void RipRelative(RelocationKind kind, string target, long offset, Instruction instruction, ulong? expected)
     {
         if (!instruction.IsIPRelativeMemoryOperand)
             throw new ArgumentException("the instruction has no RIP-relative memory operand; build it with RipOperand()", nameof(instruction));
@@ -132,12 +133,21 @@ public sealed class FunctionAssembler
         Asm.AddInstruction(instruction);
     }
 
-    private void Remember(RelocationKind kind, SymbolHandle target, Field field, long offsetIntoTarget, ulong? expected) =>
-        _pending.Add(new Pending(Asm.Instructions.Count, kind, target, field, offsetIntoTarget, expected));
+    /// <summary>Records a relocation for the next instruction. The signature hash a reference to a function records
+    /// is decided now, from the scope, so the body says what it was compiled against wherever it is defined later.</summary>
+    private void Remember(RelocationKind kind, string target, Field field, long offsetIntoTarget, ulong? expected)
+    {
+        SymbolInfo symbol = Scope.Get(target);
+        ulong hash = expected ?? symbol.Signature?.Hash ?? 0;
+        if (hash != 0 && !RelocationRules.IsCallable(symbol.Kind))
+            throw new ArgumentException($"'{target}' is a {symbol.Kind}: a reference to it records no signature [REL-8]", nameof(expected));
+        _pending.Add(new Pending(Asm.Instructions.Count, kind, target, field, offsetIntoTarget, hash));
+    }
 
     /// <summary>Assembles the function and computes every relocation's exact field and addend. The
     /// fields hold zero in the returned code: only the relocation gives them meaning.</summary>
-    public CompiledFunction Finish()
+    /// <param name="signature">The function's own type.</param>
+    public FunctionBody Finish(Signature signature)
     {
         var writer = new CodeWriterImpl();
         AssemblerResult result = Asm.Assemble(writer, 0,
@@ -154,7 +164,7 @@ public sealed class FunctionAssembler
             ConstantOffsets constants = block.ConstantOffsets[p.Instruction];
             (int fieldInInstruction, int size) = p.Field switch
             {
-                // Iced reports the rel32 of call/jmp/jcc as an immediate (TOOLCHAIN.md).
+                // Iced reports the rel32 of call/jmp/jcc as an immediate, not as a displacement.
                 Field.BranchRel32 => (constants.ImmediateOffset, constants.ImmediateSize),
                 Field.Displacement32 => (constants.DisplacementOffset, constants.DisplacementSize),
                 _ => (constants.ImmediateOffset, constants.ImmediateSize),
@@ -170,7 +180,7 @@ public sealed class FunctionAssembler
                 : -(InstructionLength(code, start) - fieldInInstruction) + p.OffsetIntoTarget;
             relocations.Add(new Relocation(field, p.Kind, p.Target, addend, p.ExpectedSignatureHash));
         }
-        return new CompiledFunction(code, relocations);
+        return new FunctionBody(code, signature, relocations);
     }
 
     private static int InstructionLength(byte[] code, uint offset)

@@ -1,5 +1,5 @@
 using AotCache.Codegen.Ir;
-using AotCache.Writer;
+using AotCache.Format;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -16,28 +16,24 @@ internal sealed class FunctionLowering
     private static readonly AssemblerRegister64[] IntArgs = [rdi, rsi, rdx, rcx, r8, r9];
     private static readonly AssemblerRegisterXMM[] FloatArgs = [xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7];
 
-    private readonly CacheBuilder _builder;
     private readonly IrChecker _checker;
     private readonly IrFunction _f;
-    private readonly Func<string, SymbolHandle> _resolve;
     private readonly IrCompileOptions _options;
     private readonly FunctionAssembler _fa;
     private readonly Assembler _a;
     private Label _epilogue;
     private int _importSites, _globalSites;
 
-    public FunctionLowering(CacheBuilder builder, IrChecker checker, IrFunction f, Func<string, SymbolHandle> resolve, IrCompileOptions options)
+    public FunctionLowering(ISymbolScope scope, IrChecker checker, IrFunction f, IrCompileOptions options)
     {
-        _builder = builder;
         _checker = checker;
         _f = f;
-        _resolve = resolve;
         _options = options;
-        _fa = new FunctionAssembler(builder);
+        _fa = new FunctionAssembler(scope);
         _a = _fa.Asm;
     }
 
-    public CompiledFunction Lower()
+    public FunctionBody Lower()
     {
         int temps = _f.Body.Select(StmtTemps).DefaultIfEmpty(0).Max();
         int frame = (_f.LocalCount + temps) * 8;
@@ -66,7 +62,7 @@ internal sealed class FunctionLowering
         _a.mov(rsp, rbp);
         _a.pop(rbp);
         _a.ret();
-        return _fa.Finish();
+        return _fa.Finish(IrCompiler.SignatureOf(_f.Parameters, _f.Result)) with { ContentHash = _options.ContentHash?.Invoke(_f) ?? default };
     }
 
     /// <summary>Places a label on a zero-byte instruction: Iced allows one label per instruction, and
@@ -342,8 +338,8 @@ internal sealed class FunctionLowering
             if (parameters[i] == IrType.I64) _a.mov(IntArgs[ints++], Temp(depth + i));
             else _a.movsd(FloatArgs[floats++], Temp(depth + i));
         }
-        SymbolHandle target = _resolve(call.Callee);
-        bool import = _builder.GetSymbolKind(target) == Format.SymbolKind.ImportFunction;
+        string target = call.Callee;
+        bool import = _fa.Scope.Get(target).Kind == SymbolKind.ImportFunction;
         bool viaSlot = import && _options.ImportCalls switch
         {
             ImportCallStyle.Slot => true,
@@ -364,7 +360,7 @@ internal sealed class FunctionLowering
     private IrType LoadGlobal(string name)
     {
         IrGlobal g = _checker.Global(name);
-        SymbolHandle data = _resolve(name);
+        string data = name;
         if (AbsoluteGlobalAccess())
         {
             _fa.LoadAbsoluteAddress(Iced.Intel.Register.RCX, data);
@@ -380,7 +376,7 @@ internal sealed class FunctionLowering
     private void StoreGlobal(string name)
     {
         IrGlobal g = _checker.Global(name);
-        SymbolHandle data = _resolve(name);
+        string data = name;
         if (AbsoluteGlobalAccess())
         {
             _fa.LoadAbsoluteAddress(Iced.Intel.Register.RCX, data);

@@ -67,18 +67,18 @@ public static class IrCompiler
         foreach (IrFunction f in module.Functions)
             handles[f.Name] = builder.DeclareFunction(f.Name, builder.AddDeclaration(SignatureOf(f.Parameters, f.Result)), f.Exported ? Linkage.Export : Linkage.Local);
         foreach (IrFunction f in module.Functions)
-        {
-            CompiledFunction compiled = CompileFunction(builder, checker, f, name => handles[name], options);
-            builder.DefineFunction(handles[f.Name], compiled.Code, compiled.Relocations,
-                new FunctionOptions { ContentHash = options.ContentHash?.Invoke(f) ?? default });
-        }
+            builder.DefineFunction(handles[f.Name], CompileFunction(builder, checker, f, options));
         return handles;
     }
 
-    /// <summary>Compiles one function against symbols already declared in <paramref name="builder"/>.</summary>
-    public static CompiledFunction CompileFunction(CacheBuilder builder, IrChecker checker, IrFunction function,
-        Func<string, SymbolHandle> resolve, IrCompileOptions? options = null) =>
-        new FunctionLowering(builder, checker, function, resolve, options ?? new IrCompileOptions()).Lower();
+    /// <summary>
+    /// Compiles one function against <paramref name="scope"/>: every function, import and global it refers to must be
+    /// a symbol there (a <see cref="CacheBuilder"/> being filled, the previous version's <c>CacheImage</c>, a running
+    /// <c>LoadedModule</c>, or a <see cref="SymbolScope"/>). Calls record the callee's signature in that scope. The
+    /// body's content hash is <see cref="IrCompileOptions.ContentHash"/>'s.
+    /// </summary>
+    public static FunctionBody CompileFunction(ISymbolScope scope, IrChecker checker, IrFunction function, IrCompileOptions? options = null) =>
+        new FunctionLowering(scope, checker, function, options ?? new IrCompileOptions()).Lower();
 
     /// <summary>The System V signature of an IR function type.</summary>
     public static Signature SignatureOf(IReadOnlyList<IrType> parameters, IrType? result) =>

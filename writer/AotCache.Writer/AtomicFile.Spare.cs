@@ -1,5 +1,5 @@
 using System.Buffers;
-using AotCache.Loader.Memory;
+using AotCache.Reader.Memory;
 using Microsoft.Win32.SafeHandles;
 
 namespace AotCache.Writer;

@@ -35,9 +35,10 @@ public sealed partial class CacheBuilder
         foreach (SymbolEntry s in _symbols)
             if (s.Kind is SymbolKind.Function or SymbolKind.Data && !s.IsDefined)
                 problems.Add($"{(s.Kind == SymbolKind.Function ? "function" : "data object")} '{s.Name}' is declared but never defined");
-        foreach (DependencyEntry d in _dependencies)
-            if (!_symbols[d.Target].IsDefined)
-                problems.Add($"'{_symbols[d.Function].Name}' depends on '{_symbols[d.Target].Name}', which is never defined");
+        foreach (SymbolEntry s in _symbols)
+            foreach (DependencyEntry d in s.Dependencies)
+                if (!_symbols[d.Target].IsDefined)
+                    problems.Add($"'{s.Name}' depends on '{_symbols[d.Target].Name}', which is never defined");
         if (problems.Count > 0) throw new CacheBuildException(problems);
     }
 
@@ -152,7 +153,7 @@ public sealed partial class CacheBuilder
                 SymbolEntry s = _b._symbols[_functionOrder[k]];
                 PadTo(code, s.Alignment, FormatConstants.CodePadding);
                 uint offset = (uint)code.Length;
-                code.Write(s.Bytes);
+                code.Write(s.Bytes.AsSpan());
                 uint first = (uint)relocations.Count;
                 AddRelocations(s, relocations);
                 functions[k] = new FunctionRecord((uint)_fileSymbol[_functionOrder[k]], offset, (uint)s.Bytes.Length,
@@ -177,7 +178,7 @@ public sealed partial class CacheBuilder
                 {
                     PadTo(data, s.Alignment, 0);
                     offset = (uint)data.Length;
-                    data.Write(s.Bytes);
+                    data.Write(s.Bytes.AsSpan());
                 }
                 uint first = (uint)relocations.Count;
                 AddRelocations(s, relocations);
@@ -206,8 +207,8 @@ public sealed partial class CacheBuilder
             }
 
             // Dependencies, sorted by (function index, target symbol index).
-            var dependencies = _b._dependencies
-                .Select(d => new DependencyRecord((uint)_definition[d.Function], (uint)_fileSymbol[d.Target], d.Kind, d.Expected))
+            var dependencies = _functionOrder
+                .SelectMany(i => _b._symbols[i].Dependencies.Select(d => new DependencyRecord((uint)_definition[i], (uint)_fileSymbol[d.Target], d.Kind, d.Expected)))
                 .OrderBy(d => d.Function).ThenBy(d => d.Target)
                 .ToArray();
 
@@ -236,12 +237,12 @@ public sealed partial class CacheBuilder
 
         private void AddRelocations(SymbolEntry owner, List<RelocationRecord> output)
         {
-            foreach (Relocation r in owner.Relocations)
+            foreach (ResolvedRelocation r in owner.Relocations)
             {
-                SymbolEntry target = _b._symbols[r.Target.Index];
+                SymbolEntry target = _b._symbols[r.Target];
                 ulong expected = r.ExpectedSignatureHash
                     ?? (target.Declaration >= 0 ? _b._declarations[target.Declaration].Hash : 0);
-                output.Add(new RelocationRecord((uint)r.Offset, r.Kind, (uint)_fileSymbol[r.Target.Index], r.Addend, expected));
+                output.Add(new RelocationRecord((uint)r.Offset, r.Kind, (uint)_fileSymbol[r.Target], r.Addend, expected));
             }
         }
 

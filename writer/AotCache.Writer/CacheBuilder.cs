@@ -9,7 +9,7 @@ namespace AotCache.Writer;
 /// are added; a builder that cannot form a valid file refuses to write anything. The same sequence
 /// of calls always writes the same bytes.
 /// </summary>
-public sealed partial class CacheBuilder
+public sealed partial class CacheBuilder : ISymbolScope
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -18,7 +18,6 @@ public sealed partial class CacheBuilder
     private readonly List<SymbolEntry> _symbols = [];
     private readonly Dictionary<string, int> _symbolByName = new(StringComparer.Ordinal);
     private readonly List<FingerprintEntry> _fingerprint = [];
-    private readonly List<DependencyEntry> _dependencies = [];
     private readonly List<(uint Kind, byte[] Bytes)> _privateSections = [];
 
     public CacheBuilder(TargetDescription target)
@@ -55,10 +54,10 @@ public sealed partial class CacheBuilder
     public DeclarationHandle AddDeclaration(Signature signature)
     {
         ArgumentNullException.ThrowIfNull(signature);
-        if (_declarationIndex.TryGetValue(signature, out int existing)) return new DeclarationHandle(existing);
+        if (_declarationIndex.TryGetValue(signature, out int existing)) return new DeclarationHandle(this, existing);
         _declarations.Add(signature);
         _declarationIndex.Add(signature, _declarations.Count - 1);
-        return new DeclarationHandle(_declarations.Count - 1);
+        return new DeclarationHandle(this, _declarations.Count - 1);
     }
 
     public Signature GetSignature(DeclarationHandle declaration) => _declarations[CheckDeclaration(declaration)];
@@ -77,11 +76,25 @@ public sealed partial class CacheBuilder
     }
 
     /// <summary>The handle of the symbol with this name, if any.</summary>
-    public bool TryGetSymbol(string name, out SymbolHandle symbol)
+    public bool TryGetHandle(string name, out SymbolHandle symbol)
     {
         bool found = _symbolByName.TryGetValue(name, out int index);
-        symbol = new SymbolHandle(index);
+        symbol = found ? new SymbolHandle(this, index) : default;
         return found;
+    }
+
+    /// <summary>What the symbol named <paramref name="name"/> is (kind and, for functions, signature): the builder is
+    /// the scope codegen compiles against while a module is being built.</summary>
+    public bool TryGetSymbol(string name, out SymbolInfo symbol)
+    {
+        if (!_symbolByName.TryGetValue(name, out int index))
+        {
+            symbol = default;
+            return false;
+        }
+        SymbolEntry s = _symbols[index];
+        symbol = new SymbolInfo(s.Kind, s.Declaration >= 0 ? _declarations[s.Declaration] : null);
+        return true;
     }
 
     /// <summary>Adds a function that the host provides at load time.</summary>
@@ -103,14 +116,14 @@ public sealed partial class CacheBuilder
         return AddSymbol(new SymbolEntry(name, SymbolKind.Function, linkage, declaration.Index));
     }
 
-    /// <summary>Declares and defines a function in one step.</summary>
-    public SymbolHandle AddFunction(string name, DeclarationHandle declaration, ReadOnlySpan<byte> code,
-        IEnumerable<Relocation>? relocations = null, FunctionOptions? options = null, Linkage linkage = Linkage.Export)
+    /// <summary>Declares a function of <paramref name="body"/>'s signature and defines it in one step.</summary>
+    public SymbolHandle AddFunction(string name, FunctionBody body, Linkage linkage = Linkage.Export)
     {
-        SymbolHandle handle = DeclareFunction(name, declaration, linkage);
+        ArgumentNullException.ThrowIfNull(body);
+        SymbolHandle handle = DeclareFunction(name, AddDeclaration(body.Signature), linkage);
         try
         {
-            DefineFunction(handle, code, relocations, options);
+            DefineFunction(handle, body);
         }
         catch
         {
@@ -120,28 +133,31 @@ public sealed partial class CacheBuilder
         return handle;
     }
 
-    /// <summary>Gives a declared function its machine code, relocations and options.</summary>
-    public void DefineFunction(SymbolHandle function, ReadOnlySpan<byte> code,
-        IEnumerable<Relocation>? relocations = null, FunctionOptions? options = null)
+    /// <summary>
+    /// Gives a declared function its body. The body's signature must be the one the function was declared with; its
+    /// relocations and dependencies must name symbols of this builder (declared before, or the function itself) of
+    /// kinds they may reach (<see cref="RelocationRules.CheckTargets"/>). A relocation whose expected signature hash
+    /// is null records the target's declaration here.
+    /// </summary>
+    public void DefineFunction(SymbolHandle function, FunctionBody body)
     {
+        ArgumentNullException.ThrowIfNull(body);
         SymbolEntry entry = GetSymbol(function);
         if (entry.Kind != SymbolKind.Function)
             throw new ArgumentException($"'{entry.Name}' is a {entry.Kind}, not a function", nameof(function));
         if (entry.IsDefined)
             throw new InvalidOperationException($"function '{entry.Name}' is already defined");
-        options ??= FunctionOptions.Default;
-        CheckAlignment(options.Alignment, $"function '{entry.Name}'");
-        if (code.IsEmpty)
-            throw new ArgumentException($"function '{entry.Name}' has no code [FUN-5]", nameof(code));
-        if (code.Length > FormatConstants.MaxFileSize / 2)
-            throw new ArgumentException($"function '{entry.Name}' is {code.Length} bytes, too large for one file", nameof(code));
-        if ((options.RequiredCpuFeatures & ~CpuFeatures.AllKnown) != 0)
-            throw new ArgumentException($"function '{entry.Name}' requires unknown CPU feature bits 0x{(ulong)(options.RequiredCpuFeatures & ~CpuFeatures.AllKnown):x}", nameof(options));
-        entry.Relocations = CheckRelocations(entry.Name, code.Length, relocations, allowed: true);
-        entry.Bytes = code.ToArray();
-        entry.Alignment = options.Alignment;
-        entry.ContentHash = options.ContentHash;
-        entry.CpuFeatures = options.RequiredCpuFeatures;
+        Signature declared = _declarations[entry.Declaration];
+        if (!declared.Equals(body.Signature))
+            throw new ArgumentException($"function '{entry.Name}' is declared {declared}, but the body is {body.Signature}", nameof(body));
+        ResolvedRelocation[] relocations = Resolve(entry.Name, body.Relocations.AsSpan());
+        DependencyEntry[] dependencies = ResolveDependencies(entry.Name, body.Dependencies.AsSpan());
+        entry.Relocations = relocations;
+        entry.Dependencies = dependencies;
+        entry.Bytes = body.Code;
+        entry.Alignment = body.Alignment;
+        entry.ContentHash = body.ContentHash;
+        entry.CpuFeatures = body.RequiredCpuFeatures;
         entry.IsDefined = true;
     }
 
@@ -154,7 +170,8 @@ public sealed partial class CacheBuilder
         return AddSymbol(new SymbolEntry(name, SymbolKind.Data, linkage, -1) { DataKind = kind, Alignment = alignment });
     }
 
-    /// <summary>Gives a declared read-only or writable data object its initial bytes and relocations.</summary>
+    /// <summary>Gives a declared read-only or writable data object its initial bytes and relocations (e.g. a table
+    /// of function addresses: Absolute64 relocations to functions).</summary>
     public void DefineData(SymbolHandle data, ReadOnlySpan<byte> bytes, IEnumerable<Relocation>? relocations = null,
         ContentHash contentHash = default)
     {
@@ -163,8 +180,19 @@ public sealed partial class CacheBuilder
             throw new InvalidOperationException($"data object '{entry.Name}' is zero-filled: define it with {nameof(DefineZeroFilled)}");
         if (bytes.IsEmpty)
             throw new ArgumentException($"data object '{entry.Name}' has no bytes [DAT-2]", nameof(bytes));
-        entry.Relocations = CheckRelocations(entry.Name, bytes.Length, relocations, allowed: true);
-        entry.Bytes = bytes.ToArray();
+        if (bytes.Length > FormatConstants.MaxFileSize / 2)
+            throw new ArgumentException($"data object '{entry.Name}' is {bytes.Length} bytes, too large for one file [LIM-2]", nameof(bytes));
+        System.Collections.Immutable.ImmutableArray<Relocation> sorted;
+        try
+        {
+            sorted = FunctionBody.Sorted(relocations, bytes.Length);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"data object '{entry.Name}': {e.Message}", nameof(relocations), e);
+        }
+        entry.Relocations = Resolve(entry.Name, sorted.AsSpan());
+        entry.Bytes = [.. bytes];
         entry.Size = bytes.Length;
         entry.ContentHash = contentHash;
         entry.IsDefined = true;
@@ -223,29 +251,6 @@ public sealed partial class CacheBuilder
     public void AddFingerprintFeatures(string key, ulong features, MatchRule match = MatchRule.Superset) =>
         AddFingerprintEntry(new FingerprintEntry(key, FingerprintValueKind.FeatureSet, match, features, null));
 
-    /// <summary>
-    /// Records that <paramref name="function"/> depends on <paramref name="target"/>'s content (it
-    /// inlined a function, or folded a data object), as it was when the content hash was
-    /// <paramref name="expectedContentHash"/>.
-    /// </summary>
-    public void AddDependency(SymbolHandle function, SymbolHandle target, ContentHash expectedContentHash)
-    {
-        SymbolEntry f = GetSymbol(function);
-        SymbolEntry t = GetSymbol(target);
-        if (f.Kind != SymbolKind.Function)
-            throw new ArgumentException($"only functions have dependencies; '{f.Name}' is a {f.Kind}", nameof(function));
-        DependencyKind kind = t.Kind switch
-        {
-            SymbolKind.Function => DependencyKind.FunctionContent,
-            SymbolKind.Data => DependencyKind.DataContent,
-            _ => throw new ArgumentException($"'{t.Name}' is a {t.Kind}; dependencies name defined functions or data objects [DEP-1]", nameof(target)),
-        };
-        foreach (DependencyEntry d in _dependencies)
-            if (d.Function == function.Index && d.Target == target.Index)
-                throw new ArgumentException($"'{f.Name}' already depends on '{t.Name}'", nameof(target));
-        _dependencies.Add(new DependencyEntry(function.Index, target.Index, kind, expectedContentHash));
-    }
-
     /// <summary>First section kind of the range FORMAT.md §4 reserves for producers' own sections.</summary>
     public const uint FirstPrivateSectionKind = 0x8000_0000;
 
@@ -278,7 +283,7 @@ public sealed partial class CacheBuilder
             throw new ArgumentException($"a symbol named '{entry.Name}' already exists [SYM-2]", "name");
         _symbols.Add(entry);
         _symbolByName.Add(entry.Name, _symbols.Count - 1);
-        return new SymbolHandle(_symbols.Count - 1);
+        return new SymbolHandle(this, _symbols.Count - 1);
     }
 
     private void RemoveLastSymbol(SymbolHandle handle)
@@ -291,8 +296,9 @@ public sealed partial class CacheBuilder
 
     private SymbolEntry GetSymbol(SymbolHandle handle)
     {
-        if ((uint)handle.Index >= (uint)_symbols.Count)
-            throw new ArgumentException($"symbol handle {handle.Index} does not belong to this builder", nameof(handle));
+        if (handle.Builder != this || (uint)handle.Index >= (uint)_symbols.Count)
+            throw new ArgumentException(handle.Builder is null ? "a default SymbolHandle stands for no symbol"
+                : $"symbol handle '{handle.Builder.GetSymbolName(handle)}' belongs to another builder", nameof(handle));
         return _symbols[handle.Index];
     }
 
@@ -308,8 +314,9 @@ public sealed partial class CacheBuilder
 
     private int CheckDeclaration(DeclarationHandle declaration)
     {
-        if ((uint)declaration.Index >= (uint)_declarations.Count)
-            throw new ArgumentException($"declaration handle {declaration.Index} does not belong to this builder", nameof(declaration));
+        if (declaration.Builder != this || (uint)declaration.Index >= (uint)_declarations.Count)
+            throw new ArgumentException(declaration.Builder is null ? "a default DeclarationHandle stands for no declaration"
+                : $"declaration handle {declaration} belongs to another builder", nameof(declaration));
         return declaration.Index;
     }
 
@@ -345,43 +352,40 @@ public sealed partial class CacheBuilder
         }
     }
 
-    /// <summary>Checks one owner's relocations and returns them sorted by offset.</summary>
-    private Relocation[] CheckRelocations(string owner, int ownerSize, IEnumerable<Relocation>? relocations, bool allowed)
+    /// <summary>Checks an owner's relocations against this builder's symbols (<see cref="RelocationRules.CheckTargets"/>)
+    /// and resolves their targets to symbol indexes, so that laying out needs no name lookups.</summary>
+    private ResolvedRelocation[] Resolve(string owner, ReadOnlySpan<Relocation> relocations)
     {
-        if (relocations is null) return [];
-        Relocation[] ordered = relocations as Relocation[] is { } array ? (Relocation[])array.Clone() : [.. relocations];
-        if (ordered.Length > 0 && !allowed)
-            throw new ArgumentException($"'{owner}' cannot have relocations", nameof(relocations));
-        // Sorting is only needed when the caller did not give offset order (codegen does); duplicates are refused below.
-        for (int i = 1; i < ordered.Length; i++)
-            if (ordered[i - 1].Offset > ordered[i].Offset)
-            {
-                Array.Sort(ordered, (a, b) => a.Offset.CompareTo(b.Offset));
-                break;
-            }
-        for (int i = 0; i < ordered.Length; i++)
+        if (RelocationRules.CheckTargets(relocations, this) is { } problem)
+            throw new ArgumentException($"'{owner}': {problem}", "relocations");
+        var resolved = new ResolvedRelocation[relocations.Length];
+        for (int i = 0; i < relocations.Length; i++)
         {
-            Relocation r = ordered[i];
-            if (!Enum.IsDefined(r.Kind))
-                throw new ArgumentException($"'{owner}': relocation at +{r.Offset} has unknown kind {(int)r.Kind} [REL-1]", nameof(relocations));
-            int width = RelocationRules.FieldWidth(r.Kind);
-            if (r.Offset < 0 || (long)r.Offset + width > ownerSize)
-                throw new ArgumentException(
-                    $"'{owner}': {r.Kind} relocation at +{r.Offset} needs {width} bytes but the owner is {ownerSize} bytes [REL-3]", nameof(relocations));
-            if (i > 0 && ordered[i - 1].Offset + RelocationRules.FieldWidth(ordered[i - 1].Kind) > r.Offset)
-                throw new ArgumentException(
-                    $"'{owner}': relocations at +{ordered[i - 1].Offset} and +{r.Offset} overlap [REL-4]", nameof(relocations));
-            SymbolEntry target = GetSymbol(r.Target);
-            if (!RelocationRules.TargetAllowed(r.Kind, target.Kind))
-                throw new ArgumentException(
-                    $"'{owner}': a {r.Kind} relocation at +{r.Offset} cannot target '{target.Name}', a {target.Kind} [REL-6]", nameof(relocations));
-            if (width == 4 && (r.Addend < int.MinValue || r.Addend > int.MaxValue))
-                throw new ArgumentException($"'{owner}': addend {r.Addend} of the 32-bit relocation at +{r.Offset} does not fit 32 bits [REL-7]", nameof(relocations));
-            bool functionTarget = target.Kind is SymbolKind.Function or SymbolKind.ImportFunction;
-            if (!functionTarget && r.ExpectedSignatureHash is { } h && h != 0)
-                throw new ArgumentException($"'{owner}': the relocation at +{r.Offset} targets data '{target.Name}' and cannot carry a signature hash [REL-8]", nameof(relocations));
+            ref readonly Relocation r = ref relocations[i];
+            resolved[i] = new ResolvedRelocation(r.Offset, r.Kind, _symbolByName[r.Target], r.Addend, r.ExpectedSignatureHash);
         }
-        return ordered;
+        return resolved;
+    }
+
+    /// <summary>Resolves a body's content dependencies: each names a function or data object of this builder once [DEP-1].</summary>
+    private DependencyEntry[] ResolveDependencies(string owner, ReadOnlySpan<Dependency> dependencies)
+    {
+        var resolved = new DependencyEntry[dependencies.Length];
+        var seen = new HashSet<int>();
+        for (int i = 0; i < dependencies.Length; i++)
+        {
+            Dependency d = dependencies[i];
+            if (!_symbolByName.TryGetValue(d.Target, out int target))
+                throw new ArgumentException($"'{owner}' depends on '{d.Target}', which is not a symbol of this builder [DEP-1]", "dependencies");
+            SymbolEntry t = _symbols[target];
+            DependencyKind kind = DependencyRules.KindFor(t.Kind);
+            if (kind == 0)
+                throw new ArgumentException($"'{owner}' depends on '{t.Name}', a {t.Kind}; dependencies name defined functions or data objects [DEP-1]", "dependencies");
+            if (!seen.Add(target))
+                throw new ArgumentException($"'{owner}' depends on '{t.Name}' twice [DEP-1]", "dependencies");
+            resolved[i] = new DependencyEntry(target, kind, d.ExpectedContentHash);
+        }
+        return resolved;
     }
 
     private sealed class SymbolEntry(string name, SymbolKind kind, Linkage linkage, int declaration)
@@ -391,8 +395,9 @@ public sealed partial class CacheBuilder
         public Linkage Linkage { get; } = linkage;
         public int Declaration { get; } = declaration;
         public bool IsDefined { get; set; }
-        public byte[] Bytes { get; set; } = [];
-        public Relocation[] Relocations { get; set; } = [];
+        public System.Collections.Immutable.ImmutableArray<byte> Bytes { get; set; } = [];
+        public ResolvedRelocation[] Relocations { get; set; } = [];
+        public DependencyEntry[] Dependencies { get; set; } = [];
         public int Alignment { get; set; } = 1;
         public int Size { get; set; }
         public DataKind DataKind { get; init; }
@@ -402,5 +407,8 @@ public sealed partial class CacheBuilder
 
     private sealed record FingerprintEntry(string Key, FingerprintValueKind Kind, MatchRule Match, ulong Value, string? Text);
 
-    private sealed record DependencyEntry(int Function, int Target, DependencyKind Kind, ContentHash Expected);
+    /// <summary>A relocation with its target resolved to the builder's symbol index.</summary>
+    private readonly record struct ResolvedRelocation(int Offset, RelocationKind Kind, int Target, long Addend, ulong? ExpectedSignatureHash);
+
+    private readonly record struct DependencyEntry(int Target, DependencyKind Kind, ContentHash Expected);
 }

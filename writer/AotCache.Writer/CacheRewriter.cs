@@ -1,20 +1,9 @@
 using System.Runtime.InteropServices;
+using System.Collections.Immutable;
 using AotCache.Format;
-using AotCache.Loader;
+using AotCache.Reader;
 
 namespace AotCache.Writer;
-
-/// <summary>A relocation of a replacement body; the target is a symbol index of the file being rewritten.</summary>
-public readonly record struct RewriteRelocation(int Offset, RelocationKind Kind, int TargetSymbol, long Addend, ulong ExpectedSignatureHash);
-
-/// <summary>A new body for an existing function: code, relocations, declaration and cache key. The function keeps
-/// its name, linkage and place in the function table; content dependencies it had are dropped.</summary>
-public sealed record FunctionReplacement(byte[] Code, IReadOnlyList<RewriteRelocation> Relocations, Signature Signature)
-{
-    public ContentHash ContentHash { get; init; }
-    public int Alignment { get; init; } = 16;
-    public CpuFeatures RequiredCpuFeatures { get; init; }
-}
 
 /// <summary>
 /// Writes the next version of a cache file by editing the previous one: replaced function bodies are spliced
@@ -35,7 +24,7 @@ public sealed class CacheRewriter
     private static readonly byte[] CodePadding = CreateCodePadding();
 
     private readonly CacheImage _old;
-    private readonly SortedDictionary<int, FunctionReplacement> _replacements = [];
+    private readonly SortedDictionary<int, Replacement> _replacements = [];
     private readonly Dictionary<uint, byte[]> _privateSections = [];
     private readonly Dictionary<string, ulong> _fingerprintIntegers = new(StringComparer.Ordinal);
 
@@ -45,9 +34,9 @@ public sealed class CacheRewriter
     {
         ArgumentNullException.ThrowIfNull(previous);
         if (previous.HasSection(SectionKind.Signature))
-            throw new InvalidOperationException("a signed file cannot be edited in place: rebuild it with CacheBuilder and sign it again");
+            throw new ArgumentException("a signed file cannot be edited in place: rebuild it with CacheBuilder and sign it again", nameof(previous));
         if (previous.Header.MinorVersion > FormatConstants.MinorVersion || previous.Header.RequiredFlags != 0)
-            throw new InvalidOperationException($"the file is format {previous.Header.MajorVersion}.{previous.Header.MinorVersion}, newer than this writer: rebuild it");
+            throw new ArgumentException($"the file is format {previous.Header.MajorVersion}.{previous.Header.MinorVersion}, newer than this writer: rebuild it", nameof(previous));
         _old = previous;
     }
 
@@ -56,14 +45,46 @@ public sealed class CacheRewriter
     /// <see cref="CacheBuilder"/> does with that order, dropping types no symbol uses any more.</summary>
     public DeclarationOrder DeclarationOrder { get; set; }
 
-    public void ReplaceFunction(int function, FunctionReplacement replacement)
+    /// <summary>
+    /// Gives function <paramref name="function"/> (its index in the previous file's function table) a new body: new
+    /// code, relocations, dependencies and possibly a new signature. The function keeps its name, linkage and place.
+    /// Relocations and dependencies must name symbols of the file (<see cref="RelocationRules.CheckTargets"/>); a
+    /// relocation whose expected signature hash is null records its target's declaration after the edit.
+    /// </summary>
+    public void ReplaceFunction(int function, FunctionBody body)
     {
-        ArgumentNullException.ThrowIfNull(replacement);
+        ArgumentNullException.ThrowIfNull(body);
         if ((uint)function >= (uint)_old.Functions.Length)
             throw new ArgumentOutOfRangeException(nameof(function), function, $"the file has {_old.Functions.Length} functions");
         string name = _old.SymbolName((int)_old.Functions[function].Symbol);
-        Check(name, replacement);
-        _replacements[function] = replacement;
+        if (RelocationRules.CheckTargets(body.Relocations.AsSpan(), _old) is { } problem)
+            throw new ArgumentException($"'{name}': {problem}", nameof(body));
+        var relocations = new ResolvedRelocation[body.Relocations.Length];
+        for (int i = 0; i < relocations.Length; i++)
+        {
+            Relocation r = body.Relocations[i];
+            relocations[i] = new ResolvedRelocation(r.Offset, r.Kind, _old.FindSymbol(r.Target), r.Addend, r.ExpectedSignatureHash);
+        }
+        var dependencies = new List<(int Target, DependencyKind Kind, ContentHash Expected)>();
+        foreach (Dependency d in body.Dependencies)
+        {
+            int target = _old.FindSymbol(d.Target);
+            DependencyKind kind = target < 0 ? 0 : DependencyRules.KindFor(_old.Symbols[target].Kind);
+            if (kind == 0)
+                throw new ArgumentException($"'{name}' depends on '{d.Target}', which is not a function or data object of the file [DEP-1]", nameof(body));
+            if (dependencies.Exists(x => x.Target == target))
+                throw new ArgumentException($"'{name}' depends on '{d.Target}' twice [DEP-1]", nameof(body));
+            dependencies.Add((target, kind, d.ExpectedContentHash));
+        }
+        _replacements[function] = new Replacement(body, relocations, dependencies);
+    }
+
+    /// <summary>Gives the function named <paramref name="name"/> a new body (see <see cref="ReplaceFunction(int, FunctionBody)"/>).</summary>
+    public void ReplaceFunction(string name, FunctionBody body)
+    {
+        int function = _old.FindFunction(name);
+        if (function < 0) throw new ArgumentException($"the file has no function named '{name}'", nameof(name));
+        ReplaceFunction(function, body);
     }
 
     /// <summary>Replaces the bytes of an existing producer-private section (FORMAT.md §4).</summary>
@@ -86,36 +107,6 @@ public sealed class CacheRewriter
         throw new ArgumentException($"the file has no integer fingerprint component '{key}'", nameof(key));
     }
 
-    private void Check(string function, FunctionReplacement r)
-    {
-        if (r.Code.Length == 0) throw new ArgumentException($"'{function}': a function has at least one byte of code [FUN-5]");
-        if (r.Alignment < 1 || r.Alignment > FormatConstants.MaxAlignment || (r.Alignment & (r.Alignment - 1)) != 0)
-            throw new ArgumentException($"'{function}': alignment {r.Alignment} is not a power of two from 1 to {FormatConstants.MaxAlignment} [FUN-3]");
-        if ((r.RequiredCpuFeatures & ~CpuFeatures.AllKnown) != 0)
-            throw new ArgumentException($"'{function}': unknown CPU feature bits [FUN-6]");
-        ReadOnlySpan<SymbolRecord> symbols = _old.Symbols;
-        int previousEnd = 0;
-        for (int i = 0; i < r.Relocations.Count; i++)
-        {
-            RewriteRelocation x = r.Relocations[i];
-            if (!RelocationRules.IsKnown(x.Kind)) throw new ArgumentException($"'{function}': relocation {i} has unknown kind {(int)x.Kind} [REL-1]");
-            int width = RelocationRules.FieldWidth(x.Kind);
-            if (x.Offset < 0 || (long)x.Offset + width > r.Code.Length)
-                throw new ArgumentException($"'{function}': relocation at +{x.Offset} does not fit in {r.Code.Length} bytes of code [REL-3]");
-            if (i > 0 && x.Offset < previousEnd)
-                throw new ArgumentException($"'{function}': relocations must be sorted by offset and not overlap (+{x.Offset}) [REL-4]");
-            previousEnd = x.Offset + width;
-            if ((uint)x.TargetSymbol >= (uint)symbols.Length) throw new ArgumentException($"'{function}': relocation target {x.TargetSymbol} is not a symbol [REL-5]");
-            SymbolKind target = symbols[x.TargetSymbol].Kind;
-            if (!RelocationRules.TargetAllowed(x.Kind, target))
-                throw new ArgumentException($"'{function}': a {x.Kind} relocation cannot target a {target} [REL-6]");
-            if (width == 4 && (x.Addend < int.MinValue || x.Addend > int.MaxValue))
-                throw new ArgumentException($"'{function}': addend {x.Addend} does not fit 32 bits [REL-7]");
-            if (x.ExpectedSignatureHash != 0 && target is not (SymbolKind.Function or SymbolKind.ImportFunction))
-                throw new ArgumentException($"'{function}': only relocations to functions carry a signature hash [REL-8]");
-        }
-    }
-
     /// <summary>Lays out the new version.</summary>
     public RewrittenFile Build()
     {
@@ -136,17 +127,18 @@ public sealed class CacheRewriter
         long codeCursor = 0, relocationCursor = 0;
         for (int k = 0; k < oldFunctions.Length;)
         {
-            if (_replacements.TryGetValue(k, out FunctionReplacement? r))
+            if (_replacements.TryGetValue(k, out Replacement? replacement))
             {
+                FunctionBody r = replacement.Body;
                 long offset = AlignUp(codeCursor, r.Alignment);
                 AddPadding(code, offset - codeCursor, CodePadding);
-                code.Add(r.Code);
+                code.Add(ImmutableCollectionsMarshal.AsArray(r.Code));
                 FunctionRecord old = oldFunctions[k];
                 functions[k] = new FunctionRecord(old.Symbol, (uint)offset, (uint)r.Code.Length, (uint)r.Alignment, (uint)relocationCursor,
-                    (uint)r.Relocations.Count, r.RequiredCpuFeatures, r.ContentHash);
-                if (r.Relocations.Count > 0) relocations.Add(Records(r.Relocations));
+                    (uint)r.Relocations.Length, r.RequiredCpuFeatures, r.ContentHash);
+                if (replacement.Relocations.Length > 0) relocations.Add(Records(replacement.Relocations));
                 codeCursor = offset + r.Code.Length;
-                relocationCursor += r.Relocations.Count;
+                relocationCursor += r.Relocations.Length;
                 k++;
                 continue;
             }
@@ -194,15 +186,20 @@ public sealed class CacheRewriter
             content[(uint)SectionKind.DataObjects] = One(MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
         }
 
-        // Dependencies of replaced functions are dropped: a replacement declares none.
-        bool dropsDependencies = false;
-        foreach (DependencyRecord d in _old.Dependencies) dropsDependencies |= _replacements.ContainsKey((int)d.Function);
-        if (dropsDependencies)
+        // Dependencies: a replaced function's are its new body's. The table is rebuilt only when that changes it.
+        bool changesDependencies = false;
+        foreach (DependencyRecord d in _old.Dependencies) changesDependencies |= _replacements.ContainsKey((int)d.Function);
+        foreach (Replacement r in _replacements.Values) changesDependencies |= r.Dependencies.Count > 0;
+        if (changesDependencies)
         {
-            var kept = new List<DependencyRecord>();
+            var next = new List<DependencyRecord>();
             foreach (DependencyRecord d in _old.Dependencies)
-                if (!_replacements.ContainsKey((int)d.Function)) kept.Add(d);
-            content[(uint)SectionKind.Dependencies] = One(MemoryMarshal.AsBytes(kept.ToArray().AsSpan()).ToArray());
+                if (!_replacements.ContainsKey((int)d.Function)) next.Add(d);
+            foreach (var (function, r) in _replacements)
+                foreach (var (target, kind, expected) in r.Dependencies)
+                    next.Add(new DependencyRecord((uint)function, (uint)target, kind, expected));
+            next.Sort((x, y) => x.Function != y.Function ? x.Function.CompareTo(y.Function) : x.Target.CompareTo(y.Target)); // [DEP-1]
+            content[(uint)SectionKind.Dependencies] = One(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(next)).ToArray());
         }
 
         if (_fingerprintIntegers.Count > 0)
@@ -268,7 +265,7 @@ public sealed class CacheRewriter
             cursor = offset + (long)e.Size;
         }
         if (cursor > FormatConstants.MaxFileSize)
-            throw new InvalidOperationException($"the rewritten file would be {cursor} bytes, more than a file may hold [LIM-2]");
+            throw new CacheBuildException([$"the rewritten file would be {cursor} bytes, more than a file may hold [LIM-2]"]);
 
         FileHeader header = _old.Header;
         header.FileSize = (ulong)cursor;
@@ -292,13 +289,14 @@ public sealed class CacheRewriter
         var declarations = new List<DeclarationRecord>(_old.Declarations.ToArray());
         var signatureBytes = new List<byte>();
         var declarationOf = new Dictionary<int, int>();
-        foreach (var (function, r) in _replacements)
+        foreach (var (function, replacement) in _replacements)
         {
-            int d = FindDeclaration(declarations, signatureBytes, r.Signature);
+            Signature signature = replacement.Body.Signature;
+            int d = FindDeclaration(declarations, signatureBytes, signature);
             if (d < 0)
             {
-                declarations.Add(new DeclarationRecord((uint)(_old.SignatureBytes.Length + signatureBytes.Count), (uint)r.Signature.Encoding.Length, r.Signature.Hash));
-                signatureBytes.AddRange(r.Signature.Encoding);
+                declarations.Add(new DeclarationRecord((uint)(_old.SignatureBytes.Length + signatureBytes.Count), (uint)signature.Encoding.Length, signature.Hash));
+                signatureBytes.AddRange(signature.Encoding);
                 d = declarations.Count - 1;
             }
             declarationOf[function] = d;
@@ -347,7 +345,7 @@ public sealed class CacheRewriter
         var fromOld = new int[oldDeclarations.Length];
         Array.Fill(fromOld, -1);
         var replaced = new Dictionary<int, int>(); // symbol -> type
-        foreach (var (function, r) in _replacements) replaced[(int)oldFunctions[function].Symbol] = Intern(r.Signature.Encoding.AsSpan());
+        foreach (var (function, r) in _replacements) replaced[(int)oldFunctions[function].Symbol] = Intern(r.Body.Signature.Encoding.AsSpan());
         var typeOf = new int[oldSymbols.Length];
         for (int s = 0; s < oldSymbols.Length; s++)
         {
@@ -421,16 +419,30 @@ public sealed class CacheRewriter
         return 0;
     }
 
-    private static byte[] Records(IReadOnlyList<RewriteRelocation> relocations)
+    /// <summary>Relocation records of a replacement; a null expected signature hash records the target's signature
+    /// after the edit (a replaced function's new one).</summary>
+    private byte[] Records(ResolvedRelocation[] relocations)
     {
-        var records = new RelocationRecord[relocations.Count];
+        var records = new RelocationRecord[relocations.Length];
         for (int i = 0; i < records.Length; i++)
         {
-            RewriteRelocation r = relocations[i];
-            records[i] = new RelocationRecord((uint)r.Offset, r.Kind, (uint)r.TargetSymbol, r.Addend, r.ExpectedSignatureHash);
+            ResolvedRelocation r = relocations[i];
+            records[i] = new RelocationRecord((uint)r.Offset, r.Kind, (uint)r.Target, r.Addend, r.ExpectedSignatureHash ?? SignatureHashAfterEdit(r.Target));
         }
         return MemoryMarshal.AsBytes(records.AsSpan()).ToArray();
     }
+
+    private ulong SignatureHashAfterEdit(int symbol)
+    {
+        SymbolRecord s = _old.Symbols[symbol];
+        if (!RelocationRules.IsCallable(s.Kind)) return 0;
+        if (s.Kind == SymbolKind.Function && _replacements.TryGetValue((int)s.Definition, out Replacement? r)) return r.Body.Signature.Hash;
+        return _old.Declarations[(int)s.Declaration].SignatureHash;
+    }
+
+    private readonly record struct ResolvedRelocation(int Offset, RelocationKind Kind, int Target, long Addend, ulong? ExpectedSignatureHash);
+
+    private sealed record Replacement(FunctionBody Body, ResolvedRelocation[] Relocations, List<(int Target, DependencyKind Kind, ContentHash Expected)> Dependencies);
 
     private static (List<ReadOnlyMemory<byte>>, long) One(byte[] bytes) => ([bytes], bytes.Length);
 

@@ -7,7 +7,7 @@ namespace AotCache.Writer;
 /// The Linux file calls <see cref="AtomicFile"/> needs and .NET does not offer: an atomic exchange of two
 /// names (renameat2 with RENAME_EXCHANGE, Linux 3.15, ext4/xfs/btrfs/tmpfs), open without
 /// following a symbolic link, and fsync of a directory, which makes a rename durable. (flock is the loader's
-/// <see cref="Loader.Memory.FileLock"/>, whose other side its readers take.) Plain P/Invoke with marshalled strings: no unsafe code.
+/// the reader's <c>FileLock</c>, whose other side its readers take.) Plain P/Invoke with marshalled strings: no unsafe code.
 /// </summary>
 internal static class LinuxFiles
 {

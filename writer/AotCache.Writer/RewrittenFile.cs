@@ -16,7 +16,7 @@ public sealed class RewrittenFile
     }
 
     /// <summary>The bytes of the file, in order. They may point into the previous file's mapping: keep the
-    /// <see cref="Loader.CacheImage"/> it came from open until the file is written.</summary>
+    /// <see cref="Reader.CacheImage"/> it came from open until the file is written.</summary>
     public IReadOnlyList<ReadOnlyMemory<byte>> Pieces { get; }
 
     public long Length { get; }

@@ -20,20 +20,20 @@ public class FunctionAssemblerTests
         var data = b.DeclareData("data", DataKind.Writable, 8);
         var fa = new FunctionAssembler(b);
         fa.Asm.push(rbx);
-        fa.Call(callee);
-        fa.Call(import);
-        fa.CallViaSlot(import);
-        fa.JumpIf(ConditionCode.ne, callee, offsetIntoTarget: 12);
-        fa.LoadAddress(Register.RDX, data);
-        fa.LoadAbsoluteAddress(Register.R11, callee, addend: 3);
-        fa.DataAccess(Instruction.Create(Code.Mov_r64_rm64, Register.RAX, FunctionAssembler.RipOperand()), data, offset: 0);
+        fa.Call(callee.Name);
+        fa.Call(import.Name);
+        fa.CallViaSlot(import.Name);
+        fa.JumpIf(ConditionCode.ne, callee.Name, offsetIntoTarget: 12);
+        fa.LoadAddress(Register.RDX, data.Name);
+        fa.LoadAbsoluteAddress(Register.R11, callee.Name, addend: 3);
+        fa.DataAccess(Instruction.Create(Code.Mov_r64_rm64, Register.RAX, FunctionAssembler.RipOperand()), data.Name, offset: 0);
         // An immediate after the displacement: the addend is −8 (4-byte disp + 4-byte imm32 to the end).
-        fa.DataAccess(Instruction.Create(Code.Add_rm64_imm32, FunctionAssembler.RipOperand(), 0x12345), data);
+        fa.DataAccess(Instruction.Create(Code.Add_rm64_imm32, FunctionAssembler.RipOperand(), 0x12345), data.Name);
         // One after an imm8: −5.
-        fa.DataAccess(Instruction.Create(Code.Cmp_rm64_imm8, FunctionAssembler.RipOperand(), 5), data);
+        fa.DataAccess(Instruction.Create(Code.Cmp_rm64_imm8, FunctionAssembler.RipOperand(), 5), data.Name);
         fa.Asm.pop(rbx);
-        fa.Jump(import);
-        CompiledFunction f = fa.Finish();
+        fa.Jump(import.Name);
+        FunctionBody f = fa.Finish(sig.Signature);
 
         var expected = new (RelocationKind Kind, int FieldSize, long Addend)[]
         {
@@ -48,10 +48,10 @@ public class FunctionAssemblerTests
             (RelocationKind.DataPcRel32, 4, -5),
             (RelocationKind.ThunkPcRel32, 4, -4),
         };
-        Assert.Equal(expected.Length, f.Relocations.Count);
+        Assert.Equal(expected.Length, f.Relocations.Length);
 
         // Decode the produced code independently and compare each field with the decoder's own offsets.
-        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(f.Code));
+        var decoder = Iced.Intel.Decoder.Create(64, new ByteArrayCodeReader(f.Code.ToArray()));
         var instructions = new List<(Instruction Ins, ConstantOffsets Offsets)>();
         while (decoder.IP < (ulong)f.Code.Length)
         {

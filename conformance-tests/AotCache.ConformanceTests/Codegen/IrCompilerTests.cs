@@ -3,6 +3,7 @@ using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.ConformanceTests.Loading;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Linking;
 using static AotCache.Codegen.Ir.IrType;

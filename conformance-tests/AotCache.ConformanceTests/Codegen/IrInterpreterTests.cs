@@ -1,5 +1,6 @@
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
+using AotCache.Reader;
 using AotCache.Loader;
 using static AotCache.Codegen.Ir.IrType;
 

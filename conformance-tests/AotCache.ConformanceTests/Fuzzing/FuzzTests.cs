@@ -2,6 +2,7 @@ using AotCache.ConformanceTests.Vectors;
 using AotCache.ConformanceTests.Spec;
 using AotCache.Format;
 using AotCache.Fuzz;
+using AotCache.Reader;
 using AotCache.Loader;
 using Xunit.Abstractions;
 

@@ -67,13 +67,13 @@ public static class GoldenModules
             .Bytes(0xFF, 0x50, 0x08)                                            // 25  call qword [rax+8]
             .Bytes(0x5B)                                                        // 28  pop rbx
             .Bytes(0xC3);                                                       // 29  ret
-        Define(b, main, mainCode);
+        Define(b, main, mainCode, dependencies: new Dependency(add.Name, ContentHash.Of(addCode.Code)));
 
         // ops: a table of function pointers, { add, scale }, filled in by the loader.
         b.DefineData(ops, new byte[16],
         [
-            new Relocation(0, RelocationKind.Absolute64, add, 0),
-            new Relocation(8, RelocationKind.Absolute64, scale, 0),
+            new Relocation(0, RelocationKind.Absolute64, add.Name, 0),
+            new Relocation(8, RelocationKind.Absolute64, scale.Name, 0),
         ]);
         byte[] three = BitConverter.GetBytes(3L);
         b.DefineData(factor, three, contentHash: ContentHash.Of(three));
@@ -81,7 +81,6 @@ public static class GoldenModules
 
         b.AddFingerprint("compiler.version", "golden 1.0");
         b.AddFingerprintFeatures("cpu.features", (ulong)(CpuFeatures.Sse41 | CpuFeatures.Popcnt));
-        b.AddDependency(main, add, ContentHash.Of(addCode.Code));
         return b.ToArray();
     }
 
@@ -129,8 +128,8 @@ public static class GoldenModules
         // callbacks: { host_free, log_value }, an import's address beside a local function's.
         b.AddData("callbacks", DataKind.ReadOnly, new byte[16], alignment: 8,
         [
-            new Relocation(0, RelocationKind.Absolute64, hostFree, 0),
-            new Relocation(8, RelocationKind.Absolute64, logValue, 0),
+            new Relocation(0, RelocationKind.Absolute64, hostFree.Name, 0),
+            new Relocation(8, RelocationKind.Absolute64, logValue.Name, 0),
         ]);
         return b.ToArray();
     }
@@ -170,9 +169,7 @@ public static class GoldenModules
             .Bytes(0xE8).Rel32(RelocationKind.FunctionPcRel32, callee, expectedSignatureHash: before.Hash) // 09  call callee  field 0a  STALE
             .Bytes(0x5B)                                                        // 0e  pop rbx
             .Bytes(0xC3);                                                       // 0f  ret
-        Define(b, caller, callerCode);
-
-        b.AddDependency(caller, other, ContentHash.Of("other, as it was before"u8));
+        Define(b, caller, callerCode, dependencies: new Dependency(other.Name, ContentHash.Of("other, as it was before"u8)));
         return b.ToArray();
     }
 
@@ -184,9 +181,12 @@ public static class GoldenModules
         ["stale"] = Stale,
     };
 
-    private static void Define(CacheBuilder b, SymbolHandle function, Listing code, CpuFeatures features = CpuFeatures.None) =>
-        b.DefineFunction(function, code.Code, code.Relocations,
-            new FunctionOptions { ContentHash = ContentHash.Of(code.Code), RequiredCpuFeatures = features });
+    private static void Define(CacheBuilder b, SymbolHandle function, Listing code, CpuFeatures features = CpuFeatures.None, params Dependency[] dependencies) =>
+        b.DefineFunction(function, new FunctionBody(code.Code, b.GetSymbolSignature(function)!, code.Relocations, dependencies)
+        {
+            ContentHash = ContentHash.Of(code.Code),
+            RequiredCpuFeatures = features,
+        });
 
     /// <summary>Machine code written instruction by instruction; each relocated field is left zero in the bytes.</summary>
     private sealed class Listing
@@ -208,7 +208,7 @@ public static class GoldenModules
         /// (ELF R_X86_64_PC32; an instruction with an immediate after the field would need −4 − its size).</summary>
         public Listing Rel32(RelocationKind kind, SymbolHandle target, ulong? expectedSignatureHash = null)
         {
-            _relocations.Add(new Relocation(_code.Count, kind, target, -4, expectedSignatureHash));
+            _relocations.Add(new Relocation(_code.Count, kind, target.Name, -4, expectedSignatureHash));
             _code.AddRange(new byte[4]);
             return this;
         }
@@ -216,7 +216,7 @@ public static class GoldenModules
         /// <summary>A 64-bit absolute address (the imm64 of <c>mov r64, imm64</c>), addend 0.</summary>
         public Listing Imm64(SymbolHandle target)
         {
-            _relocations.Add(new Relocation(_code.Count, RelocationKind.Absolute64, target, 0));
+            _relocations.Add(new Relocation(_code.Count, RelocationKind.Absolute64, target.Name, 0));
             _code.AddRange(new byte[8]);
             return this;
         }

@@ -1,4 +1,5 @@
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Tools.CacheDump;
 using Iced.Intel;
@@ -90,7 +91,7 @@ public sealed class GoldenTests
                 }
                 else
                 {
-                    // call/jmp rel32 is reported as an immediate by Iced (TOOLCHAIN.md); RIP-relative operands as a displacement.
+                    // call/jmp rel32 is reported as an immediate by Iced; RIP-relative operands as a displacement.
                     bool onRel32 = ins.IsCallNear || ins.IsJmpNear || ins.IsJccNear
                         ? c.ImmediateSize == 4 && c.ImmediateOffset == fieldInInstruction
                         : ins.IsIPRelativeMemoryOperand && c.DisplacementSize == 4 && c.DisplacementOffset == fieldInInstruction;

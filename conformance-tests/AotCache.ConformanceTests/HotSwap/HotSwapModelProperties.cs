@@ -1,4 +1,5 @@
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.HotSwap;
 using FsCheck;
@@ -107,7 +108,7 @@ public class HotSwapModelProperties
                 if (change.Definition is null) tx.Remove(name);
                 else
                 {
-                    FunctionUpdate update = Update(change.Definition.Constant, Sig(change.Definition.OneParam),
+                    FunctionBody update = Update(change.Definition.Constant, Sig(change.Definition.OneParam),
                         [.. change.Definition.Calls.Select(c => new Call(c.Callee, Sig(c.CompiledOneParam)))]);
                     if (model.ContainsKey(name)) tx.Redefine(name, update); else tx.Add(name, update);
                 }

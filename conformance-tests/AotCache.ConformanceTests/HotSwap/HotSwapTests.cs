@@ -1,4 +1,5 @@
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.HotSwap;
 using AotCache.ConformanceTests.Loading;
@@ -115,10 +116,10 @@ public class HotSwapTests
             ("f", 100, NoParams, []),
             ("k", 1000, NoParams, []),
             ("other", 1, NoParams, []),
-        ], (b, h) =>
+        ], new Dictionary<string, Dependency[]>
         {
-            b.AddDependency(h["f"], h["g"], new ContentHash(7, 0));
-            b.AddDependency(h["k"], h["f"], new ContentHash(100, 0));
+            ["f"] = [new Dependency("g", new ContentHash(7, 0))],
+            ["k"] = [new Dependency("f", new ContentHash(100, 0))],
         });
         using var image = CacheImage.Read(file);
         using var m = Load(image);
@@ -130,8 +131,8 @@ public class HotSwapTests
         // Recompiling the whole chain commits.
         m.BeginUpdate()
             .Redefine("g", Update(8, NoParams, [], content: new ContentHash(8, 0)))
-            .Redefine("f", Update(108, NoParams, [], content: new ContentHash(108, 0), dependencies: [new UpdateDependency("g", new ContentHash(8, 0))]))
-            .Redefine("k", Update(1108, NoParams, [], content: new ContentHash(1108, 0), dependencies: [new UpdateDependency("f", new ContentHash(108, 0))]))
+            .Redefine("f", Update(108, NoParams, [], content: new ContentHash(108, 0), dependencies: [new Dependency("g", new ContentHash(8, 0))]))
+            .Redefine("k", Update(1108, NoParams, [], content: new ContentHash(1108, 0), dependencies: [new Dependency("f", new ContentHash(108, 0))]))
             .Commit();
         Assert.Equal(1108, Run(m, "k"));
     }

@@ -1,4 +1,5 @@
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Writer;
 using static AotCache.ConformanceTests.HotSwap.SwapCode;
@@ -29,16 +30,12 @@ public sealed class IncrementalWriteTests : IDisposable
             int old = previous?.FindFunction(s.Name) ?? -1;
             if (old >= 0 && previous!.Functions[old].ContentHash == s.Hash)
             {
-                StoredFunction stored = previous.GetStoredFunction(old);
-                b.DefineFunction(handles[s.Name], stored.Code,
-                    stored.Relocations.Select(r => new Relocation(r.Offset, r.Kind, handles[r.Target], r.Addend, r.ExpectedSignatureHash)),
-                    new FunctionOptions { Alignment = stored.Alignment, ContentHash = stored.ContentHash, RequiredCpuFeatures = stored.RequiredCpuFeatures });
+                b.DefineFunction(handles[s.Name], previous.GetFunctionBody(old));
                 continue;
             }
             compiled.Add(s.Name);
             var (code, sites) = Assemble(s.Constant, [.. s.Calls.Select(c => new Call(c, NoParams))]);
-            b.DefineFunction(handles[s.Name], code, sites.Select(x => new Relocation(x.Offset, RelocationKind.FunctionPcRel32, handles[x.Call.Callee], -4)),
-                new FunctionOptions { ContentHash = s.Hash });
+            b.DefineFunction(handles[s.Name], new FunctionBody(code, NoParams, sites.Select(x => new Relocation(x.Offset, RelocationKind.FunctionPcRel32, x.Call.Callee, -4))) { ContentHash = s.Hash });
         }
         return (b.ToArray(), compiled);
     }

@@ -1,4 +1,5 @@
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader.HotSwap;
 using AotCache.Writer;
 using ValueType = AotCache.Format.ValueType;
@@ -35,19 +36,19 @@ public static class SwapCode
         return ([.. code], sites);
     }
 
-    public static FunctionUpdate Update(int constant, Signature signature, IReadOnlyList<Call> calls, int padding = 0,
-        ContentHash content = default, IReadOnlyList<UpdateDependency>? dependencies = null)
+    public static FunctionBody Update(int constant, Signature signature, IReadOnlyList<Call> calls, int padding = 0,
+        ContentHash content = default, IReadOnlyList<Dependency>? dependencies = null)
     {
         var (code, sites) = Assemble(constant, calls, padding);
-        return new FunctionUpdate(code,
-            [.. sites.Select(s => new UpdateRelocation(s.Offset, RelocationKind.FunctionPcRel32, s.Call.Callee, -4, s.Call.CompiledAgainst.Hash))],
-            signature)
-        { ContentHash = content, Dependencies = dependencies ?? [] };
+        return new FunctionBody(code, signature, Relocations(sites), dependencies) { ContentHash = content };
     }
+
+    private static IEnumerable<Relocation> Relocations(List<(int Offset, Call Call)> sites) =>
+        sites.Select(s => new Relocation(s.Offset, RelocationKind.FunctionPcRel32, s.Call.Callee, -4, s.Call.CompiledAgainst.Hash));
 
     /// <summary>A whole module of such functions, in the given order (callees must come first or be declared).</summary>
     public static byte[] Module(IReadOnlyList<(string Name, int Constant, Signature Signature, IReadOnlyList<Call> Calls)> functions,
-        Action<CacheBuilder, IReadOnlyDictionary<string, SymbolHandle>>? extra = null)
+        IReadOnlyDictionary<string, Dependency[]>? dependencies = null)
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "swap" };
         var handles = new Dictionary<string, SymbolHandle>();
@@ -55,11 +56,11 @@ public static class SwapCode
         foreach (var f in functions)
         {
             var (code, sites) = Assemble(f.Constant, f.Calls);
-            b.DefineFunction(handles[f.Name], code,
-                sites.Select(s => new Relocation(s.Offset, RelocationKind.FunctionPcRel32, handles[s.Call.Callee], -4, s.Call.CompiledAgainst.Hash)),
-                new FunctionOptions { ContentHash = new ContentHash((ulong)f.Constant, 0) });
+            b.DefineFunction(handles[f.Name], new FunctionBody(code, f.Signature, Relocations(sites), dependencies?.GetValueOrDefault(f.Name))
+            {
+                ContentHash = new ContentHash((ulong)f.Constant, 0),
+            });
         }
-        extra?.Invoke(b, handles);
         return b.ToArray();
     }
 }

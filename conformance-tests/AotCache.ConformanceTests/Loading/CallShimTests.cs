@@ -1,3 +1,4 @@
+using AotCache.Reader;
 using AotCache.Loader.Memory;
 using Iced.Intel;
 

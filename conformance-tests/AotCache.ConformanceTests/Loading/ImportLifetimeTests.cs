@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Linking;
 using static AotCache.Codegen.Ir.IrType;

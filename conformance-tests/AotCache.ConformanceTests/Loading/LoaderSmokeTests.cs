@@ -1,4 +1,5 @@
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Linking;
 using AotCache.Writer;
@@ -19,8 +20,8 @@ public class LoaderSmokeTests
         var none = b.AddDeclaration(NoneToI64);
         var host = b.AddImportFunction("host_count", i64);
         var labs = b.AddImportFunction("labs", i64);
-        var answer = b.AddFunction("answer", none, [0xB8, 0x2A, 0x00, 0x00, 0x00, 0xC3]); // mov eax, 42; ret
-        b.AddFunction("twice", i64,
+        var answer = b.AddFunction("answer", new FunctionBody([0xB8, 0x2A, 0x00, 0x00, 0x00, 0xC3], none.Signature)); // mov eax, 42; ret
+        b.AddFunction("twice", new FunctionBody(
         [
             0x53,                               // push rbx
             0x48, 0x89, 0xFB,                   // mov rbx, rdi
@@ -31,16 +32,16 @@ public class LoaderSmokeTests
             0x48, 0x01, 0xD8,                   // add rax, rbx
             0x5B,                               // pop rbx
             0xC3,                               // ret
-        ],
+        ], i64.Signature,
         [
-            new Relocation(5, RelocationKind.FunctionPcRel32, answer, -4),
-            new Relocation(16, RelocationKind.ThunkPcRel32, host, -4),
-        ]);
-        b.AddFunction("absval", i64,
+            new Relocation(5, RelocationKind.FunctionPcRel32, answer.Name, -4),
+            new Relocation(16, RelocationKind.ThunkPcRel32, host.Name, -4),
+        ]));
+        b.AddFunction("absval", new FunctionBody(
         [
             0xFF, 0x25, 0, 0, 0, 0,             // jmp qword [rip + slot(labs)]  (field at 2): a tail call
-        ],
-        [new Relocation(2, RelocationKind.SlotPcRel32, labs, -4)]);
+        ], i64.Signature,
+        [new Relocation(2, RelocationKind.SlotPcRel32, labs.Name, -4)]));
         return b.ToArray();
     }
 

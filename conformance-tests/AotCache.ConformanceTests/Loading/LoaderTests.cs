@@ -1,4 +1,5 @@
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
@@ -21,9 +22,9 @@ public class LoaderTests
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "loader-tests" };
         var sig = b.AddDeclaration(NoneToI64);
-        var leaf = b.AddFunction("leaf", sig, Return7, options: new FunctionOptions { RequiredCpuFeatures = leafFeatures });
-        b.AddFunction("caller", sig, CallThenAdd1, [new Relocation(5, RelocationKind.FunctionPcRel32, leaf, -4, callerExpects?.Hash)]);
-        b.AddFunction("other", sig, Return7);
+        var leaf = b.AddFunction("leaf", new FunctionBody(Return7, sig.Signature) { RequiredCpuFeatures = leafFeatures });
+        b.AddFunction("caller", new FunctionBody(CallThenAdd1, sig.Signature, [new Relocation(5, RelocationKind.FunctionPcRel32, leaf.Name, -4, callerExpects?.Hash)]));
+        b.AddFunction("other", new FunctionBody(Return7, sig.Signature));
         extra?.Invoke(b);
         return b.ToArray();
     }
@@ -102,7 +103,7 @@ public class LoaderTests
     public void LOAD_3_a_host_lacking_a_file_level_feature_refuses_the_file()
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { RequiredCpuFeatures = CpuFeatures.Avx512BW };
-        b.AddFunction("f", b.AddDeclaration(NoneToI64), Return7);
+        b.AddFunction("f", new FunctionBody(Return7, b.AddDeclaration(NoneToI64).Signature));
         using var image = CacheImage.Read(b.ToArray());
         var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image, new LoadOptions { Host = HostWith(CpuFeatures.Avx2) }));
         Assert.Equal(ErrorCode.MissingCpuFeatures, e.Code);
@@ -140,8 +141,8 @@ public class LoaderTests
         // outer() = caller() + 1, and caller is stale.
         using var image = CacheImage.Read(Module(callerExpects: I64ToI64, extra: b =>
         {
-            Assert.True(b.TryGetSymbol("caller", out SymbolHandle caller));
-            b.AddFunction("outer", b.AddDeclaration(NoneToI64), CallThenAdd1, [new Relocation(5, RelocationKind.FunctionPcRel32, caller, -4)]);
+            Assert.True(b.TryGetHandle("caller", out SymbolHandle caller));
+            b.AddFunction("outer", new FunctionBody(CallThenAdd1, b.AddDeclaration(NoneToI64).Signature, [new Relocation(5, RelocationKind.FunctionPcRel32, caller.Name, -4)]));
         }));
         var reported = new List<RefusedFunction>();
         using var module = LoadedModule.Load(image, new LoadOptions { StalePolicy = StalePolicy.Lenient, OnRefusedCall = reported.Add });
@@ -163,12 +164,10 @@ public class LoaderTests
         // middle inlined leaf as it was (content 1); top inlined middle. leaf's content is now 2.
         var b = new CacheBuilder(TargetDescription.LinuxX64);
         var sig = b.AddDeclaration(NoneToI64);
-        var leaf = b.AddFunction("leaf", sig, Return7, options: new FunctionOptions { ContentHash = new ContentHash(2, 0) });
-        var middle = b.AddFunction("middle", sig, Return7, options: new FunctionOptions { ContentHash = new ContentHash(10, 0) });
-        var top = b.AddFunction("top", sig, Return7, options: new FunctionOptions { ContentHash = new ContentHash(20, 0) });
-        b.AddFunction("fine", sig, Return7);
-        b.AddDependency(middle, leaf, new ContentHash(1, 0));
-        b.AddDependency(top, middle, new ContentHash(10, 0));
+        var leaf = b.AddFunction("leaf", new FunctionBody(Return7, sig.Signature) { ContentHash = new ContentHash(2, 0) });
+        var middle = b.AddFunction("middle", new FunctionBody(Return7, sig.Signature, dependencies: [new Dependency(leaf.Name, new ContentHash(1, 0))]) { ContentHash = new ContentHash(10, 0) });
+        b.AddFunction("top", new FunctionBody(Return7, sig.Signature, dependencies: [new Dependency(middle.Name, new ContentHash(10, 0))]) { ContentHash = new ContentHash(20, 0) });
+        b.AddFunction("fine", new FunctionBody(Return7, sig.Signature));
         using var image = CacheImage.Read(b.ToArray());
 
         var stale = StaleAnalysis.Find(image);
@@ -230,8 +229,8 @@ public class LoaderTests
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64);
         var sig = b.AddDeclaration(NoneToI64);
-        var leaf = b.AddFunction("leaf", sig, Return7);
-        b.AddFunction("far", sig, CallThenAdd1, [new Relocation(5, RelocationKind.FunctionPcRel32, leaf, int.MinValue)]);
+        var leaf = b.AddFunction("leaf", new FunctionBody(Return7, sig.Signature));
+        b.AddFunction("far", new FunctionBody(CallThenAdd1, sig.Signature, [new Relocation(5, RelocationKind.FunctionPcRel32, leaf.Name, int.MinValue)]));
         using var image = CacheImage.Read(b.ToArray());
         var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image));
         Assert.Equal(ErrorCode.RelocationOverflow, e.Code);

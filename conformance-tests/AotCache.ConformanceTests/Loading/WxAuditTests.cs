@@ -1,4 +1,5 @@
 using AotCache.ConformanceTests.HotSwap;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Memory;
 using static AotCache.ConformanceTests.HotSwap.SwapCode;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Writer;
 using ValueType = AotCache.Format.ValueType;
@@ -86,22 +87,19 @@ public sealed class Vandal
         var table = b.DeclareData("table", DataKind.ReadOnly, 8);
         var counter = b.DeclareData("counter", DataKind.Writable, 8);
         var scratch = b.DeclareData("scratch", DataKind.ZeroFilled, 64);
-        b.DefineFunction(a, new byte[32],
-        [
-            new Relocation(1, RelocationKind.FunctionPcRel32, c, -4),
-            new Relocation(6, RelocationKind.DataPcRel32, counter, -4),
-            new Relocation(11, RelocationKind.ThunkPcRel32, print, -4),
-            new Relocation(16, RelocationKind.SlotPcRel32, errno, -4),
-            new Relocation(22, RelocationKind.Absolute64, scratch, 0),
-        ], new FunctionOptions { ContentHash = new ContentHash(1, 2) });
-        b.DefineFunction(c, [0xC3], [], new FunctionOptions { Alignment = 16 });
-        b.DefineData(table, new byte[16], [new Relocation(0, RelocationKind.Absolute64, a, 0), new Relocation(8, RelocationKind.Absolute64, c, 0)]);
+        b.DefineFunction(a, new FunctionBody(new byte[32], i64.Signature, [
+            new Relocation(1, RelocationKind.FunctionPcRel32, c.Name, -4),
+            new Relocation(6, RelocationKind.DataPcRel32, counter.Name, -4),
+            new Relocation(11, RelocationKind.ThunkPcRel32, print.Name, -4),
+            new Relocation(16, RelocationKind.SlotPcRel32, errno.Name, -4),
+            new Relocation(22, RelocationKind.Absolute64, scratch.Name, 0),
+        ], [new Dependency(c.Name, new ContentHash(3, 4)), new Dependency(table.Name, new ContentHash(5, 6))]) { ContentHash = new ContentHash(1, 2) });
+        b.DefineFunction(c, new FunctionBody([0xC3], none.Signature) { Alignment = 16 });
+        b.DefineData(table, new byte[16], [new Relocation(0, RelocationKind.Absolute64, a.Name, 0), new Relocation(8, RelocationKind.Absolute64, c.Name, 0)]);
         b.DefineData(counter, new byte[8]);
         b.DefineZeroFilled(scratch, 256);
         b.AddFingerprint("compiler", "1.0");
         b.AddFingerprintFeatures("isa", 3);
-        b.AddDependency(a, c, new ContentHash(3, 4));
-        b.AddDependency(a, table, new ContentHash(5, 6));
         return b.ToArray();
     }
 }

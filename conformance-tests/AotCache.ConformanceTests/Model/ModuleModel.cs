@@ -1,5 +1,6 @@
 using System.Text;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Writer;
 
@@ -32,8 +33,9 @@ public sealed record ModuleModel(
         foreach (FunctionModel f in Functions) handles[f.Name] = b.DeclareFunction(f.Name, decls[f.Declaration], f.Linkage);
         foreach (DataModel d in Data) handles[d.Name] = b.DeclareData(d.Name, d.Kind, d.Alignment, d.Linkage);
         foreach (FunctionModel f in Functions)
-            b.DefineFunction(handles[f.Name], f.Code, f.Relocations.Select(r => r.ToRelocation(handles)),
-                new FunctionOptions { Alignment = f.Alignment, ContentHash = f.ContentHash, RequiredCpuFeatures = f.CpuFeatures });
+            b.DefineFunction(handles[f.Name], new FunctionBody(f.Code, Declarations[f.Declaration], f.Relocations.Select(r => r.ToRelocation(handles)),
+                Dependencies.Where(d => d.Function == f.Name).Select(d => new Dependency(d.Target, d.Expected)))
+            { Alignment = f.Alignment, ContentHash = f.ContentHash, RequiredCpuFeatures = f.CpuFeatures });
         foreach (DataModel d in Data)
         {
             if (d.Kind == DataKind.ZeroFilled) b.DefineZeroFilled(handles[d.Name], d.Size, d.ContentHash);
@@ -48,7 +50,6 @@ public sealed record ModuleModel(
                 default: b.AddFingerprintFeatures(p.Key, p.Value, p.Match); break;
             }
         }
-        foreach (DependencyModel d in Dependencies) b.AddDependency(handles[d.Function], handles[d.Target], d.Expected);
         return b.ToArray();
     }
 
@@ -144,7 +145,7 @@ public sealed record DependencyModel(string Function, string Target, ContentHash
 public sealed record RelocationModel(int Offset, RelocationKind Kind, string Target, long Addend, ulong ExpectedSignatureHash)
 {
     public Relocation ToRelocation(IReadOnlyDictionary<string, SymbolHandle> handles) =>
-        new(Offset, Kind, handles[Target], Addend, ExpectedSignatureHash);
+        new(Offset, Kind, handles[Target].Name, Addend, ExpectedSignatureHash);
 
     public override string ToString() => $"+{Offset} {Kind} -> {Target} {Addend:+0;-0} sig {ExpectedSignatureHash:x16}";
 }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using AotCache.ConformanceTests.Spec;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Linking;
 using ValueType = AotCache.Format.ValueType;

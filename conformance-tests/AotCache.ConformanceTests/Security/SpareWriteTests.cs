@@ -1,5 +1,6 @@
+using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.Memory;
+using AotCache.Reader.Memory;
 using AotCache.Writer;
 using FsCheck;
 using FsCheck.Fluent;

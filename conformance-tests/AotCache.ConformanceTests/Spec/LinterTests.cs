@@ -1,6 +1,7 @@
 using AotCache.ConformanceTests.Malformed;
 using AotCache.ConformanceTests.Vectors;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Tools.CacheDump;
 using AotCache.Writer;
@@ -99,8 +100,8 @@ public sealed class LinterTests : IDisposable
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64);
         var sig = b.AddDeclaration(Signature.SysV([], [ValueType.I64]));
-        var leaf = b.AddFunction("leaf", sig, [0xB8, 7, 0, 0, 0, 0xC3], options: new FunctionOptions { ContentHash = new ContentHash(1, 1) });
-        b.AddFunction("caller", sig, [0xE8, 0, 0, 0, 0, 0xC3], [new Relocation(1, RelocationKind.FunctionPcRel32, leaf, -4, ExpectedSignatureHash: 0)]);
+        var leaf = b.AddFunction("leaf", new FunctionBody([0xB8, 7, 0, 0, 0, 0xC3], sig.Signature) { ContentHash = new ContentHash(1, 1) });
+        b.AddFunction("caller", new FunctionBody([0xE8, 0, 0, 0, 0, 0xC3], sig.Signature, [new Relocation(1, RelocationKind.FunctionPcRel32, leaf.Name, -4, ExpectedSignatureHash: 0)]));
         var vandal = new Vandal(b.ToArray());
         // Non-int3 padding between the functions (the second starts at 16).
         byte[] repadded = vandal.U8(vandal.SectionOffset(SectionKind.Code) + 8, 0x90).Reseal();

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using ValueType = AotCache.Format.ValueType;
 

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using AotCache.Format;
+using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
+using AotCache.Reader;
 
 namespace AotCache.Loader.HotSwap;
 
@@ -30,7 +32,7 @@ internal sealed class SwapEntry(int index)
     public nint Body;
     public CodeArena.Batch? Batch;
     public long Generation;
-    public RefusedFunction? Refused;
+    public Refusal? Refused;
     public List<Reference> Outgoing = [];
     public List<Reference> Incoming = [];
 }
@@ -38,7 +40,13 @@ internal sealed class SwapEntry(int index)
 /// <summary>Everything a hot-swappable module keeps beyond a direct one.</summary>
 internal sealed class SwapState
 {
-    public const int SlotSize = 24;
+    public const int SlotSize = ModuleLayout.SwapSlotSize;
+
+    /// <summary>The file the module was loaded from: its imports and data, which updates may refer to.</summary>
+    public required CacheImage Image;
+
+    /// <summary>Where the module's imports and data are, for new code's relocations.</summary>
+    public required ModuleLinks Links;
 
     public required MemoryRegion Reservation;
     public required CodeArena Arena;
@@ -54,7 +62,31 @@ internal sealed class SwapState
 
     public nint EntryThunk(int entry) => Reservation.Address + (nint)(EntryThunksOffset + (long)entry * 8);
     public nint Slot(int entry) => Reservation.Address + (nint)(SwapSlotsOffset + (long)entry * SlotSize);
-    public nint Stub(int entry) => Reservation.Address + (nint)(StubsOffset + (long)entry * Linking.ModuleLayout.StubSize);
+    public nint Stub(int entry) => Reservation.Address + (nint)(StubsOffset + (long)entry * ModuleLayout.StubSize);
+
+    /// <summary>Records a reference in both directions: the owner's outgoing list and the target's reverse index,
+    /// which makes an update's checks proportional to the callers of what it changes.</summary>
+    public void AddReference(Reference r)
+    {
+        Entries[r.Owner].Outgoing.Add(r);
+        Entries[r.Target].Incoming.Add(r);
+    }
+
+    /// <summary>Frees entries and bodies retired before the oldest epoch a thread is still in. Call under <see cref="CommitLock"/>.</summary>
+    public int Reclaim()
+    {
+        long oldest = Epochs.OldestActive();
+        for (int i = RetiredEntries.Count - 1; i >= 0; i--)
+        {
+            var (entry, epoch) = RetiredEntries[i];
+            if (epoch > oldest) continue;
+            RetiredEntries.RemoveAt(i);
+            // The old body may be freed next: a stale raw pointer to this entry now lands on its refusal stub.
+            Publish(Entries[entry], Stub(entry));
+            FreeEntries.Push(entry);
+        }
+        return Arena.Reclaim(oldest);
+    }
 
     /// <summary>Writes a slot: metadata first, the code pointer last and atomically.</summary>
     public void Publish(SwapEntry e, nint target)

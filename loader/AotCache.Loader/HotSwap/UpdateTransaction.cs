@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using AotCache.Format;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
+using AotCache.Reader;
 
 namespace AotCache.Loader.HotSwap;
 
@@ -10,35 +10,49 @@ namespace AotCache.Loader.HotSwap;
 /// <see cref="Commit"/>. A commit that would leave any function stale (compiled against a signature or
 /// content its target no longer has) is refused with a report naming each one, and changes nothing.
 /// </summary>
+/// <remarks>
+/// A misuse is reported by the call that makes it: a body whose relocations reach a symbol of a kind they may not
+/// (<see cref="RelocationRules.CheckTargets"/>), a name that does not exist or already does. A name a new body refers
+/// to but that does not exist yet may still be added by the same transaction (mutually recursive new functions);
+/// if it is not, the commit is refused and names it.
+/// </remarks>
 public sealed class UpdateTransaction
 {
-    private readonly LoadedModule _module;
     private readonly SwapState _swap;
-    private readonly SortedDictionary<string, FunctionUpdate?> _changes = new(StringComparer.Ordinal); // null: remove
+    private readonly SortedDictionary<string, Change?> _changes = new(StringComparer.Ordinal); // null: remove
+    private readonly ResultScope _result;
     private bool _done;
 
-    internal UpdateTransaction(LoadedModule module, SwapState swap)
+    /// <summary>A redefinition or addition.</summary>
+    private sealed record Change(FunctionBody Body, bool Exported);
+
+    internal UpdateTransaction(SwapState swap)
     {
-        _module = module;
         _swap = swap;
+        _result = new ResultScope(this);
     }
 
-    /// <summary>Gives an existing function a new body (and possibly a new signature).</summary>
-    public UpdateTransaction Redefine(string name, FunctionUpdate update)
+    /// <summary>The module as it will be if this transaction commits: what new bodies are checked against.</summary>
+    public ISymbolScope Result => _result;
+
+    /// <summary>Gives an existing function a new body (and possibly a new signature). It keeps its linkage.</summary>
+    public UpdateTransaction Redefine(string name, FunctionBody body)
     {
-        CheckOpen(name, update);
-        if (!_swap.ByName.ContainsKey(name)) throw new KeyNotFoundException($"cannot redefine '{name}': no such function");
-        _changes[name] = update;
+        CheckOpen(name, body);
+        if (!_swap.ByName.TryGetValue(name, out SwapEntry? e)) throw new KeyNotFoundException($"cannot redefine '{name}': no such function");
+        _changes[name] = new Change(body, e.Exported);
         return this;
     }
 
-    /// <summary>Adds a new function.</summary>
-    public UpdateTransaction Add(string name, FunctionUpdate update)
+    /// <summary>Adds a new function, exported unless <paramref name="linkage"/> says local.</summary>
+    public UpdateTransaction Add(string name, FunctionBody body, Linkage linkage = Linkage.Export)
     {
-        CheckOpen(name, update);
-        if (_swap.ByName.ContainsKey(name) || _module.Image.FindSymbol(name) >= 0 && !_swap.ByName.ContainsKey(name) && IsNonFunction(name))
+        CheckOpen(name, body);
+        if (linkage is not (Linkage.Export or Linkage.Local))
+            throw new ArgumentOutOfRangeException(nameof(linkage), linkage, "a defined function is Local or Export [SYM-1]");
+        if (_swap.ByName.ContainsKey(name) || _swap.Image.FindSymbol(name) >= 0 && _swap.Image.Symbols[_swap.Image.FindSymbol(name)].Kind != SymbolKind.Function)
             throw new ArgumentException($"cannot add '{name}': a symbol with that name exists", nameof(name));
-        _changes[name] = update;
+        _changes[name] = new Change(body, linkage == Linkage.Export);
         return this;
     }
 
@@ -51,27 +65,14 @@ public sealed class UpdateTransaction
         return this;
     }
 
-    private bool IsNonFunction(string name) => _module.Image.Symbols[_module.Image.FindSymbol(name)].Kind != SymbolKind.Function;
-
-    private void CheckOpen(string name, FunctionUpdate update)
+    private void CheckOpen(string name, FunctionBody body)
     {
         if (_done) throw new InvalidOperationException("the transaction was already committed or refused");
         ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentNullException.ThrowIfNull(update);
-        if (update.Code.Length == 0) throw new ArgumentException($"'{name}' has no code", nameof(update));
-        if (update.Alignment < 1 || update.Alignment > 4096 || (update.Alignment & (update.Alignment - 1)) != 0)
-            throw new ArgumentException($"'{name}': alignment {update.Alignment} is not a power of two up to 4096", nameof(update));
-        int previousEnd = 0;
-        foreach (UpdateRelocation r in update.Relocations.OrderBy(r => r.Offset))
-        {
-            if (!Enum.IsDefined(r.Kind)) throw new ArgumentException($"'{name}': unknown relocation kind {(int)r.Kind}", nameof(update));
-            int width = RelocationRules.FieldWidth(r.Kind);
-            if (r.Offset < previousEnd || (long)r.Offset + width > update.Code.Length)
-                throw new ArgumentException($"'{name}': relocation at +{r.Offset} is outside the code or overlaps another", nameof(update));
-            if (width == 4 && (r.Addend < int.MinValue || r.Addend > int.MaxValue))
-                throw new ArgumentException($"'{name}': addend {r.Addend} does not fit 32 bits", nameof(update));
-            previousEnd = r.Offset + width;
-        }
+        ArgumentNullException.ThrowIfNull(body);
+        // Names that do not exist yet are taken as functions this transaction may still add; the commit checks them.
+        if (RelocationRules.CheckTargets(body.Relocations.AsSpan(), _result, pending: _ => true) is { } problem)
+            throw new ArgumentException($"'{name}': {problem}", nameof(body));
     }
 
     /// <summary>Commits, or throws <see cref="AotCacheException"/> (StaleCaller) listing every stale function.
@@ -89,23 +90,38 @@ public sealed class UpdateTransaction
         if (_done) throw new InvalidOperationException("the transaction was already committed or refused");
         lock (_swap.CommitLock)
         {
-            _done = true;
             stale = FindStale();
-            if (stale.Count > 0) return false;
-            Apply();
-            return true;
+            if (stale.Count == 0) Apply(); // a failure in Apply (no room, a displacement out of range) changes nothing
+            _done = true;
+            return stale.Count == 0;
         }
     }
 
     // ---- what the module would look like ------------------------------------------------------
 
-    private bool Exists(string name) => _changes.TryGetValue(name, out FunctionUpdate? u) ? u is not null : _swap.ByName.ContainsKey(name);
+    private bool Exists(string name) => _changes.TryGetValue(name, out Change? u) ? u is not null : _swap.ByName.ContainsKey(name);
 
     private Signature? ResultSignature(string name) =>
-        _changes.TryGetValue(name, out FunctionUpdate? u) ? u?.Signature : _swap.ByName.TryGetValue(name, out SwapEntry? e) ? e.Signature : null;
+        _changes.TryGetValue(name, out Change? u) ? u?.Body.Signature : _swap.ByName.TryGetValue(name, out SwapEntry? e) ? e.Signature : null;
 
     private ContentHash ResultContent(string name) =>
-        _changes.TryGetValue(name, out FunctionUpdate? u) ? u?.ContentHash ?? default : _swap.ByName.TryGetValue(name, out SwapEntry? e) ? e.Content : default;
+        _changes.TryGetValue(name, out Change? u) ? u?.Body.ContentHash ?? default : _swap.ByName.TryGetValue(name, out SwapEntry? e) ? e.Content : default;
+
+    /// <summary>The module after the transaction: its functions as changed, the file's imports and data.</summary>
+    private sealed class ResultScope(UpdateTransaction t) : ISymbolScope
+    {
+        public bool TryGetSymbol(string name, out SymbolInfo symbol)
+        {
+            if (t.ResultSignature(name) is { } signature)
+            {
+                symbol = new SymbolInfo(SymbolKind.Function, signature);
+                return true;
+            }
+            if (!t._changes.ContainsKey(name) && t._swap.Image.TryGetSymbol(name, out symbol) && symbol.Kind != SymbolKind.Function) return true;
+            symbol = default;
+            return false;
+        }
+    }
 
     /// <summary>
     /// Every function that would be stale. Checks only the changed functions, their new code, and the
@@ -118,9 +134,10 @@ public sealed class UpdateTransaction
         var stale = new List<StaleFunction>();
         var staleNames = new HashSet<string>(StringComparer.Ordinal);
         var contentChanged = new Queue<SwapEntry>();
-        foreach (var (name, update) in _changes)
+        foreach (var (name, change) in _changes)
         {
             if (!_swap.ByName.TryGetValue(name, out SwapEntry? e)) continue; // added: nobody refers to it yet
+            FunctionBody? update = change?.Body;
             bool signatureChanged = update is null || !update.Signature.Equals(e.Signature);
             foreach (Reference r in e.Incoming)
             {
@@ -155,33 +172,23 @@ public sealed class UpdateTransaction
                 contentChanged.Enqueue(owner);
             }
         }
-        // New code must itself match what its targets will be.
-        foreach (var (name, update) in _changes)
+        // New code must itself match what its targets will be. Every target was checked against the result when its
+        // body was given (kinds may reach it, REL-6); what is left is whether it exists and what it was compiled against.
+        CacheImage image = _swap.Image;
+        foreach (var (name, change) in _changes)
         {
-            if (update is null) continue;
-            foreach (UpdateRelocation r in update.Relocations)
+            if (change is null) continue;
+            foreach (Relocation r in change.Body.Relocations)
             {
-                if (Exists(r.Target))
-                {
-                    Signature target = ResultSignature(r.Target)!;
-                    if (r.ExpectedSignatureHash != 0 && r.ExpectedSignatureHash != target.Hash)
-                        stale.Add(new StaleFunction(name, StaleReason.NewCodeMismatch, r.Target, HashText(r.ExpectedSignatureHash), Text(target)));
-                    continue;
-                }
-                int symbol = _module.Image.FindSymbol(r.Target);
-                if (symbol < 0 || _module.Image.Symbols[symbol].Kind == SymbolKind.Function)
+                if (!_result.TryGetSymbol(r.Target, out SymbolInfo target))
                 {
                     stale.Add(new StaleFunction(name, StaleReason.UnknownTarget, r.Target, "", ""));
                     continue;
                 }
-                SymbolRecord s = _module.Image.Symbols[symbol];
-                if (!RelocationRules.TargetAllowed(r.Kind, s.Kind))
-                    throw new ArgumentException($"'{name}': a {r.Kind} relocation cannot target '{r.Target}', a {s.Kind}");
-                if (s.Kind == SymbolKind.ImportFunction && r.ExpectedSignatureHash != 0 &&
-                    r.ExpectedSignatureHash != _module.Image.Declarations[(int)s.Declaration].SignatureHash)
-                    stale.Add(new StaleFunction(name, StaleReason.NewCodeMismatch, r.Target, HashText(r.ExpectedSignatureHash), _module.Image.GetSignature((int)s.Declaration).ToString()));
+                if (r.ExpectedSignatureHash is { } expected && expected != 0 && target.Signature is { } actual && expected != actual.Hash)
+                    stale.Add(new StaleFunction(name, StaleReason.NewCodeMismatch, r.Target, HashText(expected), Text(actual)));
             }
-            foreach (UpdateDependency d in update.Dependencies)
+            foreach (Dependency d in change.Body.Dependencies)
             {
                 if (Exists(d.Target))
                 {
@@ -190,21 +197,20 @@ public sealed class UpdateTransaction
                 }
                 else
                 {
-                    int symbol = _module.Image.FindSymbol(d.Target);
-                    if (symbol < 0 || _module.Image.Symbols[symbol].Kind != SymbolKind.Data)
+                    int symbol = image.FindSymbol(d.Target);
+                    if (symbol < 0 || image.Symbols[symbol].Kind != SymbolKind.Data)
                         stale.Add(new StaleFunction(name, StaleReason.UnknownTarget, d.Target, "", ""));
-                    else if (_module.Image.DataObjects[(int)_module.Image.Symbols[symbol].Definition].ContentHash != d.ExpectedContentHash)
-                        stale.Add(new StaleFunction(name, StaleReason.NewCodeMismatch, d.Target, d.ExpectedContentHash.ToString(),
-                            _module.Image.DataObjects[(int)_module.Image.Symbols[symbol].Definition].ContentHash.ToString()));
+                    else if (image.DataObjects[(int)image.Symbols[symbol].Definition].ContentHash is var content && content != d.ExpectedContentHash)
+                        stale.Add(new StaleFunction(name, StaleReason.NewCodeMismatch, d.Target, d.ExpectedContentHash.ToString(), content.ToString()));
                 }
             }
         }
         return stale;
     }
 
-    private string Text(Signature? s) => s is null ? "nothing" : $"{s} (0x{s.Hash:x16})";
+    private static string Text(Signature? s) => s is null ? "nothing" : $"{s} (0x{s.Hash:x16})";
 
-    private string HashText(ulong hash) => StaleAnalysis.SignatureText(_module.Image, hash);
+    private string HashText(ulong hash) => StaleAnalysis.SignatureText(_swap.Image, hash);
 
     // ---- applying -----------------------------------------------------------------------------
 
@@ -215,15 +221,18 @@ public sealed class UpdateTransaction
         // intact for threads still running old callers until the epoch passes.
         var target = new Dictionary<string, SwapEntry>(StringComparer.Ordinal);
         var replacedEntries = new List<SwapEntry>();
-        foreach (var (name, update) in _changes)
+        int fresh = 0;
+        foreach (var (name, change) in _changes)
+            if (change is not null && !(_swap.ByName.TryGetValue(name, out SwapEntry? e) && change.Body.Signature.Equals(e.Signature))) fresh++;
+        if (fresh > _swap.FreeEntries.Count)
+            throw new InvalidOperationException($"no room for {fresh} more function entries ({_swap.FreeEntries.Count} free): load the module with a larger LoadOptions.AddCapacity");
+        foreach (var (name, change) in _changes)
         {
-            if (update is null) continue;
-            if (_swap.ByName.TryGetValue(name, out SwapEntry? e) && update.Signature.Equals(e.Signature))
+            if (change is null) continue;
+            if (_swap.ByName.TryGetValue(name, out SwapEntry? e) && change.Body.Signature.Equals(e.Signature))
                 target[name] = e;
             else
             {
-                if (_swap.FreeEntries.Count == 0)
-                    throw new InvalidOperationException("no room for another function: load the module with a larger LoadOptions.AddCapacity");
                 target[name] = _swap.Entries[_swap.FreeEntries.Pop()];
                 if (e is not null) replacedEntries.Add(e);
             }
@@ -232,12 +241,12 @@ public sealed class UpdateTransaction
         // Lay the new bodies out in one batch.
         var offsets = new Dictionary<string, long>(StringComparer.Ordinal);
         long size = 0;
-        foreach (var (name, update) in _changes)
+        foreach (var (name, change) in _changes)
         {
-            if (update is null) continue;
-            size = (size + update.Alignment - 1) / update.Alignment * update.Alignment;
+            if (change is null) continue;
+            size = (size + change.Body.Alignment - 1) / change.Body.Alignment * change.Body.Alignment;
             offsets[name] = size;
-            size += update.Code.Length;
+            size += change.Body.Code.Length;
         }
         CodeArena.Batch? batch = size > 0 ? _swap.Arena.Allocate(size) : null;
         try
@@ -247,12 +256,12 @@ public sealed class UpdateTransaction
                 nint batchAddress = _swap.Reservation.Address + (nint)batch.Offset;
                 Span<byte> memory = RegionAccess.AsSpan(batchAddress, (int)batch.Length);
                 memory.Fill(0xCC);
-                foreach (var (name, update) in _changes)
+                foreach (var (name, change) in _changes)
                 {
-                    if (update is null) continue;
+                    if (change is null) continue;
                     long at = offsets[name];
-                    update.Code.CopyTo(memory[(int)at..]);
-                    foreach (UpdateRelocation r in update.Relocations)
+                    change.Body.Code.AsSpan().CopyTo(memory[(int)at..]);
+                    foreach (Relocation r in change.Body.Relocations)
                         Patch(memory, batchAddress, at, name, r, target, offsets);
                 }
                 _swap.Arena.MakeExecutable(batch);
@@ -274,16 +283,16 @@ public sealed class UpdateTransaction
             if (e.Batch is { } b && --b.LiveBodies == 0) retiredBatches.Add(b);
             e.Batch = null;
         }
-        foreach (var (name, update) in _changes)
+        foreach (var (name, change) in _changes)
         {
             _swap.ByName.TryGetValue(name, out SwapEntry? old);
-            if (update is null)
+            if (change is null)
             {
                 RemoveReferences(old!);
                 ReleaseBody(old!);
                 _swap.ByName.TryRemove(name, out _);
                 old!.Defined = false;
-                old.Refused = new RefusedFunction(name, ErrorCode.StaleCaller, "the function was removed by an update");
+                old.Refused = new Refusal(ErrorCode.StaleCaller, "the function was removed by an update");
                 replacedEntries.Add(old);
                 continue;
             }
@@ -295,9 +304,9 @@ public sealed class UpdateTransaction
             }
             e.Name = name;
             e.Defined = true;
-            e.Exported = update.Exported;
-            e.Signature = update.Signature;
-            e.Content = update.ContentHash;
+            e.Exported = change.Exported;
+            e.Signature = change.Body.Signature;
+            e.Content = change.Body.ContentHash;
             e.Body = _swap.Reservation.Address + (nint)(batch!.Offset + offsets[name]);
             e.Batch = batch;
             batch.LiveBodies++;
@@ -306,21 +315,22 @@ public sealed class UpdateTransaction
             if (old is not null && old != e)
             {
                 old.Defined = false;
-                old.Refused = new RefusedFunction(name, ErrorCode.StaleCaller, $"'{name}' was redefined with another signature; this is its old entry");
+                old.Refused = new Refusal(ErrorCode.StaleCaller, $"'{name}' was redefined with another signature; this is its old entry");
             }
         }
         // References of the new bodies, into the reverse index.
-        foreach (var (name, update) in _changes)
+        foreach (var (name, change) in _changes)
         {
-            if (update is null) continue;
+            if (change is null) continue;
             SwapEntry owner = target[name];
-            foreach (UpdateRelocation r in update.Relocations)
+            foreach (Relocation r in change.Body.Relocations)
                 if (target.TryGetValue(r.Target, out SwapEntry? t) || _swap.ByName.TryGetValue(r.Target, out t))
-                    LoadedModule.AddReference(_swap.Entries, new Reference(owner.Index, t.Index,
-                        IsBodyBound(r) ? ReferenceKind.BodyBound : ReferenceKind.Call, r.ExpectedSignatureHash, default));
-            foreach (UpdateDependency d in update.Dependencies)
+                    _swap.AddReference(new Reference(owner.Index, t.Index,
+                        RelocationRules.IsBodyBound(r.Kind, r.Addend) ? ReferenceKind.BodyBound : ReferenceKind.Call,
+                        r.ExpectedSignatureHash ?? t.Signature?.Hash ?? 0, default));
+            foreach (Dependency d in change.Body.Dependencies)
                 if (target.TryGetValue(d.Target, out SwapEntry? t) || _swap.ByName.TryGetValue(d.Target, out t))
-                    LoadedModule.AddReference(_swap.Entries, new Reference(owner.Index, t.Index, ReferenceKind.Content, 0, d.ExpectedContentHash));
+                    _swap.AddReference(new Reference(owner.Index, t.Index, ReferenceKind.Content, 0, d.ExpectedContentHash));
         }
         // Slots: metadata, then the code pointer, one atomic store each.
         foreach (var (name, e) in target)
@@ -332,7 +342,7 @@ public sealed class UpdateTransaction
         foreach (SwapEntry old in replacedEntries)
             _swap.RetiredEntries.Add((old.Index, epoch));
         foreach (CodeArena.Batch b in retiredBatches) _swap.Arena.Retire(b, epoch);
-        LoadedModule.Reclaim(_swap);
+        _swap.Reclaim();
     }
 
     private void RemoveReferences(SwapEntry e)
@@ -341,14 +351,7 @@ public sealed class UpdateTransaction
         e.Outgoing = [];
     }
 
-    private static bool IsBodyBound(UpdateRelocation r) => r.Kind switch
-    {
-        RelocationKind.Absolute64 => r.Addend != 0,
-        RelocationKind.SlotPcRel32 => false,
-        _ => r.Addend != -4,
-    };
-
-    private void Patch(Span<byte> memory, nint batchAddress, long ownerOffset, string owner, UpdateRelocation r,
+    private void Patch(Span<byte> memory, nint batchAddress, long ownerOffset, string owner, Relocation r,
         Dictionary<string, SwapEntry> target, Dictionary<string, long> offsets)
     {
         long p = batchAddress + ownerOffset + r.Offset;
@@ -357,22 +360,15 @@ public sealed class UpdateTransaction
         {
             bool inBatch = offsets.ContainsKey(r.Target);
             s = r.Kind == RelocationKind.SlotPcRel32 ? _swap.Slot(e.Index)
-                : IsBodyBound(r) ? (inBatch ? batchAddress + offsets[r.Target] : e.Body)
+                : RelocationRules.IsBodyBound(r.Kind, r.Addend) ? (inBatch ? batchAddress + offsets[r.Target] : e.Body)
                 : _swap.EntryThunk(e.Index);
         }
         else
         {
-            s = _module.ImportOrDataAddress(r.Target, r.Kind);
+            s = _swap.Links.ImportOrDataAddress(r.Target, r.Kind);
         }
-        if (r.Kind == RelocationKind.Absolute64)
-        {
-            BinaryPrimitives.WriteInt64LittleEndian(memory[(int)(ownerOffset + r.Offset)..], unchecked(s + r.Addend));
-            return;
-        }
-        long value = s + r.Addend - p;
-        if (value < int.MinValue || value > int.MaxValue)
+        if (!RelocationRules.TryApply(memory[(int)ownerOffset..], r.Offset, r.Kind, s, r.Addend, p, out long value))
             throw new AotCacheException(ErrorCode.RelocationOverflow, -1,
                 $"new code of '{owner}': {r.Kind} relocation at +{r.Offset} to '{r.Target}' needs displacement {value}, which does not fit 32 bits");
-        BinaryPrimitives.WriteInt32LittleEndian(memory[(int)(ownerOffset + r.Offset)..], (int)value);
     }
 }

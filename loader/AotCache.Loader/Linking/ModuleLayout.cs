@@ -1,4 +1,5 @@
 using AotCache.Format;
+using AotCache.Reader;
 
 namespace AotCache.Loader.Linking;
 
@@ -17,6 +18,8 @@ internal sealed class ModuleLayout
     public const int ThunkSize = 8;         // jmp [rip+disp32] (6 bytes) + 2 × int3
     public const int StubSize = 16;         // mov esi, imm32; jmp rel32 common; int3 padding
     public const int CommonStubSize = 48;
+    /// <summary>A hot-swappable module's per-function slot (read-write, never executable): code pointer, signature hash, generation.</summary>
+    public const int SwapSlotSize = 24;
 
     public long CodeSize;
     public long ThunksOffset, EntryThunksOffset, StubsOffset, CommonStubOffset;
@@ -74,7 +77,7 @@ internal sealed class ModuleLayout
         long rwBytes = AlignUp(rwEnd - l.WritableDataFloor, pageSize);
         l.ZeroFillOffset = l.WritableOffset + rwBytes;
         l.SwapSlotsOffset = l.ZeroFillOffset + AlignUp(image.ZeroFillSize, pageSize);
-        l.WritableSize = rwBytes + AlignUp(image.ZeroFillSize, pageSize) + AlignUp((long)swapEntries * HotSwap.SwapState.SlotSize, pageSize);
+        l.WritableSize = rwBytes + AlignUp(image.ZeroFillSize, pageSize) + AlignUp((long)swapEntries * SwapSlotSize, pageSize);
 
         l.TotalSize = Math.Max(pageSize, l.ExecuteSize + l.ReadOnlySize + l.WritableSize);
         return l;

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using System.Buffers.Binary;
 using AotCache.Format;
+using AotCache.Reader;
 
 namespace AotCache.Loader.Linking;
 
@@ -16,18 +16,6 @@ internal readonly ref struct Relocator(CacheImage image, Span<byte> memory, long
     private readonly Span<byte> _memory = memory;
     private readonly ReadOnlySpan<SymbolRecord> _symbols = image.Symbols; // once per module, not per owner
 
-    /// <summary>
-    /// A reference that must reach one particular body rather than the function's current one: a
-    /// PC-relative reference whose addend is not the −4 of a field that ends its instruction (a jump into
-    /// the middle of the body), or an absolute address with a non-zero addend.
-    /// </summary>
-    public static bool IsBodyBound(in RelocationRecord r) => r.Kind switch
-    {
-        RelocationKind.Absolute64 => r.Addend != 0,
-        RelocationKind.SlotPcRel32 => false,
-        _ => r.Addend != -4,
-    };
-
     /// <param name="ownerOffset">Offset of the owner's first byte in the region.</param>
     /// <param name="ownerSymbol">The owner's symbol, named only in an error message.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -42,14 +30,11 @@ internal readonly ref struct Relocator(CacheImage image, Span<byte> memory, long
             long s = symbolAddress[r.Target];
             if (bodyAddress is not null && symbols[(int)r.Target].Kind == SymbolKind.Function)
             {
-                if (IsBodyBound(r)) s = bodyAddress[r.Target];
-                else if (r.Kind == RelocationKind.SlotPcRel32) s = layout.SwapSlotsOffset + baseAddress + (long)symbols[(int)r.Target].Definition * HotSwap.SwapState.SlotSize;
+                if (RelocationRules.IsBodyBound(r.Kind, r.Addend)) s = bodyAddress[r.Target];
+                else if (r.Kind == RelocationKind.SlotPcRel32) s = layout.SwapSlotsOffset + baseAddress + (long)symbols[(int)r.Target].Definition * ModuleLayout.SwapSlotSize;
             }
             switch (r.Kind)
             {
-                case RelocationKind.Absolute64:
-                    BinaryPrimitives.WriteInt64LittleEndian(_memory[(int)fieldOffset..], unchecked(s + r.Addend));
-                    continue;
                 case RelocationKind.SlotPcRel32:
                     if (slotOf[r.Target] >= 0) s = baseAddress + layout.SlotsOffset + 8L * slotOf[r.Target];
                     break;
@@ -58,13 +43,10 @@ internal readonly ref struct Relocator(CacheImage image, Span<byte> memory, long
                         s = baseAddress + layout.ThunksOffset + (long)thunkOf[r.Target] * ModuleLayout.ThunkSize;
                     break;
             }
-            // S, P and A are all far below 2^62 in magnitude: the sum cannot overflow a long.
-            long value = s + r.Addend - p;
-            if (value < int.MinValue || value > int.MaxValue)
+            if (!RelocationRules.TryApply(_memory, (int)fieldOffset, r.Kind, s, r.Addend, p, out long value))
                 throw new AotCacheException(ErrorCode.RelocationOverflow,
                     image.SectionOffset(SectionKind.Relocations) + (long)(firstIndex + k) * RelocationRecord.RecordSize,
                     $"'{image.SymbolName(ownerSymbol)}': {r.Kind} relocation at +{r.Offset} to '{image.SymbolName((int)r.Target)}' needs displacement {value}, which does not fit 32 bits");
-            BinaryPrimitives.WriteInt32LittleEndian(_memory[(int)fieldOffset..], (int)value);
         }
     }
 }

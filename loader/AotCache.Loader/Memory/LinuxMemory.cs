@@ -7,7 +7,7 @@ namespace AotCache.Loader.Memory;
 /// <see cref="IExecutableMemory"/> on Linux through mmap/mprotect/munmap. Regions are anonymous and
 /// private; pages start read-write and become read+execute or read-only only after they were written.
 /// </summary>
-public sealed partial class LinuxMemory : IExecutableMemory
+internal sealed partial class LinuxMemory : IExecutableMemory
 {
     private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
     private const int ProtNone = 0;
@@ -43,8 +43,8 @@ public sealed partial class LinuxMemory : IExecutableMemory
     public MemoryRegion Allocate(long size)
     {
         if (size <= 0 || size % PageSize != 0) throw new ArgumentOutOfRangeException(nameof(size), size, "a positive multiple of the page size");
-        // Every page of a module is written during loading, and on this kind of VM a first touch costs ~10 µs
-        // per 4 KiB page (TOOLCHAIN.md, memory costs), so pages are faulted in up front: small regions with
+        // Every page of a module is written during loading, and on the VMs this was measured on a first touch costs
+        // 4.5–10 µs per 4 KiB page, so pages are faulted in up front: small regions with
         // MAP_POPULATE; regions of 2 MiB and more as transparent huge pages, which cut mapping, copying and
         // protecting a 6 MiB module from ~7.5 ms to ~0.4 ms here. A huge page needs a 2 MiB-aligned range, and
         // kernels align only some mappings, so the region is cut out of a larger one at a 2 MiB boundary.

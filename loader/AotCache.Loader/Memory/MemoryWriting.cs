@@ -1,7 +1,7 @@
 namespace AotCache.Loader.Memory;
 
 /// <summary>Safe writes into read-write pages of a region, for code outside the memory layer (tools, benchmarks).</summary>
-public static class MemoryWriting
+internal static class MemoryWriting
 {
     /// <summary>Copies <paramref name="bytes"/> to <paramref name="offset"/> in a mapped, read-write region.</summary>
     public static void Write(this MemoryRegion region, long offset, ReadOnlySpan<byte> bytes)

@@ -3,6 +3,7 @@ using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Demo.Language;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Linking;
 using AotCache.Writer;
@@ -202,9 +203,8 @@ public static class BuildEngine
         return null;
     }
 
-    /// <summary>A builder with every symbol of the program declared (functions not yet defined), as the cache
-    /// writer and <see cref="CacheVerifier"/> both compile against it.</summary>
-    internal static (CacheBuilder Builder, Dictionary<string, SymbolHandle> Handles) DeclareSymbols(ProgramAnalysis analysis)
+    /// <summary>Lays out the new cache: reused bodies carried from <paramref name="previous"/>, the rest compiled.</summary>
+    private static byte[] Write(ProgramAnalysis analysis, CacheImage? previous, int[] reuse, byte[] utf8, ulong sourceHash, IProgress<BuildProgress>? progress)
     {
         var builder = new CacheBuilder(TargetDescription.LinuxX64)
         {
@@ -215,52 +215,27 @@ public static class BuildEngine
         };
         var handles = new Dictionary<string, SymbolHandle>(StringComparer.Ordinal);
         foreach (IrImport i in analysis.Table.Imports)
-            handles[i.Name] = builder.AddImportFunction(i.Name, builder.AddDeclaration(IrCompiler.SignatureOf(i.Parameters, i.Result)));
+            builder.AddImportFunction(i.Name, builder.AddDeclaration(IrCompiler.SignatureOf(i.Parameters, i.Result)));
         foreach (IrGlobal g in analysis.Table.Globals)
-            handles[g.Name] = builder.AddData(g.Name, g.Writable ? DataKind.Writable : DataKind.ReadOnly,
+            builder.AddData(g.Name, g.Writable ? DataKind.Writable : DataKind.ReadOnly,
                 BitConverter.GetBytes(g.InitialBits), alignment: 8, contentHash: CacheKey.OfGlobal(g));
         foreach (AnalyzedFunction f in analysis.Functions)
             handles[f.Name] = builder.DeclareFunction(f.Name, builder.AddDeclaration(IrCompiler.SignatureOf(f.Bound.Ir.Parameters, f.Bound.Ir.Result)));
-        return (builder, handles);
-    }
-
-    /// <summary>Lays out the new cache: reused bodies carried from <paramref name="previous"/>, the rest compiled.</summary>
-    private static byte[] Write(ProgramAnalysis analysis, CacheImage? previous, int[] reuse, byte[] utf8, ulong sourceHash, IProgress<BuildProgress>? progress)
-    {
-        var (builder, handles) = DeclareSymbols(analysis);
         builder.AddFingerprint(CompilerFingerprintKey, CacheKey.CompilerVersion, MatchRule.Equal);
         builder.AddFingerprint(CodegenFingerprintKey, analysis.Codegen.ToString(), MatchRule.Informational);
 
-        // Old symbol index -> new handle, for carried relocations.
-        SymbolHandle[] carried = [];
-        if (previous is not null)
-        {
-            carried = new SymbolHandle[previous.Symbols.Length];
-            for (int s = 0; s < carried.Length; s++)
-                carried[s] = handles.TryGetValue(previous.SymbolName(s), out SymbolHandle h) ? h : new SymbolHandle(-1);
-        }
-
+        // Reused bodies move as they are; the rest are compiled against the builder, which holds every declaration.
         var checker = new IrChecker(analysis.Module, checkBodies: false);
-        IrCompileOptions compileOptions = analysis.Codegen.ToCompileOptions(Producer);
         int toCompile = reuse.Count(r => r < 0), compiled = 0;
-        var relocations = new List<Relocation>();
         for (int k = 0; k < analysis.Functions.Count; k++)
         {
             AnalyzedFunction f = analysis.Functions[k];
-            SymbolHandle handle = handles[f.Name];
             if (reuse[k] >= 0)
             {
-                FunctionRecord record = previous!.Functions[reuse[k]];
-                relocations.Clear();
-                foreach (RelocationRecord r in previous.RelocationsOf(record))
-                    relocations.Add(new Relocation((int)r.Offset, r.Kind, carried[r.Target], r.Addend, r.ExpectedSignatureHash));
-                builder.DefineFunction(handle, previous.FunctionCode(record), relocations,
-                    new FunctionOptions { Alignment = (int)record.Alignment, ContentHash = record.ContentHash, RequiredCpuFeatures = record.RequiredCpuFeatures });
+                builder.DefineFunction(handles[f.Name], previous!.GetFunctionBody(reuse[k]));
                 continue;
             }
-            checker.CheckFunction(f.Bound.Ir);
-            CompiledFunction code = IrCompiler.CompileFunction(builder, checker, f.Bound.Ir, name => handles[name], compileOptions);
-            builder.DefineFunction(handle, code.Code, code.Relocations, new FunctionOptions { ContentHash = f.Key });
+            builder.DefineFunction(handles[f.Name], analysis.Compile(f, checker, builder));
             progress?.Report(new BuildProgress(++compiled, toCompile));
         }
         var tokenHashes = analysis.Functions.Select(f => f.TokenHash).ToArray();

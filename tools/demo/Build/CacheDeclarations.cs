@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using AotCache.Codegen.Ir;
 using AotCache.Demo.Language;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using ValueType = AotCache.Format.ValueType;
 

@@ -1,6 +1,7 @@
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Writer;
 
@@ -39,44 +40,34 @@ public static class CacheVerifier
         if (chosen.Count == 0) return new VerifyReport(0, reused.Count, seed, []);
 
         using CacheImage image = CacheImage.OpenFile(build.CachePath);
-        var (builder, handles) = BuildEngine.DeclareSymbols(analysis);
         var checker = new IrChecker(analysis.Module, checkBodies: false);
-        IrCompileOptions options = analysis.Codegen.ToCompileOptions(BuildEngine.Producer);
         var byName = analysis.Functions.ToDictionary(f => f.Name, StringComparer.Ordinal);
         var mismatches = new List<CacheMismatch>();
         foreach (string name in chosen)
         {
-            IrFunction ir = byName[name].Bound.Ir;
-            checker.CheckFunction(ir);
-            CompiledFunction fresh = IrCompiler.CompileFunction(builder, checker, ir, n => handles[n], options);
-            FunctionRecord record = image.Functions[image.FindFunction(name)];
-            if (Compare(image, record, builder, fresh) is { } difference) mismatches.Add(new CacheMismatch(name, difference));
+            FunctionBody fresh = analysis.Compile(byName[name], checker);
+            if (Compare(image.GetFunctionBody(name), fresh) is { } difference) mismatches.Add(new CacheMismatch(name, difference));
         }
         return new VerifyReport(chosen.Count, reused.Count, seed, mismatches);
     }
 
     /// <summary>The first difference between a cached function and a fresh compile, or null.</summary>
-    private static string? Compare(CacheImage image, in FunctionRecord record, CacheBuilder builder, CompiledFunction fresh)
+    private static string? Compare(FunctionBody cachedBody, FunctionBody fresh)
     {
-        ReadOnlySpan<byte> cached = image.FunctionCode(record);
-        int common = cached.CommonPrefixLength(fresh.Code);
+        ReadOnlySpan<byte> cached = cachedBody.Code.AsSpan();
+        int common = cached.CommonPrefixLength(fresh.Code.AsSpan());
         if (common < cached.Length || common < fresh.Code.Length)
             return common < cached.Length && common < fresh.Code.Length
                 ? $"code byte +{common}: cached {cached[common]:X2}, fresh {fresh.Code[common]:X2}"
                 : $"code length: cached {cached.Length} bytes, fresh {fresh.Code.Length}";
-        ReadOnlySpan<RelocationRecord> stored = image.RelocationsOf(record);
-        if (stored.Length != fresh.Relocations.Count)
-            return $"relocation count: cached {stored.Length}, fresh {fresh.Relocations.Count}";
-        for (int i = 0; i < stored.Length; i++)
+        if (cachedBody.Relocations.Length != fresh.Relocations.Length)
+            return $"relocation count: cached {cachedBody.Relocations.Length}, fresh {fresh.Relocations.Length}";
+        for (int i = 0; i < fresh.Relocations.Length; i++)
         {
-            RelocationRecord c = stored[i];
-            Relocation f = fresh.Relocations[i];
-            string target = builder.GetSymbolName(f.Target);
-            ulong expected = f.ExpectedSignatureHash ?? builder.GetSymbolSignature(f.Target)?.Hash ?? 0;
-            if (c.Offset != (uint)f.Offset || c.Kind != f.Kind || c.Addend != f.Addend || image.SymbolName((int)c.Target) != target
-                || c.ExpectedSignatureHash != expected)
-                return $"relocation {i}: cached {c.Kind} at +{c.Offset} to '{image.SymbolName((int)c.Target)}' expecting signature 0x{c.ExpectedSignatureHash:x16}, " +
-                    $"fresh {f.Kind} at +{f.Offset} to '{target}' expecting 0x{expected:x16}";
+            Relocation c = cachedBody.Relocations[i], f = fresh.Relocations[i];
+            if (c != f)
+                return $"relocation {i}: cached {c.Kind} at +{c.Offset} to '{c.Target}' expecting signature 0x{c.ExpectedSignatureHash ?? 0:x16}, " +
+                    $"fresh {f.Kind} at +{f.Offset} to '{f.Target}' expecting 0x{f.ExpectedSignatureHash ?? 0:x16}";
         }
         return null;
     }

@@ -3,6 +3,7 @@ using System.Text;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader.Linking;
 
 namespace AotCache.Demo.Build;

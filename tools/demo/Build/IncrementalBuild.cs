@@ -5,6 +5,7 @@ using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Demo.Language;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Writer;
 
@@ -111,11 +112,19 @@ internal static class IncrementalBuild
         TimeSpan analyzeTime = clock.Elapsed;
         clock.Restart();
 
+        // The previous file's symbols, with the signatures the edit gives the re-parsed functions.
+        var scope = new SymbolScope(previous);
+        for (int i = 0; i < oldMiddle.Count; i++)
+        {
+            var f = (FunctionSyntax)middle.Items[i];
+            declarations.TryGet(f.Name, out Declaration? d);
+            scope.Add(f.Name, SymbolKind.Function, d!.Signature);
+        }
         var rewriter = new CacheRewriter(previous) { DeclarationOrder = DeclarationOrder.ByEncoding };
         int done = 0;
         foreach (var (function, bound, key) in compile)
         {
-            rewriter.ReplaceFunction(function, Compile(previous, bound, key, declarations, options.Codegen));
+            rewriter.ReplaceFunction(function, Compile(scope, bound, key, declarations, options.Codegen));
             options.Progress?.Report(new BuildProgress(++done, compile.Count));
         }
         rewriter.ReplacePrivateSection(NibIndex.SectionKind, NextIndex(previous, index, text, old, first, last, middle, middleSource, tokenHashes, options));
@@ -178,11 +187,10 @@ internal static class IncrementalBuild
         return true;
     }
 
-    /// <summary>Compiles one function against just the symbols it refers to; relocations target the file's symbol indexes.</summary>
-    private static FunctionReplacement Compile(CacheImage previous, BoundFunction bound, ContentHash key, CacheDeclarations declarations, CodegenSettings settings)
+    /// <summary>Compiles one function against the previous file's symbols with the edit's new declarations laid over
+    /// them (<paramref name="scope"/>); the IR checker needs only the declarations the function refers to.</summary>
+    private static FunctionBody Compile(ISymbolScope scope, BoundFunction bound, ContentHash key, CacheDeclarations declarations, CodegenSettings settings)
     {
-        var builder = new CacheBuilder(TargetDescription.LinuxX64);
-        var handles = new Dictionary<string, SymbolHandle>(StringComparer.Ordinal);
         var imports = new List<IrImport>();
         var globals = new List<IrGlobal>();
         var callees = new List<IrFunction>();
@@ -191,28 +199,14 @@ internal static class IncrementalBuild
             declarations.TryGet(name, out Declaration? d);
             switch (d!.Kind)
             {
-                case DeclarationKind.Extern:
-                    handles[name] = builder.AddImportFunction(name, builder.AddDeclaration(d.Signature));
-                    imports.Add(new IrImport(name, [.. d.Parameters], d.Result));
-                    break;
-                case DeclarationKind.Function:
-                    handles[name] = builder.DeclareFunction(name, builder.AddDeclaration(d.Signature));
-                    callees.Add(new IrFunction(name, [.. d.Parameters], d.Result, [], []));
-                    break;
-                default:
-                    handles[name] = builder.DeclareData(name, d.Writable ? DataKind.Writable : DataKind.ReadOnly);
-                    globals.Add(new IrGlobal(name, d.GlobalType, 0, d.Writable));
-                    break;
+                case DeclarationKind.Extern: imports.Add(new IrImport(name, [.. d.Parameters], d.Result)); break;
+                case DeclarationKind.Function: callees.Add(new IrFunction(name, [.. d.Parameters], d.Result, [], [])); break;
+                default: globals.Add(new IrGlobal(name, d.GlobalType, 0, d.Writable)); break;
             }
         }
         var checker = new IrChecker(new IrModule([.. imports], [.. globals], [.. callees]), checkBodies: false);
         checker.CheckFunction(bound.Ir);
-        CompiledFunction code = IrCompiler.CompileFunction(builder, checker, bound.Ir, n => handles[n], settings.ToCompileOptions(BuildEngine.Producer));
-        var relocations = new List<RewriteRelocation>(code.Relocations.Count);
-        foreach (Relocation r in code.Relocations)
-            relocations.Add(new RewriteRelocation(r.Offset, r.Kind, previous.FindSymbol(builder.GetSymbolName(r.Target)), r.Addend,
-                r.ExpectedSignatureHash ?? builder.GetSymbolSignature(r.Target)?.Hash ?? 0));
-        return new FunctionReplacement(code.Code, relocations, IrCompiler.SignatureOf(bound.Ir.Parameters, bound.Ir.Result)) { ContentHash = key };
+        return IrCompiler.CompileFunction(scope, checker, bound.Ir, settings.ToCompileOptions(BuildEngine.Producer)) with { ContentHash = key };
     }
 
     /// <summary>The index of the new version: the old segments around the middle's new ones, updated token hashes.</summary>

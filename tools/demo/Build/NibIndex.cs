@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using AotCache.Codegen.Ir;
+using AotCache.Reader;
 using AotCache.Loader;
 
 namespace AotCache.Demo.Build;

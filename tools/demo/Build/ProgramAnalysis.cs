@@ -61,6 +61,31 @@ public sealed class ProgramAnalysis
         return new ProgramAnalysis(source, syntax, table, functions, codegen, keyInputs);
     }
 
+    /// <summary>The program's symbols as its cache declares them (externs as imports, globals as data, functions
+    /// with their signatures): what a function of this program is compiled against.</summary>
+    public ISymbolScope Scope => _scope ??= CreateScope();
+
+    private SymbolScope? _scope;
+
+    private SymbolScope CreateScope()
+    {
+        var scope = new SymbolScope();
+        foreach (IrImport i in Table.Imports) scope.Add(i.Name, SymbolKind.ImportFunction, AotCache.Codegen.IrCompiler.SignatureOf(i.Parameters, i.Result));
+        foreach (IrGlobal g in Table.Globals) scope.Add(g.Name, SymbolKind.Data);
+        foreach (AnalyzedFunction f in Functions)
+            scope.Add(f.Name, SymbolKind.Function, AotCache.Codegen.IrCompiler.SignatureOf(f.Bound.Ir.Parameters, f.Bound.Ir.Result));
+        return scope;
+    }
+
+    /// <summary>Compiles one of the program's functions against <paramref name="scope"/> (by default the program's
+    /// own, <see cref="Scope"/>), with its cache key as the body's content hash.</summary>
+    public FunctionBody Compile(AnalyzedFunction function, IrChecker checker, ISymbolScope? scope = null)
+    {
+        checker.CheckFunction(function.Bound.Ir);
+        return AotCache.Codegen.IrCompiler.CompileFunction(scope ?? Scope, checker, function.Bound.Ir, Codegen.ToCompileOptions(BuildEngine.Producer))
+            with { ContentHash = function.Key };
+    }
+
     /// <summary>The module (and cache file) name of a source path: its file name without extension.</summary>
     public static string ModuleNameOf(string path)
     {

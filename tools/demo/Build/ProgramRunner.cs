@@ -1,5 +1,6 @@
 using AotCache.Demo.Language;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 
 namespace AotCache.Demo.Build;

@@ -3,6 +3,7 @@ using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Demo.Language;
 using AotCache.Format;
+using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.HotSwap;
 using AotCache.Writer;
@@ -108,28 +109,15 @@ public sealed class WatchSession : IDisposable
         var removed = _analysis.Functions.Where(f => !after.ContainsKey(f.Name)).Select(f => f.Name).ToList();
 
         UpdateTransaction update = _module.BeginUpdate();
-        var (builder, handles) = BuildEngine.DeclareSymbols(next);
         var checker = new IrChecker(next.Module, checkBodies: false);
-        IrCompileOptions options = next.Codegen.ToCompileOptions(BuildEngine.Producer);
-        foreach (string name in redefined) update.Redefine(name, Compile(builder, handles, checker, after[name], options));
-        foreach (string name in added) update.Add(name, Compile(builder, handles, checker, after[name], options));
+        foreach (string name in redefined) update.Redefine(name, next.Compile(after[name], checker));
+        foreach (string name in added) update.Add(name, next.Compile(after[name], checker));
         foreach (string name in removed) update.Remove(name);
         if (!update.TryCommit(out IReadOnlyList<StaleFunction> stale))
             return new WatchUpdate(redefined, added, removed, false, [], stale, clock.Elapsed) { Build = build };
         _analysis = next;
         _cachePath = build.CachePath;
         return new WatchUpdate(redefined, added, removed, false, [], [], clock.Elapsed) { Build = build };
-    }
-
-    /// <summary>A function compiled for a running module: its relocations name their targets.</summary>
-    private static FunctionUpdate Compile(CacheBuilder builder, Dictionary<string, SymbolHandle> handles, IrChecker checker,
-        AnalyzedFunction f, IrCompileOptions options)
-    {
-        checker.CheckFunction(f.Bound.Ir);
-        CompiledFunction code = IrCompiler.CompileFunction(builder, checker, f.Bound.Ir, n => handles[n], options);
-        var relocations = code.Relocations.Select(r => new UpdateRelocation(r.Offset, r.Kind, builder.GetSymbolName(r.Target), r.Addend,
-            r.ExpectedSignatureHash ?? builder.GetSymbolSignature(r.Target)?.Hash ?? 0)).ToList();
-        return new FunctionUpdate(code.Code, relocations, IrCompiler.SignatureOf(f.Bound.Ir.Parameters, f.Bound.Ir.Result)) { ContentHash = f.Key };
     }
 
     /// <summary>Globals (with their initial values) and externs unchanged: only function code differs.</summary>

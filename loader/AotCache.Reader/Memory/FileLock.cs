@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace AotCache.Loader.Memory;
+namespace AotCache.Reader.Memory;
 
 /// <summary>
 /// Both sides of the protocol that keeps a mapped cache stable: readers that map a file hold a shared flock on
@@ -9,7 +9,7 @@ namespace AotCache.Loader.Memory;
 /// (<c>AtomicFile.WriteReusingSpare</c>) first take an exclusive one, and write a fresh file when they cannot.
 /// Neither waits. Taken explicitly, because .NET's own locking for FileShare can be switched off by configuration.
 /// </summary>
-public static partial class FileLock
+internal static partial class FileLock
 {
     private const int Shared = 1, Exclusive = 2, NoWait = 4;
 

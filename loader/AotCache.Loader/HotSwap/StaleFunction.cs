@@ -2,28 +2,6 @@ using AotCache.Format;
 
 namespace AotCache.Loader.HotSwap;
 
-/// <summary>
-/// A relocation of new code in an update. Targets are named: an update may refer to functions it adds
-/// itself. Names are looked up once per relocation at commit, proportional to the changed code only.
-/// </summary>
-/// <param name="ExpectedSignatureHash">For function targets: the signature the new code was compiled
-/// against (0: not recorded). For data targets: 0.</param>
-public readonly record struct UpdateRelocation(int Offset, RelocationKind Kind, string Target, long Addend, ulong ExpectedSignatureHash = 0);
-
-/// <summary>A content dependency of new code: it inlined <paramref name="Target"/> (or folded its data)
-/// as it was when its content hash was <paramref name="ExpectedContentHash"/>.</summary>
-public readonly record struct UpdateDependency(string Target, ContentHash ExpectedContentHash);
-
-/// <summary>A new body for a function: code, relocations, declaration, cache key and content dependencies.</summary>
-public sealed record FunctionUpdate(byte[] Code, IReadOnlyList<UpdateRelocation> Relocations, Signature Signature)
-{
-    public ContentHash ContentHash { get; init; }
-    public IReadOnlyList<UpdateDependency> Dependencies { get; init; } = [];
-    public int Alignment { get; init; } = 16;
-    public CpuFeatures RequiredCpuFeatures { get; init; }
-    public bool Exported { get; init; } = true;
-}
-
 /// <summary>Why a function would be stale after an update.</summary>
 public enum StaleReason
 {

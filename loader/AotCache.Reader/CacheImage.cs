@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 using System.Text;
 using AotCache.Format;
 using Architecture = AotCache.Format.Architecture;
-using AotCache.Loader.Memory;
+using AotCache.Reader.Memory;
 
-namespace AotCache.Loader;
+namespace AotCache.Reader;
 
 /// <summary>
 /// A validated AotCache file, viewed in place. <see cref="Read(ReadOnlyMemory{byte}, ReadOptions?)"/>
@@ -74,6 +74,9 @@ public sealed partial class CacheImage : IDisposable
             throw;
         }
     }
+
+    /// <summary>Name of a section kind for messages; unknown kinds by number.</summary>
+    public static string KindName(uint kind) => Validator.KindName(kind);
 
     /// <summary>Releases the file mapping, when the image owns one.</summary>
     public void Dispose() => _owner?.Dispose();
@@ -156,7 +159,6 @@ public sealed partial class CacheImage : IDisposable
     /// <summary>A string, decoded. Allocates: for tools and diagnostics, not for loading.</summary>
     public string GetString(StringRef s) => Encoding.UTF8.GetString(GetUtf8(s));
 
-    public string SymbolName(int symbol) => GetString(Symbols[symbol].Name);
 
     /// <summary>The canonical signature encoding of a declaration.</summary>
     public ReadOnlySpan<byte> GetSignatureEncoding(int declaration)
@@ -165,10 +167,6 @@ public sealed partial class CacheImage : IDisposable
         return SignatureBytes.Slice((int)d.SignatureOffset, (int)d.SignatureLength);
     }
 
-    /// <summary>The declaration of a function or imported function, decoded.</summary>
-    public Signature GetSignature(int declaration) =>
-        Signature.TryDecode(GetSignatureEncoding(declaration), out _, out _)
-        ?? throw new InvalidOperationException("internal: a validated signature did not decode");
 
     /// <summary>The code bytes of a function.</summary>
     public ReadOnlySpan<byte> FunctionCode(in FunctionRecord f) => Code.Slice((int)f.CodeOffset, (int)f.CodeSize);

@@ -1,4 +1,4 @@
-namespace AotCache.Loader;
+namespace AotCache.Reader;
 
 /// <summary>How much a reader checks beyond what loading needs.</summary>
 public sealed record ReadOptions

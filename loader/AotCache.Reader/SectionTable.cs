@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using AotCache.Format;
 
-namespace AotCache.Loader;
+namespace AotCache.Reader;
 
 /// <summary>Where one known section lies in a validated file.</summary>
 internal readonly record struct SectionSlot(int Offset, int Length, bool Present);

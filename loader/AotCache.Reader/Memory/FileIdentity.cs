@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace AotCache.Loader.Memory;
+namespace AotCache.Reader.Memory;
 
 /// <summary>
 /// Which file an open descriptor or a name refers to (device and inode), and what kind of file it is: what a
@@ -9,7 +9,7 @@ namespace AotCache.Loader.Memory;
 /// it opened by a predictable name (a regular file of ours, one link, still under that name). Linux only; null
 /// where the facts cannot be had (another platform, a failed call, an old libc), which callers treat as "unsafe".
 /// </summary>
-public readonly partial record struct FileIdentity(ulong Device, ulong Inode, ulong Links, uint Mode, uint Owner)
+internal readonly partial record struct FileIdentity(ulong Device, ulong Inode, ulong Links, uint Mode, uint Owner)
 {
     private const uint TypeMask = 0xF000, RegularFile = 0x8000;
 

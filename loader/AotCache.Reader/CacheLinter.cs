@@ -1,6 +1,6 @@
 using AotCache.Format;
 
-namespace AotCache.Loader;
+namespace AotCache.Reader;
 
 /// <summary>A SHOULD-level observation about a valid file: legal, but not what a careful writer produces.</summary>
 /// <param name="Recommendation">The FORMAT.md recommendation it concerns, e.g. <c>REC-4</c>.</param>

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using AotCache.Format;
 
-namespace AotCache.Loader.Linking;
+namespace AotCache.Reader;
 
 /// <summary>Why a reference is stale.</summary>
 public enum StaleKind

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using AotCache.Format;
 
-namespace AotCache.Loader;
+namespace AotCache.Reader;
 
 /// <summary>A key trusted to have signed cache files.</summary>
 public sealed class VerificationKey
@@ -26,6 +26,25 @@ public sealed class VerificationKey
     /// <summary>An ECDSA P-256 public key.</summary>
     public static VerificationKey Ecdsa(ECDsa publicKey) =>
         new(SignatureAlgorithm.EcdsaP256Sha256, SignedMessage.KeyIdOf(publicKey), null, publicKey);
+
+    /// <summary>
+    /// Whether <paramref name="signature"/> is this key's signature of <paramref name="file"/>'s signed message
+    /// [AUTH-2]: every byte before the signature section at <paramref name="signatureSectionOffset"/>, with the file
+    /// checksum and the signature section's directory checksum (at <paramref name="entryChecksumOffset"/>) taken as zero.
+    /// HMAC results are compared in fixed time.
+    /// </summary>
+    internal bool Verifies(ReadOnlySpan<byte> file, int signatureSectionOffset, int entryChecksumOffset, ReadOnlySpan<byte> signature)
+    {
+        if (Secret is not null)
+        {
+            using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, Secret);
+            SignedMessage.Append(hmac, file, signatureSectionOffset, entryChecksumOffset);
+            return CryptographicOperations.FixedTimeEquals(hmac.GetHashAndReset(), signature);
+        }
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        SignedMessage.Append(sha, file, signatureSectionOffset, entryChecksumOffset);
+        return PublicKey!.VerifyHash(sha.GetHashAndReset(), signature, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+    }
 }
 
 /// <summary>

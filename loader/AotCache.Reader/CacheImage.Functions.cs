@@ -1,0 +1,95 @@
+using AotCache.Format;
+
+namespace AotCache.Reader;
+
+public sealed partial class CacheImage : ISymbolScope
+{
+    // Decoded names and signatures, filled on first use: tools and incremental writers ask for the same few
+    // thousand names many times. Racing threads store equal values, so no lock is needed.
+    private string?[]? _names;
+    private Signature?[]? _signatures;
+
+    /// <summary>The function named <paramref name="name"/>, or −1 (binary search, no allocation).</summary>
+    public int FindFunction(string name)
+    {
+        int s = FindSymbol(name);
+        return s >= 0 && Symbols[s].Kind == SymbolKind.Function ? (int)Symbols[s].Definition : -1;
+    }
+
+    /// <summary>A symbol's name, decoded once per image.</summary>
+    public string SymbolName(int symbol)
+    {
+        string?[] names = _names ??= new string?[Symbols.Length];
+        return names[symbol] ??= GetString(Symbols[symbol].Name);
+    }
+
+    /// <summary>The declaration of a function or imported function, decoded once per image.</summary>
+    public Signature GetSignature(int declaration)
+    {
+        Signature?[] signatures = _signatures ??= new Signature?[Declarations.Length];
+        return signatures[declaration] ??= Signature.TryDecode(GetSignatureEncoding(declaration), out _, out _)
+            ?? throw new InvalidOperationException("internal: a validated signature did not decode");
+    }
+
+    /// <summary>What the file's symbol named <paramref name="name"/> is: its kind and, for functions and imports
+    /// of functions, its declaration.</summary>
+    public bool TryGetSymbol(string name, out SymbolInfo symbol)
+    {
+        int s = FindSymbol(name);
+        if (s < 0)
+        {
+            symbol = default;
+            return false;
+        }
+        SymbolRecord record = Symbols[s];
+        symbol = new SymbolInfo(record.Kind, RelocationRules.IsCallable(record.Kind) ? GetSignature((int)record.Declaration) : null);
+        return true;
+    }
+
+    /// <summary>
+    /// Function <paramref name="function"/> as the file stores it: code (copied out), relocations with their targets
+    /// named and their recorded signature hashes, signature, alignment, content hash, CPU features and content
+    /// dependencies. Allocates: for incremental writers and tools, not for loading.
+    /// </summary>
+    public FunctionBody GetFunctionBody(int function)
+    {
+        if ((uint)function >= (uint)Functions.Length)
+            throw new ArgumentOutOfRangeException(nameof(function), function, $"the file has {Functions.Length} functions");
+        FunctionRecord f = Functions[function];
+        SymbolRecord symbol = Symbols[(int)f.Symbol];
+        var relocations = new Relocation[f.RelocationCount];
+        int k = 0;
+        foreach (RelocationRecord r in RelocationsOf(f))
+            relocations[k++] = new Relocation((int)r.Offset, r.Kind, SymbolName((int)r.Target), r.Addend, r.ExpectedSignatureHash);
+        return new FunctionBody(FunctionCode(f), GetSignature((int)symbol.Declaration), relocations, DependenciesOf(function))
+        {
+            Alignment = (int)f.Alignment,
+            ContentHash = f.ContentHash,
+            RequiredCpuFeatures = f.RequiredCpuFeatures,
+        };
+    }
+
+    /// <summary>The function named <paramref name="name"/> (see <see cref="GetFunctionBody(int)"/>).</summary>
+    public FunctionBody GetFunctionBody(string name)
+    {
+        int function = FindFunction(name);
+        if (function < 0) throw new KeyNotFoundException($"module '{ModuleName}' has no function named '{name}'");
+        return GetFunctionBody(function);
+    }
+
+    /// <summary>The content dependencies of a function: a binary search of the table, sorted by function [DEP-1].</summary>
+    public List<Dependency> DependenciesOf(int function)
+    {
+        ReadOnlySpan<DependencyRecord> dependencies = Dependencies;
+        int lo = 0, hi = dependencies.Length;
+        while (lo < hi)
+        {
+            int mid = lo + ((hi - lo) >> 1);
+            if (dependencies[mid].Function < (uint)function) lo = mid + 1; else hi = mid;
+        }
+        var list = new List<Dependency>();
+        for (int i = lo; i < dependencies.Length && dependencies[i].Function == (uint)function; i++)
+            list.Add(new Dependency(SymbolName((int)dependencies[i].Target), dependencies[i].ExpectedContentHash));
+        return list;
+    }
+}
