@@ -6,15 +6,27 @@ namespace AotCache.Remote;
 /// <summary>Turns what the client library reports into a <see cref="RemoteFault"/> with a short reason for people.</summary>
 internal static class RedisFaults
 {
-    /// <summary>A failed or timed-out connect.</summary>
-    public static RemoteFault Connecting(Exception error, RemoteAddress address, TimeSpan timeout)
+    /// <summary>A failed or timed-out connect; <paramref name="connectLog"/> is what the client library logged meanwhile.</summary>
+    public static RemoteFault Connecting(Exception error, RemoteAddress address, TimeSpan timeout, string connectLog)
     {
         string servers = string.Join(", ", address.EndPoints);
         if (error is TimeoutException)
             return new RemoteFault(RemoteFaultKind.Unreachable, $"no connection to {servers} within {Milliseconds(timeout)}");
-        string? socket = Innermost<SocketException>(error)?.Message;
-        return new RemoteFault(RemoteFaultKind.Unreachable,
-            $"cannot connect to {servers}: {socket ?? FirstSentence(error.Message)}");
+        string? cause = Innermost<SocketException>(error)?.Message ?? SocketErrors(connectLog);
+        return new RemoteFault(RemoteFaultKind.Unreachable, $"cannot connect to {servers}: {cause ?? FirstSentence(error.Message)}");
+    }
+
+    /// <summary>The connect log names socket errors on lines of their own, "HH:MM:SS.ffff: &gt; Connection refused".</summary>
+    private static string? SocketErrors(string connectLog)
+    {
+        var errors = connectLog.Split('\n')
+            .Select(line => line.Trim())
+            .Select(line => line.IndexOf(": > ", StringComparison.Ordinal) is var at and >= 0 ? line[(at + 4)..].Trim() : "")
+            .Where(error => error.Length > 0)
+            .Distinct(StringComparer.Ordinal)
+            .Take(3)
+            .ToList();
+        return errors.Count == 0 ? null : string.Join("; ", errors);
     }
 
     /// <summary>A command that failed (<paramref name="error"/>) or was not answered in time (null).</summary>

@@ -150,7 +150,10 @@ public sealed partial class RedisRemoteStore : IRemoteStore
                 if (_readFault is not null) return null;
                 if (_connection is not null) return _connection.GetDatabase();
             }
-            Task<ConnectionMultiplexer> connecting = ConnectionMultiplexer.ConnectAsync(Configuration());
+            // The connect log is where the client library names the socket error ("Connection refused").
+            using var log = new StringWriter();
+            using TextWriter synchronizedLog = TextWriter.Synchronized(log);
+            Task<ConnectionMultiplexer> connecting = ConnectionMultiplexer.ConnectAsync(Configuration(), synchronizedLog);
             ConnectionMultiplexer connection;
             try
             {
@@ -160,7 +163,9 @@ public sealed partial class RedisRemoteStore : IRemoteStore
             {
                 DisposeWhenDone(connecting);
                 if (e is OperationCanceledException && cancellationToken.IsCancellationRequested) throw;
-                Trip(RedisFaults.Connecting(e, Address, Options.ConnectTimeout));
+                string logText;
+                lock (synchronizedLog) logText = log.ToString();
+                Trip(RedisFaults.Connecting(e, Address, Options.ConnectTimeout, logText));
                 return null;
             }
             lock (_stateLock)

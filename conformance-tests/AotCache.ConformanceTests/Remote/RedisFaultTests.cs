@@ -56,7 +56,7 @@ public sealed class RedisFaultTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
         Assert.All(results, r => Assert.Equal(FetchOutcome.Unavailable, r.Outcome));
         Assert.All(results, r => Assert.False(r.IsHit));
-        AssertWarnsOnce(store, RemoteFaultKind.Unreachable, $"127.0.0.1:{port}");
+        AssertWarnsOnce(store, RemoteFaultKind.Unreachable, $"cannot connect to 127.0.0.1:{port}: Connection refused");
         Assert.Equal(0, store.Statistics.RoundTrips);
         Assert.Equal(2, store.Statistics.Unavailable);
         AssertAnswersWithoutTheNetwork(store, seed: 21);
