@@ -10,10 +10,11 @@ internal static class RedisFaults
     public static RemoteFault Connecting(Exception error, RemoteAddress address, TimeSpan timeout, string connectLog)
     {
         string servers = string.Join(", ", address.EndPoints);
-        if (error is TimeoutException)
-            return new RemoteFault(RemoteFaultKind.Unreachable, $"no connection to {servers} within {Milliseconds(timeout)}");
         string? cause = Innermost<SocketException>(error)?.Message ?? SocketErrors(connectLog);
-        return new RemoteFault(RemoteFaultKind.Unreachable, $"cannot connect to {servers}: {cause ?? FirstSentence(error.Message)}");
+        if (cause is not null) return new RemoteFault(RemoteFaultKind.Unreachable, $"cannot connect to {servers}: {cause}");
+        return error is TimeoutException
+            ? new RemoteFault(RemoteFaultKind.Unreachable, $"no connection to {servers} within {Milliseconds(timeout)}")
+            : new RemoteFault(RemoteFaultKind.Unreachable, $"cannot connect to {servers}: {FirstSentence(error.Message)}");
     }
 
     /// <summary>The connect log names socket errors on lines of their own, "HH:MM:SS.ffff: &gt; Connection refused".</summary>

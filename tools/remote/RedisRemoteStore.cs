@@ -150,14 +150,26 @@ public sealed partial class RedisRemoteStore : IRemoteStore
                 if (_readFault is not null) return null;
                 if (_connection is not null) return _connection.GetDatabase();
             }
-            // The connect log is where the client library names the socket error ("Connection refused").
+            // One deadline for the whole connect. A plain TCP connect first: the client library, refused by every
+            // endpoint, sometimes waits out its whole connect timeout and does not say why.
+            long started = Stopwatch.GetTimestamp();
+            string? unreachable = await EndPointProbe.UnreachableAsync(Address, Options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            if (unreachable is not null)
+            {
+                Trip(new RemoteFault(RemoteFaultKind.Unreachable, $"cannot connect to {unreachable}"));
+                return null;
+            }
+            TimeSpan left = Options.ConnectTimeout - Stopwatch.GetElapsedTime(started);
+            if (left < TimeSpan.FromMilliseconds(1)) left = TimeSpan.FromMilliseconds(1);
+
+            // The connect log is where the client library names socket errors ("Connection refused").
             using var log = new StringWriter();
             using TextWriter synchronizedLog = TextWriter.Synchronized(log);
             Task<ConnectionMultiplexer> connecting = ConnectionMultiplexer.ConnectAsync(Configuration(), synchronizedLog);
             ConnectionMultiplexer connection;
             try
             {
-                connection = await connecting.WaitAsync(Options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+                connection = await connecting.WaitAsync(left, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e)
             {

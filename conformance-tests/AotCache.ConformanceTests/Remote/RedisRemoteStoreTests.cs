@@ -196,6 +196,7 @@ public sealed class RedisRemoteStoreTests
 
     [Fact]
     [Requirement("RMT-8")]
+    [Requirement("RMT-10")]
     public void Entries_the_validation_callback_refuses_or_throws_on_are_refused_and_counted_and_the_rest_are_hits()
     {
         using RedisServer server = RedisServer.Start();
