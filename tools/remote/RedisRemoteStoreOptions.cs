@@ -3,7 +3,8 @@ namespace AotCache.Remote;
 /// <summary>Settings of a <see cref="RedisRemoteStore"/>. The defaults suit a team cache on a local network.</summary>
 public sealed record RedisRemoteStoreOptions
 {
-    /// <summary>Time allowed to connect (to every node of a cluster) before the store is degraded. Default 2 s.</summary>
+    /// <summary>Time allowed to connect before the store is degraded: a TCP check of the endpoints and the client's
+    /// handshake (with every node of a cluster) together. Default 2 s.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>

@@ -23,7 +23,7 @@ public sealed class RedisRemoteStoreTests
     public void Entries_round_trip_in_batches_of_one_round_trip_each_with_one_command_per_key()
     {
         using RedisServer server = RedisServer.Start();
-        using var store = new RedisRemoteStore(server.Address, new RedisRemoteStoreOptions { MaxBatchSize = 128 });
+        using var store = new RedisRemoteStore(server.Address, RemoteData.Patient with { MaxBatchSize = 128 });
         RemoteEntry[] entries = RemoteData.Entries(seed: 1, count: 300);
         IReadOnlyList<StoreResult> stored = store.StoreMany(entries);
         Assert.All(stored, r => Assert.Equal(StoreOutcome.Stored, r.Outcome));
@@ -63,7 +63,7 @@ public sealed class RedisRemoteStoreTests
     public async Task A_batch_of_any_size_up_to_the_limit_is_one_round_trip_and_the_async_methods_behave_alike()
     {
         using RedisServer server = RedisServer.Start();
-        using var store = new RedisRemoteStore(server.Address, new RedisRemoteStoreOptions { MaxBatchSize = 1000 });
+        using var store = new RedisRemoteStore(server.Address, RemoteData.Patient with { MaxBatchSize = 1000 });
         RemoteEntry[] entries = RemoteData.Entries(seed: 3, count: 1000);
         IReadOnlyList<StoreResult> stored = await store.StoreManyAsync(entries);
         Assert.Equal(1, store.Statistics.RoundTrips);
@@ -81,7 +81,7 @@ public sealed class RedisRemoteStoreTests
     {
         using RedisServer server = RedisServer.Start();
         const int writers = 16, keys = 8;
-        var stores = Enumerable.Range(0, writers).Select(_ => new RedisRemoteStore(server.Address)).ToList();
+        var stores = Enumerable.Range(0, writers).Select(_ => new RedisRemoteStore(server.Address, RemoteData.Patient)).ToList();
         try
         {
             // Writer w uploads its own bytes for the same 8 keys, in its own order.
@@ -99,7 +99,7 @@ public sealed class RedisRemoteStoreTests
             start.Set();
             IReadOnlyList<StoreResult>[] outcomes = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
 
-            using var reader = new RedisRemoteStore(server.Address);
+            using var reader = new RedisRemoteStore(server.Address, RemoteData.Patient);
             for (int k = 0; k < keys; k++)
             {
                 RemoteKey key = RemoteData.Key(4, k);
@@ -124,8 +124,8 @@ public sealed class RedisRemoteStoreTests
     public void Entries_get_the_time_to_live_of_the_options_and_none_by_default()
     {
         using RedisServer server = RedisServer.Start();
-        using var withTtl = new RedisRemoteStore(server.Address, new RedisRemoteStoreOptions { TimeToLive = TimeSpan.FromHours(1) });
-        using var withoutTtl = new RedisRemoteStore(server.Address);
+        using var withTtl = new RedisRemoteStore(server.Address, RemoteData.Patient with { TimeToLive = TimeSpan.FromHours(1) });
+        using var withoutTtl = new RedisRemoteStore(server.Address, RemoteData.Patient);
         RemoteEntry[] entries = RemoteData.Entries(seed: 5, count: 2);
         Assert.Equal(StoreOutcome.Stored, withTtl.StoreMany([entries[0]])[0].Outcome);
         Assert.Equal(StoreOutcome.Stored, withoutTtl.StoreMany([entries[1]])[0].Outcome);
@@ -138,7 +138,7 @@ public sealed class RedisRemoteStoreTests
     public void A_read_only_store_uploads_nothing_and_never_connects_for_it()
     {
         using RedisServer server = RedisServer.Start();
-        using var store = new RedisRemoteStore(server.Address, new RedisRemoteStoreOptions { ReadOnly = true });
+        using var store = new RedisRemoteStore(server.Address, RemoteData.Patient with { ReadOnly = true });
         IReadOnlyList<StoreResult> results = store.StoreMany(RemoteData.Entries(seed: 6, count: 3));
         Assert.All(results, r => Assert.Equal((StoreOutcome.Refused, RefusalReason.ReadOnly), (r.Outcome, r.Refusal!.Value)));
         Assert.Equal(3, store.Statistics.RefusedFor(RefusalReason.ReadOnly));
@@ -156,7 +156,7 @@ public sealed class RedisRemoteStoreTests
     public void An_oversized_upload_is_refused_without_sending_it_and_the_rest_of_the_batch_is_stored()
     {
         using RedisServer server = RedisServer.Start();
-        using var store = new RedisRemoteStore(server.Address, new RedisRemoteStoreOptions { MaxEntryBytes = 1000 });
+        using var store = new RedisRemoteStore(server.Address, RemoteData.Patient with { MaxEntryBytes = 1000 });
         RemoteEntry[] entries =
         [
             new(RemoteData.Key(7, 0), RemoteData.Bytes(70, 1000)),
@@ -184,7 +184,7 @@ public sealed class RedisRemoteStoreTests
             Assert.Equal("OK", admin.CallText("SET", big.Text, RemoteData.Bytes(80, 5_000_000)));
             Assert.Equal("OK", admin.CallText("SET", fits.Text, RemoteData.Bytes(81, 1000)));
         }
-        using var store = new RedisRemoteStore(server.Address, new RedisRemoteStoreOptions { MaxEntryBytes = 1000 });
+        using var store = new RedisRemoteStore(server.Address, RemoteData.Patient with { MaxEntryBytes = 1000 });
         IReadOnlyList<FetchResult> results = store.FetchMany([big, fits], RemoteData.AcceptAll);
         Assert.Equal((FetchOutcome.Refused, RefusalReason.TooLarge), (results[0].Outcome, results[0].Refusal!.Value));
         Assert.True(results[0].Entry.IsEmpty);
@@ -200,7 +200,7 @@ public sealed class RedisRemoteStoreTests
     public void Entries_the_validation_callback_refuses_or_throws_on_are_refused_and_counted_and_the_rest_are_hits()
     {
         using RedisServer server = RedisServer.Start();
-        using var store = new RedisRemoteStore(server.Address);
+        using var store = new RedisRemoteStore(server.Address, RemoteData.Patient);
         RemoteEntry[] entries = RemoteData.Entries(seed: 9, count: 6);
         store.StoreMany(entries);
         var seen = new Dictionary<string, byte[]>();
@@ -232,7 +232,7 @@ public sealed class RedisRemoteStoreTests
         using RedisServer server = RedisServer.Start();
         RemoteKey listKey = RemoteData.Key(10, 0);
         using (RespClient admin = server.Client()) admin.CallInteger("RPUSH", listKey.Text, "x");
-        using var store = new RedisRemoteStore(server.Address);
+        using var store = new RedisRemoteStore(server.Address, RemoteData.Patient);
         FetchResult result = store.FetchMany([listKey], RemoteData.AcceptAll)[0];
         Assert.Equal((FetchOutcome.Refused, RefusalReason.NotAnEntry), (result.Outcome, result.Refusal!.Value));
         Assert.Equal(RemoteStoreHealth.Healthy, store.Health);
@@ -241,10 +241,19 @@ public sealed class RedisRemoteStoreTests
     }
 
     [Fact]
+    public void Without_redis_server_the_tests_fail_and_say_that_ci_run_installs_it()
+    {
+        RedisServer.RequireInstalled(); // this machine has them
+        var e = Assert.Throws<Xunit.Sdk.FailException>(() => RedisServer.RequireInstalled("/nonexistent/redis-server"));
+        Assert.Contains("/nonexistent/redis-server is missing", e.Message, StringComparison.Ordinal);
+        Assert.Contains(".ci/run installs them", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Misuse_throws_argument_exceptions()
     {
         using RedisServer server = RedisServer.Start();
-        using var store = new RedisRemoteStore(server.Address);
+        using var store = new RedisRemoteStore(server.Address, RemoteData.Patient);
         Assert.Throws<ArgumentNullException>(() => store.FetchMany(null!, RemoteData.AcceptAll));
         Assert.Throws<ArgumentNullException>(() => store.FetchMany([], null!));
         Assert.Contains("key 1 is null", Assert.Throws<ArgumentException>(() => store.FetchMany([RemoteData.Key(11, 0), null!], RemoteData.AcceptAll)).Message,

@@ -46,9 +46,11 @@ public sealed class RedisServer : IDisposable
     }
 
     /// <summary>Fails the test unless Debian's redis-server (and redis-cli) are installed: never a silent skip.</summary>
-    public static void RequireInstalled()
+    public static void RequireInstalled() => RequireInstalled(ServerPath, CliPath);
+
+    internal static void RequireInstalled(params string[] tools)
     {
-        foreach (string tool in new[] { ServerPath, CliPath })
+        foreach (string tool in tools)
             if (!File.Exists(tool))
                 Assert.Fail($"{tool} is missing: the Remote tests run real Redis servers. .ci/run installs them " +
                             "(apt-get install redis-server redis-tools); run it once, or install the two packages.");

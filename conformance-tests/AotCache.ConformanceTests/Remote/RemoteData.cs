@@ -10,6 +10,14 @@ public static class RemoteData
 {
     public const ulong Fingerprint = 0x5eed_f00d_0000_0001;
 
+    /// <summary>Options for tests that are not about timeouts: a loaded 2-core machine can stall a healthy local
+    /// server for over a second, which the defaults (2 s to connect, 1 s a batch) would rightly call a fault.</summary>
+    public static readonly RedisRemoteStoreOptions Patient = new()
+    {
+        ConnectTimeout = TimeSpan.FromSeconds(30),
+        CommandTimeout = TimeSpan.FromSeconds(30),
+    };
+
     public static RemoteKey Key(int seed, int i) =>
         RemoteKey.For(RemoteKeyInputs.Current(ContentHash.Of(Encoding.UTF8.GetBytes($"test {seed} function {i}")), Fingerprint,
             Architecture.X86_64, Abi.SysVAmd64, TargetOs.Linux, CpuFeatures.Sse41 | CpuFeatures.Popcnt));

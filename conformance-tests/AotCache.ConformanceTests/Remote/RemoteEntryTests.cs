@@ -92,7 +92,7 @@ public sealed class RemoteEntryTests
         RemoteKeyInputs good = Inputs(1), avx = Inputs(2, CpuFeatures.Avx2), unsigned = Inputs(3), foreign = Inputs(4), tampered = Inputs(5),
             swapped = Inputs(6), garbage = Inputs(7), absent = Inputs(8);
         using RedisServer server = RedisServer.Start();
-        using var store = new RedisRemoteStore(server.Address);
+        using var store = new RedisRemoteStore(server.Address, RemoteData.Patient);
         Assert.All(store.StoreMany([
             new RemoteEntry(RemoteKey.For(good), Entry(good, 11, team)),
             new RemoteEntry(RemoteKey.For(avx), Entry(avx, 22, team)),
