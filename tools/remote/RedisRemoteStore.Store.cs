@@ -14,7 +14,10 @@ public sealed partial class RedisRemoteStore
     {
         ArgumentNullException.ThrowIfNull(entries);
         for (int i = 0; i < entries.Count; i++)
-            if (entries[i] is null) throw new ArgumentException($"entry {i} is null", nameof(entries));
+        {
+            if (entries[i] is null || entries[i].Key is null) throw new ArgumentException($"entry {i} or its key is null", nameof(entries));
+            if (entries[i].Bytes.IsEmpty) throw new ArgumentException($"entry {i} ({entries[i].Key}) is empty: an empty value reads as a miss", nameof(entries));
+        }
         var results = new StoreResult[entries.Count];
         if (entries.Count == 0) return results;
 
@@ -27,8 +30,6 @@ public sealed partial class RedisRemoteStore
                 results[i] = Refuse(entry.Key, RefusalReason.ReadOnly, "the store was opened read-only");
             else if (entry.Bytes.Length > Options.MaxEntryBytes)
                 results[i] = Refuse(entry.Key, RefusalReason.TooLarge, $"the entry's {entry.Bytes.Length} bytes exceed the maximum of {Options.MaxEntryBytes}");
-            else if (entry.Bytes.Length == 0)
-                throw new ArgumentException($"entry {i} ({entry.Key}) is empty: an empty value reads as a miss", nameof(entries));
             else
                 toSend.Add(i);
         }
@@ -66,7 +67,7 @@ public sealed partial class RedisRemoteStore
         _counters.AddUnavailable(count);
     }
 
-    /// <summary>One batch: <c>SET key value NX [PX ttl]</c> per entry, sent together. The first writer of a key wins
+    /// <summary>One batch: a set-if-absent per entry (<c>SETNX</c>, or <c>SET ... NX</c> with the expiry), sent together. The first writer of a key wins
     /// [RMT-5]; a later one learns that the key is already present.</summary>
     private async ValueTask StoreBatchAsync(IDatabase database, IReadOnlyList<RemoteEntry> entries, List<int> toSend, int offset, int count,
         StoreResult[] results, CancellationToken cancellationToken)

@@ -6,7 +6,7 @@ namespace AotCache.Remote;
 /// <summary>
 /// A remote store on one Redis server or a Redis Cluster (REMOTE.md). Connects on first use; the client library
 /// routes every key to the node that serves its slot. Fetches send <c>GETRANGE key 0 MAX</c> and uploads
-/// <c>SET key value NX [PX ttl]</c>, in batches of one round trip each.
+/// a set-if-absent (<c>SETNX key value</c>, or <c>SET key value NX</c> with the expiry), in batches of one round trip each.
 /// </summary>
 /// <remarks>
 /// One instance serves one build. Faults never throw: the first one degrades the store for the rest of its life
