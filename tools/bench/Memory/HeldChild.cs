@@ -77,9 +77,9 @@ public sealed class HeldChild : IDisposable
             if (!_process.WaitForExit(30_000)) _process.Kill();
             _process.WaitForExit();
         }
-        catch (InvalidOperationException)
+        catch (Exception e) when (e is InvalidOperationException or IOException)
         {
-            // Never started or already reaped.
+            // Never started, already reaped, or gone with its end of the pipe.
         }
         _process.Dispose();
     }

@@ -14,7 +14,7 @@ namespace AotCache.Bench.Peer;
 public sealed class PeerFigures
 {
     /// <summary>dlopen repetitions (each in a fresh fork) and whole-process runs; both after one unmeasured run.</summary>
-    public const int DlopenRepetitions = 21, ProcessRuns = 11;
+    public const int DlopenRepetitions = 21, ProcessRuns = 21;
 
     private readonly TextWriter _log;
     private readonly string _directory;
@@ -47,7 +47,7 @@ public sealed class PeerFigures
         PeerToolchain? toolchain = PeerToolchain.TryCreate(log, out string? reason);
         if (toolchain is null)
         {
-            log.WriteLine($"[peer] skipping the gcc peer's figures (dlopen_*): {reason}");
+            log.WriteLine($"[peer] skipping the gcc peer's figures (dlopen_*, warm_over_dlopen, peer_so_bytes): {reason}");
             return new PeerFigures(log, directory, null);
         }
         var figures = new PeerFigures(log, directory, toolchain.Driver());
