@@ -76,7 +76,7 @@ public sealed class PeerToolchain
         var sw = Stopwatch.StartNew();
         Compile([.. ObjectFlags.Split(' '), "-o", TempOf(path), source], path, $"the peer of {functions} functions");
         _log.WriteLine($"[peer] built {Path.GetFileName(path)} ({new FileInfo(path).Length / 1024} KB) in {sw.Elapsed.TotalSeconds:F1} s");
-        File.Delete(source); // 7 MB at 100k; PeerSource.Generate(N, seed) recreates it
+        File.Delete(source); // ~17 MB at 100k; PeerSource.Generate(N, seed) recreates it
         RemoveStale(prefix, path);
         return path;
     }
