@@ -116,7 +116,6 @@ public sealed partial class LoadedModule
         };
         ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
         ReadOnlySpan<FunctionRecord> functions = image.Functions;
-        var signatures = new Signature?[image.Declarations.Length];
         for (int f = 0; f < functions.Length; f++)
         {
             SwapEntry e = entries[f];
@@ -124,7 +123,7 @@ public sealed partial class LoadedModule
             e.Name = image.GetString(symbol.Name);
             e.Defined = true;
             e.Exported = symbol.Linkage == Linkage.Export;
-            e.Signature = signatures[symbol.Declaration] ??= image.GetSignature((int)symbol.Declaration);
+            e.Signature = image.GetSignature((int)symbol.Declaration);
             e.Content = functions[f].ContentHash;
             e.Body = bodyAddress[functions[f].Symbol];
             e.Generation = 1;

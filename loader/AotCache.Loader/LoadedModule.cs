@@ -52,7 +52,6 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     private readonly nint[] _symbolAddress;
     private readonly Dictionary<int, RefusedFunction> _refused; // function index -> why
     private readonly RefusedFunction?[] _stubs;                  // stub index -> what it stands for (direct modules)
-    private readonly Signature?[] _signatures;
     private readonly long _id;
     private readonly SwapState? _swap;                          // hot-swappable modules only
     private bool _disposed;
@@ -71,7 +70,6 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         _refused = refused;
         _stubs = stubs;
         _id = id;
-        _signatures = new Signature?[image.Declarations.Length];
     }
 
     /// <summary>Loads a validated image. The image must stay alive (and, if mapped, undisposed) while the module is used.</summary>
@@ -270,7 +268,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         int function = (int)symbol.Definition;
         if (_refused.TryGetValue(function, out RefusedFunction? refused))
             throw new AotCacheException(refused.Reason, -1, $"function '{name}' was refused at load: {refused.Detail}");
-        signature = _signatures[symbol.Declaration] ??= _image.GetSignature((int)symbol.Declaration);
+        signature = _image.GetSignature((int)symbol.Declaration); // decoded once per image
         return _region.Address + (nint)_image.Functions[function].CodeOffset;
     }
 

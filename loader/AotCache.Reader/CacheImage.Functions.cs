@@ -16,8 +16,12 @@ public sealed partial class CacheImage : ISymbolScope
         return s >= 0 && Symbols[s].Kind == SymbolKind.Function ? (int)Symbols[s].Definition : -1;
     }
 
-    /// <summary>A symbol's name, decoded once per image.</summary>
-    public string SymbolName(int symbol)
+    /// <summary>A symbol's name, decoded (allocates: for tools and diagnostics, not for loading).</summary>
+    public string SymbolName(int symbol) => GetString(Symbols[symbol].Name);
+
+    /// <summary>A symbol's name decoded once per image: what carrying many bodies (<see cref="GetFunctionBody(int)"/>)
+    /// asks for over and over. Loading never fills this table.</summary>
+    private string CachedName(int symbol)
     {
         string?[] names = _names ??= new string?[Symbols.Length];
         return names[symbol] ??= GetString(Symbols[symbol].Name);
@@ -60,7 +64,7 @@ public sealed partial class CacheImage : ISymbolScope
         var relocations = new Relocation[f.RelocationCount];
         int k = 0;
         foreach (RelocationRecord r in RelocationsOf(f))
-            relocations[k++] = new Relocation((int)r.Offset, r.Kind, SymbolName((int)r.Target), r.Addend, r.ExpectedSignatureHash);
+            relocations[k++] = new Relocation((int)r.Offset, r.Kind, CachedName((int)r.Target), r.Addend, r.ExpectedSignatureHash);
         return new FunctionBody(FunctionCode(f), GetSignature((int)symbol.Declaration), relocations, DependenciesOf(function))
         {
             Alignment = (int)f.Alignment,
@@ -89,7 +93,7 @@ public sealed partial class CacheImage : ISymbolScope
         }
         var list = new List<Dependency>();
         for (int i = lo; i < dependencies.Length && dependencies[i].Function == (uint)function; i++)
-            list.Add(new Dependency(SymbolName((int)dependencies[i].Target), dependencies[i].ExpectedContentHash));
+            list.Add(new Dependency(CachedName((int)dependencies[i].Target), dependencies[i].ExpectedContentHash));
         return list;
     }
 }

@@ -121,15 +121,22 @@ public static class RelocationRules
         for (int i = 0; i < relocations.Length; i++)
         {
             ref readonly Relocation r = ref relocations[i];
-            SymbolKind kind;
-            if (scope.TryGetSymbol(r.Target, out SymbolInfo target)) kind = target.Kind;
-            else if (pending is not null && pending(r.Target)) kind = SymbolKind.Function;
-            else return new(i, "REL-5", $"the relocation at +{r.Offset} targets '{r.Target}', which is not a symbol here");
-            if (!TargetAllowed(r.Kind, kind))
-                return new(i, "REL-6", $"a {r.Kind} relocation at +{r.Offset} cannot target '{r.Target}', a {kind}");
-            if (r.ExpectedSignatureHash is { } h && h != 0 && !IsCallable(kind))
-                return new(i, "REL-8", $"the relocation at +{r.Offset} targets {kind} '{r.Target}' and cannot carry a signature hash");
+            SymbolKind? kind = scope.TryGetSymbol(r.Target, out SymbolInfo target) ? target.Kind
+                : pending is not null && pending(r.Target) ? SymbolKind.Function : null;
+            if (CheckTarget(r, i, kind) is { } problem) return problem;
         }
+        return null;
+    }
+
+    /// <summary>The checks of <see cref="CheckTargets"/> for one relocation whose target has been looked up:
+    /// <paramref name="targetKind"/> is null when there is no such symbol.</summary>
+    public static RelocationProblem? CheckTarget(in Relocation r, int index, SymbolKind? targetKind)
+    {
+        if (targetKind is not { } kind) return new(index, "REL-5", $"the relocation at +{r.Offset} targets '{r.Target}', which is not a symbol here");
+        if (!TargetAllowed(r.Kind, kind))
+            return new(index, "REL-6", $"a {r.Kind} relocation at +{r.Offset} cannot target '{r.Target}', a {kind}");
+        if (r.ExpectedSignatureHash is { } h && h != 0 && !IsCallable(kind))
+            return new(index, "REL-8", $"the relocation at +{r.Offset} targets {kind} '{r.Target}' and cannot carry a signature hash");
         return null;
     }
 }

@@ -3,14 +3,17 @@ using BenchmarkDotNet.Running;
 namespace AotCache.Bench;
 
 /// <summary>
-/// <c>aotcache-bench --quick [--sizes 1000,10000,100000] [--repetitions 9]</c>: one JSON object of ratios in well under a minute.
+/// <c>aotcache-bench --quick [--sizes 1000,10000,100000] [--repetitions 9] [--no-peer]</c>: one JSON object of ratios in
+/// about a minute, with the gcc peer's dlopen figures and memory figures (<c>--no-peer</c>: without the peer, which needs
+/// gcc and, the first time, minutes of compiling). <c>--peer-only</c>: the peer's figures alone.
 /// Anything else is passed to BenchmarkDotNet (e.g. <c>--filter *</c>).
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
-        if (args.Contains("--quick"))
+        if (args.Length > 0 && args[0] == Memory.LoaderChild.Switch) return Memory.LoaderChild.Run(args);
+        if (args.Contains("--quick") || args.Contains("--peer-only"))
         {
             int[] sizes = [1_000, 10_000, 100_000];
             int repetitions = 9;
@@ -19,7 +22,8 @@ public static class Program
                 if (args[i] == "--sizes") sizes = [.. args[i + 1].Split(',').Select(int.Parse)];
                 if (args[i] == "--repetitions") repetitions = int.Parse(args[i + 1]);
             }
-            return QuickRun.Run(sizes, repetitions, Console.Error);
+            if (args.Contains("--peer-only")) return Peer.PeerFigures.RunPeerOnly(sizes, Console.Error);
+            return QuickRun.Run(sizes, repetitions, Console.Error, peer: !args.Contains("--no-peer"));
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;

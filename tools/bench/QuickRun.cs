@@ -19,7 +19,7 @@ namespace AotCache.Bench;
 /// </summary>
 public static class QuickRun
 {
-    public static int Run(int[] sizes, int repetitions, TextWriter log)
+    public static int Run(int[] sizes, int repetitions, TextWriter log, bool peer = true)
     {
         string directory = Directory.CreateTempSubdirectory("aotcache-bench-").FullName;
         var result = new Dictionary<string, object>();
@@ -28,6 +28,8 @@ public static class QuickRun
         var hotSwap = new Dictionary<int, double>();
         try
         {
+            // The gcc peer is built (or found cached) before anything is measured; see PeerFigures.
+            var processFigures = Peer.PeerFigures.Prepare(sizes, peer, directory, log);
             foreach (int n in sizes)
             {
                 log.WriteLine($"[{n} functions] generating and compiling (cold)...");
@@ -82,6 +84,7 @@ public static class QuickRun
                     ["iced_instructions_per_second"] = Math.Round(instructions / compileSeconds),
                     ["loader_peak_over_mapped"] = Round((allocated + (double)mapped) / mapped),
                 };
+                processFigures.AddDlopen(n, warmMedian, (Dictionary<string, object>)result[$"n{n}"]);
 
                 hotSwap[n] = HotSwapOne(path, workload);
                 ((Dictionary<string, object>)result[$"n{n}"])["hot_swap_one_us"] = Round(hotSwap[n] * 1e6);
@@ -99,6 +102,7 @@ public static class QuickRun
                     ((Dictionary<string, object>)result[$"n{n}"])["nib_incremental_recompiled"] = frontEnd.Compiled;
                     ((Dictionary<string, object>)result[$"n{n}"])["nib_incremental_edited_in_place"] = frontEnd.InPlace;
                 }
+                processFigures.AddProcessAndMemory(n, path, (Dictionary<string, object>)result[$"n{n}"]);
                 log.WriteLine($"[{n} functions] cold {cold * 1000:F0} ms, warm {warmMedian * 1000:F2} ms, floor {floorMedian * 1000:F2} ms, hot-swap {hotSwap[n] * 1e6:F0} µs");
             }
             if (sizes.Length > 1)
@@ -108,7 +112,7 @@ public static class QuickRun
                 result["floor_per_function_largest_over_smallest"] = Round(perFunctionFloor[sizes[^1]] / perFunctionFloor[sizes[0]]);
                 result["hot_swap_largest_over_smallest"] = Round(hotSwap[sizes[^1]] / hotSwap[sizes[0]]);
             }
-            result["machine"] = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+            result["machine"] = Machine;
             Console.Out.WriteLine(JsonSerializer.Serialize(result));
             return 0;
         }
@@ -117,6 +121,9 @@ public static class QuickRun
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    public static string Machine =>
+        $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
 
     /// <summary>The physical floor: map the file, hash every byte, one mapping, copy the code, one protection change.</summary>
     private static double Floor(string path)

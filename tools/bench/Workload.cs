@@ -17,13 +17,14 @@ namespace AotCache.Bench;
 public sealed class Workload
 {
     public const string CompilerVersion = "bench-1";
+    public const int DefaultSeed = 1;
     public delegate long HostTick(long value);
     private static readonly HostTick Tick = v => v + 1;
 
     public int Functions { get; }
     public IrModule Module { get; }
 
-    public Workload(int functions, int seed = 1)
+    public Workload(int functions, int seed = DefaultSeed)
     {
         Functions = functions;
         var rng = new Random(seed);
@@ -34,11 +35,20 @@ public sealed class Workload
 
     public static string Name(int i) => $"f{i}";
 
+    /// <summary>The functions f_i calls, in order: 4 draws from <paramref name="rng"/> among the next 63 (fewer candidates
+    /// near the end; the last function calls none). The one place the call graph is chosen, for the IR and for the gcc
+    /// peer's C source.</summary>
+    public static List<int> Callees(int functions, int i, Random rng)
+    {
+        var callees = new List<int>(4);
+        for (int k = 0; k < 4 && i + 1 < functions; k++) callees.Add(rng.Next(i + 1, Math.Min(functions, i + 64)));
+        return callees;
+    }
+
     /// <summary>f_i(x) = host_tick(x) + Σ_k f_{j_k}(x − 1) guarded by x &gt; 0, with 4 callees j_k &gt; i (fewer near the end).</summary>
     public IrFunction Function(int i, Random rng, int variant)
     {
-        var callees = new List<int>();
-        for (int k = 0; k < 4 && i + 1 < Functions; k++) callees.Add(rng.Next(i + 1, Math.Min(Functions, i + 64)));
+        List<int> callees = Callees(Functions, i, rng);
         IrExpr x = new IrLocal(0);
         IrExpr sum = new IrBinary(IrBinaryOp.Add, new IrCall("host_tick", [x]), new IrConstI64(i + variant));
         foreach (int j in callees)

@@ -44,7 +44,7 @@ public sealed class FunctionAssembler
     /// thunk (ThunkPcRel32). <paramref name="expectedSignatureHash"/> null: the callee's declaration in the scope.</summary>
     public void Call(string target, ulong? expectedSignatureHash = null)
     {
-        Remember(CallKind(target), target, Field.BranchRel32, 0, expectedSignatureHash);
+        RememberCall(target, Field.BranchRel32, 0, expectedSignatureHash);
         Asm.call(PlaceholderAddress);
     }
 
@@ -52,15 +52,14 @@ public sealed class FunctionAssembler
     /// function (<paramref name="offsetIntoTarget"/>), as split cold code does.</summary>
     public void Jump(string target, long offsetIntoTarget = 0, ulong? expectedSignatureHash = null)
     {
-        Remember(CallKind(target), target, Field.BranchRel32, offsetIntoTarget, expectedSignatureHash);
+        RememberCall(target, Field.BranchRel32, offsetIntoTarget, expectedSignatureHash);
         Asm.jmp(PlaceholderAddress);
     }
 
     /// <summary><c>jcc rel32</c> to a function, possibly into its middle.</summary>
     public void JumpIf(ConditionCode condition, string target, long offsetIntoTarget = 0, ulong? expectedSignatureHash = null)
     {
-        RelocationKind kind = CallKind(target);
-        Remember(kind, target, Field.BranchRel32, offsetIntoTarget, expectedSignatureHash);
+        RememberCall(target, Field.BranchRel32, offsetIntoTarget, expectedSignatureHash);
         Code code = condition switch
         {
             ConditionCode.e => Code.Je_rel32_64,
@@ -118,12 +117,18 @@ public sealed class FunctionAssembler
     /// <summary>The placeholder RIP-relative memory operand for <see cref="DataAccess"/>.</summary>
     public static MemoryOperand RipOperand() => new(Register.RIP, (long)PlaceholderAddress);
 
-    private RelocationKind CallKind(string target) => Scope.Get(target).Kind switch
+    /// <summary>A call or jump: to a function directly (FunctionPcRel32), to an import through its thunk (ThunkPcRel32).</summary>
+    private void RememberCall(string target, Field field, long offsetIntoTarget, ulong? expected)
     {
-        SymbolKind.Function => RelocationKind.FunctionPcRel32,
-        SymbolKind.ImportFunction => RelocationKind.ThunkPcRel32,
-        SymbolKind k => throw new ArgumentException($"'{target}' is a {k}, not something to call or jump to", nameof(target)),
-    };
+        SymbolInfo symbol = Scope.Get(target);
+        RelocationKind kind = symbol.Kind switch
+        {
+            SymbolKind.Function => RelocationKind.FunctionPcRel32,
+            SymbolKind.ImportFunction => RelocationKind.ThunkPcRel32,
+            SymbolKind k => throw new ArgumentException($"'{target}' is a {k}, not something to call or jump to", nameof(target)),
+        };
+        Remember(kind, target, symbol, field, offsetIntoTarget, expected);
+    }
 
     private void RipRelative(RelocationKind kind, string target, long offset, Instruction instruction, ulong? expected)
     {
@@ -135,9 +140,11 @@ public sealed class FunctionAssembler
 
     /// <summary>Records a relocation for the next instruction. The signature hash a reference to a function records
     /// is decided now, from the scope, so the body says what it was compiled against wherever it is defined later.</summary>
-    private void Remember(RelocationKind kind, string target, Field field, long offsetIntoTarget, ulong? expected)
+    private void Remember(RelocationKind kind, string target, Field field, long offsetIntoTarget, ulong? expected) =>
+        Remember(kind, target, Scope.Get(target), field, offsetIntoTarget, expected);
+
+    private void Remember(RelocationKind kind, string target, SymbolInfo symbol, Field field, long offsetIntoTarget, ulong? expected)
     {
-        SymbolInfo symbol = Scope.Get(target);
         ulong hash = expected ?? symbol.Signature?.Hash ?? 0;
         if (hash != 0 && !RelocationRules.IsCallable(symbol.Kind))
             throw new ArgumentException($"'{target}' is a {symbol.Kind}: a reference to it records no signature [REL-8]", nameof(expected));

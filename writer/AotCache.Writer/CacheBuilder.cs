@@ -356,13 +356,14 @@ public sealed partial class CacheBuilder : ISymbolScope
     /// and resolves their targets to symbol indexes, so that laying out needs no name lookups.</summary>
     private ResolvedRelocation[] Resolve(string owner, ReadOnlySpan<Relocation> relocations)
     {
-        if (RelocationRules.CheckTargets(relocations, this) is { } problem)
-            throw new ArgumentException($"'{owner}': {problem}", "relocations");
         var resolved = new ResolvedRelocation[relocations.Length];
         for (int i = 0; i < relocations.Length; i++)
         {
             ref readonly Relocation r = ref relocations[i];
-            resolved[i] = new ResolvedRelocation(r.Offset, r.Kind, _symbolByName[r.Target], r.Addend, r.ExpectedSignatureHash);
+            bool found = _symbolByName.TryGetValue(r.Target, out int target); // one lookup: the rules get the kind it found
+            if (RelocationRules.CheckTarget(r, i, found ? _symbols[target].Kind : null) is { } problem)
+                throw new ArgumentException($"'{owner}': {problem}", "relocations");
+            resolved[i] = new ResolvedRelocation(r.Offset, r.Kind, target, r.Addend, r.ExpectedSignatureHash);
         }
         return resolved;
     }

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 
-namespace AotCache.ConformanceTests.Architecture;
+namespace AotCache.ConformanceTests.Layering;
 
 /// <summary>
 /// The invariants ARCHITECTURE.md states, checked on the sources: the project graph has exactly the arrows it

@@ -1,6 +1,6 @@
 using AotCache.ConformanceTests.Spec;
 using AotCache.Format;
-using AotCache.Loader;
+using AotCache.Reader;
 using AotCache.Remote;
 using AotCache.Writer;
 using ValueType = AotCache.Format.ValueType;
@@ -33,8 +33,11 @@ public sealed class RemoteEntryTests
     {
         CacheBuilder builder = Builder(inputs, signingKey);
         byte[] code = [0xB8, .. BitConverter.GetBytes(value), 0xC3]; // mov eax, value; ret
-        builder.AddFunction("f", builder.AddDeclaration(Signature.SysV([], [ValueType.I32])), code,
-            options: new FunctionOptions { ContentHash = inputs.ContentHash, RequiredCpuFeatures = inputs.RequiredCpuFeatures });
+        builder.AddFunction("f", new FunctionBody(code, Signature.SysV([], [ValueType.I32]))
+        {
+            ContentHash = inputs.ContentHash,
+            RequiredCpuFeatures = inputs.RequiredCpuFeatures,
+        });
         return builder.ToArray();
     }
 
