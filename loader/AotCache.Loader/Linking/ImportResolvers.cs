@@ -34,15 +34,47 @@ public sealed class ImportTable : IImportResolver
     }
 
     /// <summary>
-    /// Registers a managed delegate as a native function (safe code, no function-pointer syntax). The
-    /// delegate type must be non-generic with blittable parameters; the table keeps it alive, so keep the
-    /// table alive as long as loaded code may call it.
+    /// Registers a managed delegate as a native function (safe code, no function-pointer syntax). The delegate type
+    /// must be non-generic, with blittable parameters and result (<c>long</c>, <c>double</c>, <c>nint</c>…): native
+    /// code reaches it through a marshalling stub made for that type. Under NativeAOT the stub is compiled ahead of
+    /// time for <typeparamref name="TDelegate"/> as the compiler sees it here, so pass the delegate with its own type
+    /// (not as <see cref="Delegate"/>), or declare its type with <c>[UnmanagedFunctionPointer]</c>, which makes the
+    /// compiler keep a stub for it whatever the static type. The table keeps the delegate alive, so keep the table
+    /// alive as long as loaded code may call it.
     /// </summary>
-    public ImportTable Add(string name, Delegate callback, Signature? signature = null)
+    /// <exception cref="ArgumentException">The delegate's type is generic (e.g. <c>Func&lt;long, long&gt;</c>), or
+    /// no stub exists for it in a NativeAOT program.</exception>
+    public ImportTable Add<TDelegate>(string name, TDelegate callback, Signature? signature = null) where TDelegate : Delegate
     {
+        ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(callback);
+        Type type = callback.GetType();
+        if (type.IsGenericType)
+            throw new ArgumentException($"import '{name}': the delegate type {DisplayName(type)} is generic, and native code can call only " +
+                "delegates of non-generic types; declare one (e.g. 'delegate long Tick(long value);') or register an [UnmanagedCallersOnly] " +
+                "method's address", nameof(callback));
+        nint address;
+        try
+        {
+            address = Marshal.GetFunctionPointerForDelegate(callback);
+        }
+        catch (Exception e) when (e is NotSupportedException or TypeLoadException or MissingMemberException or InvalidOperationException)
+        {
+            // NativeAOT: no marshalling stub was compiled for this type (it was passed as Delegate and lacks the attribute).
+            throw new ArgumentException($"import '{name}': native code cannot call a delegate of type {DisplayName(type)} in this program " +
+                "(under NativeAOT, pass it with its own static type, or declare the type with [UnmanagedFunctionPointer]): " + e.Message,
+                nameof(callback), e);
+        }
         _keepAlive.Add(callback);
-        return Add(name, Marshal.GetFunctionPointerForDelegate(callback), signature);
+        return Add(name, address, signature);
+    }
+
+    private static string DisplayName(Type type)
+    {
+        if (!type.IsGenericType) return type.Name;
+        string name = type.Name;
+        int tick = name.IndexOf('`', StringComparison.Ordinal);
+        return $"{(tick < 0 ? name : name[..tick])}<{string.Join(", ", type.GetGenericArguments().Select(DisplayName))}>";
     }
 
     public bool TryResolve(in ImportRequest import, out nint address)
