@@ -39,7 +39,7 @@ public sealed record BuildOptions
 public static class BuildEngine
 {
     /// <summary>The producer string written into cache files.</summary>
-    public const string Producer = "aotcache-demo (" + CacheKey.CompilerVersion + ")";
+    public const string Producer = "nib (" + CacheKey.CompilerVersion + ")";
 
     public const string CompilerFingerprintKey = "nib.compiler";
     public const string CodegenFingerprintKey = "nib.codegen";
