@@ -34,17 +34,22 @@ internal static class Commands
     {
         var host = new HostLibrary(stdout);
         int status = BuildAndVerify(request, host, stderr, interactive, requireMain: true, out ProgramAnalysis? analysis, out BuildResult? build, needAnalysis: watch);
-        if (status != Program.ExitOk) return status;
+        if (status != Program.ExitOk)
+        {
+            build?.ValidatedImage?.Dispose();
+            return status;
+        }
         if (watch) return WatchSession.RunLoop(request, analysis!, build!, host, stdout, stderr);
         var clock = Stopwatch.StartNew();
+        using CacheImage? validated = build!.ValidatedImage; // the build validated the file it did not change: load that
         LoadedModule module;
         try
         {
-            module = ProgramRunner.Load(build!.CachePath, host);
+            module = validated is not null ? ProgramRunner.Load(validated, host) : ProgramRunner.Load(build.CachePath, host);
         }
         catch (AotCacheException e)
         {
-            stderr.WriteLine($"error: the cache {build!.CachePath} cannot be loaded: {e.Message}");
+            stderr.WriteLine($"error: the cache {build.CachePath} cannot be loaded: {e.Message}");
             return Program.ExitLoadFailed;
         }
         using (module)
@@ -82,6 +87,7 @@ internal static class Commands
             KeyInputs = request.KeyInputs,
             Progress = progress,
             AllowIncremental = !request.Verify && !needAnalysis,
+            KeepValidatedImage = requireMain && !needAnalysis, // run: load what the build validated
         };
         try
         {

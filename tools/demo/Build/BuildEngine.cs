@@ -26,6 +26,11 @@ public sealed record BuildOptions
 
     /// <summary>False forces the full path (for tests comparing the two).</summary>
     public bool AllowIncremental { get; init; } = true;
+
+    /// <summary>When the build leaves the cache file as it was, hand its validated image over
+    /// (<see cref="BuildResult.ValidatedImage"/>; the caller disposes it), so that a run loads it without reading and
+    /// validating the file a second time.</summary>
+    public bool KeepValidatedImage { get; init; }
 }
 
 /// <summary>
@@ -60,14 +65,30 @@ public static class BuildEngine
         var clock = Stopwatch.StartNew();
         var warnings = new List<string>();
         string path = CachePathOf(file.Path, options.CacheDirectory);
-        using CacheImage? previous = OpenPrevious(path, warnings);
-        NibIndex? index = previous is null ? null : NibIndex.Read(previous);
-        if (options.AllowIncremental && previous is not null && index is not null
-            && IncrementalBuild.TryBuild(file, options, previous, index, path, requireMain, warnings) is { } incremental)
-            return (incremental, null);
-        ProgramAnalysis analysis = ProgramAnalysis.Analyze(file.Text, host, options.Codegen, options.KeyInputs);
-        if (requireMain) ProgramRunner.CheckMain(analysis);
-        return (BuildFull(analysis, options, previous, index, path, warnings, clock.Elapsed), analysis);
+        CacheImage? previous = OpenPrevious(path, warnings);
+        try
+        {
+            NibIndex? index = previous is null ? null : NibIndex.Read(previous);
+            if (options.AllowIncremental && previous is not null && index is not null
+                && IncrementalBuild.TryBuild(file, options, previous, index, path, requireMain, warnings) is { } incremental)
+                return (Keep(incremental, options, ref previous), null);
+            ProgramAnalysis analysis = ProgramAnalysis.Analyze(file.Text, host, options.Codegen, options.KeyInputs);
+            if (requireMain) ProgramRunner.CheckMain(analysis);
+            return (Keep(BuildFull(analysis, options, previous, index, path, warnings, clock.Elapsed), options, ref previous), analysis);
+        }
+        finally
+        {
+            previous?.Dispose();
+        }
+    }
+
+    /// <summary>The result, carrying the previous image when the file was not rewritten and the caller asked for it.</summary>
+    private static BuildResult Keep(BuildResult result, BuildOptions options, ref CacheImage? previous)
+    {
+        if (!options.KeepValidatedImage || result.CacheWritten || previous is null) return result;
+        CacheImage image = previous;
+        previous = null; // the caller owns it now
+        return result with { ValidatedImage = image };
     }
 
     /// <summary>Analyzes and builds <paramref name="source"/>.</summary>

@@ -37,6 +37,10 @@ public sealed record BuildResult(
     /// from it (<see cref="Writer.AtomicFile.WriteReusingSpare"/>), or as a fresh file.</summary>
     public Writer.SpareWriteResult? Write { get; init; }
 
+    /// <summary>The cache file's image, already validated, when the build left the file as it was and
+    /// <see cref="BuildOptions.KeepValidatedImage"/> asked for it; whoever receives it disposes it.</summary>
+    public Reader.CacheImage? ValidatedImage { get; init; }
+
     public int Compiled => Changed.Count(f => f.Outcome == FunctionOutcome.Compiled);
     public int StaleRecompiled => Changed.Count(f => f.Outcome == FunctionOutcome.StaleRecompiled);
 

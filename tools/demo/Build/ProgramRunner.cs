@@ -12,7 +12,12 @@ public static class ProgramRunner
     public static LoadedModule Load(string cachePath, HostLibrary host, LinkMode mode = LinkMode.Direct) =>
         LoadedModule.LoadFile(cachePath, Options(host, mode));
 
-    /// <summary>Like <see cref="Load"/>, from a copy of the file in memory: a module that lives across builds must not
+    /// <summary>Like <see cref="Load(string, HostLibrary, LinkMode)"/>, from an image validated already (the build's own
+    /// look at the cache); the image must outlive the module.</summary>
+    public static LoadedModule Load(CacheImage image, HostLibrary host, LinkMode mode = LinkMode.Direct) =>
+        LoadedModule.Load(image, Options(host, mode));
+
+    /// <summary>Like <see cref="Load(string, HostLibrary, LinkMode)"/>, from a copy of the file in memory: a module that lives across builds must not
     /// keep the file mapped, or the builds could not reuse its inode as their spare (<see cref="Writer.AtomicFile.WriteReusingSpare"/>)
     /// and would write whole files.</summary>
     public static LoadedModule LoadCopy(string cachePath, HostLibrary host, LinkMode mode = LinkMode.Direct)
