@@ -76,7 +76,10 @@ public sealed class NativeToolchain : IDisposable
     }
 }
 
-[CollectionDefinition(Name)]
+/// <summary>The native tests run by themselves, after the parallel collections: the NativeAOT publishes take both cores
+/// for a minute or more, which would starve tests that measure throughput or wait with timeouts (the bounded fuzz run,
+/// the Redis tests).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class NativeCollection : ICollectionFixture<NativeToolchain>
 {
     public const string Name = "native toolchain";

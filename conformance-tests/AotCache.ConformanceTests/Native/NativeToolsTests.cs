@@ -1,4 +1,5 @@
 using AotCache.ConformanceTests.FrontEnd;
+using Xunit.Abstractions;
 
 namespace AotCache.ConformanceTests.Native;
 
@@ -8,7 +9,7 @@ namespace AotCache.ConformanceTests.Native;
 /// native cachedump verifies and dumps the cache (its JSON is written without reflection).
 /// </summary>
 [Collection(NativeCollection.Name)]
-public sealed class NativeToolsTests(NativeToolchain native)
+public sealed class NativeToolsTests(NativeToolchain native, ITestOutputHelper output)
 {
     private static ChildProcess.Result Run(string program, params string[] arguments) =>
         ChildProcess.Run(program, arguments, TimeSpan.FromMinutes(2));
@@ -16,6 +17,7 @@ public sealed class NativeToolsTests(NativeToolchain native)
     [Fact]
     public void The_native_nib_and_cachedump_print_their_help()
     {
+        foreach (string step in native.Timings) output.WriteLine(step); // what the fixture's publishes and compiles took
         ChildProcess.Result nib = Run(native.Nib, "--help");
         Assert.True(nib.ExitCode == 0, nib.Stderr);
         Assert.Contains("Usage:", nib.Stdout);
