@@ -147,7 +147,7 @@ internal static class Commands
         string shown = Path.GetRelativePath(Environment.CurrentDirectory, file.FullName);
         try
         {
-            return new SourceFile(shown, File.ReadAllBytes(file.FullName));
+            return SourceFile.Open(shown, file.FullName); // read when needed: a warm run only hashes it
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
