@@ -58,9 +58,10 @@ public sealed class ImportTable : IImportResolver
         {
             address = Marshal.GetFunctionPointerForDelegate(callback);
         }
-        catch (Exception e) when (e is NotSupportedException or TypeLoadException or MissingMemberException or InvalidOperationException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // NativeAOT: no marshalling stub was compiled for this type (it was passed as Delegate and lacks the attribute).
+            // NativeAOT: no marshalling stub was compiled for this type (it was passed as Delegate and lacks the attribute);
+            // the runtime's exception for that derives from Exception alone.
             throw new ArgumentException($"import '{name}': native code cannot call a delegate of type {DisplayName(type)} in this program " +
                 "(under NativeAOT, pass it with its own static type, or declare the type with [UnmanagedFunctionPointer]): " + e.Message,
                 nameof(callback), e);
