@@ -26,7 +26,7 @@ public sealed class CacheDumpTests : IDisposable
         (int exit, string output, string errors) = Run(path, "--verify");
 
         Assert.Equal(CacheDumpCommand.ExitOk, exit);
-        Assert.Equal($"OK: {path} is a valid AotCache 1.0 file (3 functions, 7 relocations)\n", output.ReplaceLineEndings("\n"));
+        Assert.Equal($"OK: {path} is a valid AotCache 1.2 file (3 functions, 7 relocations)\n", output.ReplaceLineEndings("\n"));
         Assert.Equal("", errors);
     }
 
@@ -230,6 +230,7 @@ public sealed class CacheDumpTests : IDisposable
         {
             ModuleName = "signed",
             SigningKey = SigningKey.Hmac("test key", [.. Enumerable.Range(1, 32).Select(i => (byte)i)]),
+            Prelink = false, // signed and nothing newer: 1.1
         };
         builder.AddFunction("f", new FunctionBody([0xC3], builder.AddDeclaration(Signature.SysV([], [])).Signature));
         string path = Write("signed.aotc", builder.ToArray());

@@ -99,7 +99,7 @@ public sealed partial class LoadedModule
     }
 
     private static SwapState CreateSwapState(CacheImage image, ModuleLinks links, IExecutableMemory memory, MemoryRegion reservation, ModuleLayout layout,
-        Dictionary<int, RefusedFunction> refused, nint[] bodyAddress)
+        Dictionary<int, RefusedFunction> refused)
     {
         var entries = new SwapEntry[layout.SwapEntries];
         for (int i = 0; i < entries.Length; i++) entries[i] = new SwapEntry(i);
@@ -125,7 +125,7 @@ public sealed partial class LoadedModule
             e.Exported = symbol.Linkage == Linkage.Export;
             e.Signature = image.GetSignature((int)symbol.Declaration);
             e.Content = functions[f].ContentHash;
-            e.Body = bodyAddress[functions[f].Symbol];
+            e.Body = (nint)(refused.ContainsKey(f) ? links.Stub(f) : links.Body(f));
             e.Generation = 1;
             e.Refused = refused.TryGetValue(f, out RefusedFunction? r) ? new Refusal(r.Reason, r.Detail) : null;
             swap.ByName[e.Name] = e;

@@ -49,7 +49,6 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     private readonly MemoryRegion _region;
     private readonly ModuleLayout _layout;
     private readonly ModuleLinks _links;
-    private readonly nint[] _symbolAddress;
     private readonly Dictionary<int, RefusedFunction> _refused; // function index -> why
     private readonly RefusedFunction?[] _stubs;                  // stub index -> what it stands for (direct modules)
     private readonly long _id;
@@ -66,7 +65,6 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         _region = region;
         _links = links;
         _layout = links.Layout;
-        _symbolAddress = links.SymbolAddress;
         _refused = refused;
         _stubs = stubs;
         _id = id;
@@ -116,6 +114,10 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     /// <summary>Functions refused at load (missing CPU features, stale in lenient mode), by name.</summary>
     public IReadOnlyCollection<RefusedFunction> RefusedFunctions => _refused.Values;
 
+    /// <summary>True when the module's code pages are the cache file's own pages (mapped from the page cache and shared
+    /// with every process that maps the file), false when they are a private copy (FORMAT.md §16.3).</summary>
+    public bool CodeMappedFromFile { get; private init; }
+
     /// <summary>How calls between the module's functions are linked.</summary>
     public LinkMode LinkMode => _swap is null ? LinkMode.Direct : LinkMode.HotSwappable;
 
@@ -126,9 +128,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         {
             ThrowIfDisposed();
             var list = new List<(nint, long, PageProtection)>();
-            if (_layout.ExecuteSize > 0) list.Add((_region.Address, _layout.ExecuteSize, PageProtection.ReadExecute));
-            if (_layout.ReadOnlySize > 0) list.Add((_region.Address + (nint)_layout.ReadOnlyOffset, _layout.ReadOnlySize, PageProtection.ReadOnly));
-            if (_layout.WritableSize > 0) list.Add((_region.Address + (nint)_layout.WritableOffset, _layout.WritableSize, PageProtection.ReadWrite));
+            foreach (var (offset, length, protection) in _layout.Segments()) list.Add((_region.Address + (nint)offset, length, protection));
             return list;
         }
     }
@@ -139,7 +139,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         ThrowIfDisposed();
         int s = _image.FindSymbol(name);
         if (s < 0) throw new KeyNotFoundException($"module '{_image.ModuleName}' has no symbol named '{name}'");
-        return _symbolAddress[s];
+        return (nint)_links.SymbolAddress(s);
     }
 
     /// <summary>
@@ -269,7 +269,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         if (_refused.TryGetValue(function, out RefusedFunction? refused))
             throw new AotCacheException(refused.Reason, -1, $"function '{name}' was refused at load: {refused.Detail}");
         signature = _image.GetSignature((int)symbol.Declaration); // decoded once per image
-        return _region.Address + (nint)_image.Functions[function].CodeOffset;
+        return (nint)_links.Body(function);
     }
 
     private RefusedFunction DescribeStub(int stub) =>

@@ -51,9 +51,11 @@ public sealed partial class CacheImage : ISymbolScope
     }
 
     /// <summary>
-    /// Function <paramref name="function"/> as the file stores it: code (copied out), relocations with their targets
-    /// named and their recorded signature hashes, signature, alignment, content hash, CPU features and content
-    /// dependencies. Allocates: for incremental writers and tools, not for loading.
+    /// Function <paramref name="function"/> as the file stores it: code (copied out, its relocation fields zeroed:
+    /// what they hold in the file depends on where the file placed the function, FORMAT.md §16.2), relocations with
+    /// their targets named and their recorded signature hashes, signature, alignment, content hash, CPU features and
+    /// content dependencies. The same body from any file, prelinked or not, compares equal. Allocates: for
+    /// incremental writers and tools, not for loading.
     /// </summary>
     public FunctionBody GetFunctionBody(int function)
     {
@@ -62,10 +64,14 @@ public sealed partial class CacheImage : ISymbolScope
         FunctionRecord f = Functions[function];
         SymbolRecord symbol = Symbols[(int)f.Symbol];
         var relocations = new Relocation[f.RelocationCount];
+        byte[] code = FunctionCode(f).ToArray();
         int k = 0;
         foreach (RelocationRecord r in RelocationsOf(f))
+        {
             relocations[k++] = new Relocation((int)r.Offset, r.Kind, CachedName((int)r.Target), r.Addend, r.ExpectedSignatureHash);
-        return new FunctionBody(FunctionCode(f), GetSignature((int)symbol.Declaration), relocations, DependenciesOf(function))
+            code.AsSpan((int)r.Offset, RelocationRules.FieldWidth(r.Kind)).Clear();
+        }
+        return new FunctionBody(code, GetSignature((int)symbol.Declaration), relocations, DependenciesOf(function))
         {
             Alignment = (int)f.Alignment,
             ContentHash = f.ContentHash,

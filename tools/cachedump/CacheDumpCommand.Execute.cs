@@ -17,7 +17,7 @@ public static partial class CacheDumpCommand
         CacheImage image;
         try
         {
-            image = CacheImage.OpenFile(request.Path, ReadOptions.Full);
+            image = CacheImage.OpenFile(request.Path, ReadOptions.Full with { MapFiles = false }); // a copy: a file truncated meanwhile cannot fault the tool
         }
         catch (AotCacheException e)
         {

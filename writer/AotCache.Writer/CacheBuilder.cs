@@ -44,6 +44,14 @@ public sealed partial class CacheBuilder : ISymbolScope
     /// <summary>How the declaration table is ordered; <see cref="DeclarationOrder.AsAdded"/> unless set.</summary>
     public DeclarationOrder DeclarationOrder { get; set; }
 
+    /// <summary>
+    /// Store in each function's PC-relative fields the values the canonical layout gives them, and say so with the
+    /// Prelinked flag (format 1.2, FORMAT.md §16.2): a loader that places the module that way maps the code pages
+    /// from the file and never writes them. On by default; off writes the fields as the bodies give them. A module
+    /// whose values cannot all be prelinked (one does not fit 32 bits) is written unprelinked.
+    /// </summary>
+    public bool Prelink { get; set; } = true;
+
     /// <summary>When set, the file ends with a signature section made with this key (format 1.1).</summary>
     public SigningKey? SigningKey { get; set; }
 

@@ -25,6 +25,12 @@ internal ref partial struct Validator(ReadOnlySpan<byte> file, ReadOptions optio
     /// <summary>Relocations whose expected signature hash differs from their target's declaration [LOAD-5].</summary>
     public int StaleSignatureReferences;
 
+    /// <summary>Absolute64 relocations owned by functions: fields a loader must write in code pages.</summary>
+    public int CodeAbsoluteRelocations;
+
+    /// <summary>The canonical layout, computed while checking a prelinked file's fields; null for other files.</summary>
+    public CanonicalLayout? Layout;
+
     public void Run()
     {
         if (!BitConverter.IsLittleEndian)
