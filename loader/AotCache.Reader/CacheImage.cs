@@ -38,9 +38,16 @@ public sealed partial class CacheImage : IDisposable
     public static CacheImage Read(ReadOnlyMemory<byte> file, ReadOptions? options = null)
     {
         var validator = new Validator(file.Span, options ?? ReadOptions.Default);
-        validator.Run();
+        validator.Run(ConcurrentChecksum(file));
         return new CacheImage(file, validator, owner: null);
     }
+
+    /// <summary>Files from this size up have their checksum computed on another core while the structure is checked:
+    /// below it, starting a thread costs more than the overlap saves.</summary>
+    private const int ConcurrentChecksumThreshold = 1 << 20;
+
+    private static Func<ulong>? ConcurrentChecksum(ReadOnlyMemory<byte> file) =>
+        file.Length >= ConcurrentChecksumThreshold && Environment.ProcessorCount > 1 ? () => Checksums.FileChecksum(file.Span) : null;
 
     /// <summary>Like <see cref="Read(ReadOnlyMemory{byte}, ReadOptions?)"/>, but a malformed file is a
     /// normal outcome (a cache miss) rather than an exception.</summary>
@@ -70,7 +77,7 @@ public sealed partial class CacheImage : IDisposable
         try
         {
             var validator = new Validator(mapped.Memory.Span, options);
-            validator.Run();
+            validator.Run(ConcurrentChecksum(mapped.Memory));
             return new CacheImage(mapped.Memory, validator, mapped);
         }
         catch

@@ -13,6 +13,7 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == Memory.LoaderChild.Switch) return Memory.LoaderChild.Run(args);
+        if (args.Length > 0 && args[0] == "--warm-loop") return WarmLoop(int.Parse(args[1]), int.Parse(args[2]), prelink: !args.Contains("--plain"));
         if (args.Contains("--quick") || args.Contains("--peer-only"))
         {
             int[] sizes = [1_000, 10_000, 100_000];
@@ -26,6 +27,56 @@ public static class Program
             return QuickRun.Run(sizes, repetitions, Console.Error, peer: !args.Contains("--no-peer"));
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
+
+    /// <summary><c>--warm-loop N COUNT [--plain]</c>: writes an N-function cache once (prelinked unless --plain), then
+    /// loads it COUNT times and prints the median and best warm start with its parts (map, hash, validation from
+    /// memory); for profilers (<c>perf record</c>) and for looking at one size closely.</summary>
+    private static int WarmLoop(int functions, int count, bool prelink)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"aotcache-warm-loop-{functions}.aotc");
+        Writer.AtomicFile.Write(path, new Workload(functions).CompileAll(prelink));
+        var times = new List<double>();
+        var reads = new List<double>();
+        for (int i = 0; i < count; i++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            using var image = Reader.CacheImage.OpenFile(path);
+            reads.Add(sw.Elapsed.TotalMilliseconds);
+            using (var module = Loader.LoadedModule.Load(image, Workload.LoadOptions())) { }
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        var maps = new List<double>();
+        var hashes = new List<double>();
+        for (int i = 0; i < Math.Min(count, 50); i++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            using var file = Reader.Memory.MappedFile.OpenRead(path);
+            maps.Add(sw.Elapsed.TotalMilliseconds);
+            _ = Format.Checksums.FileChecksum(file.Memory.Span);
+            hashes.Add(sw.Elapsed.TotalMilliseconds - maps[^1]);
+        }
+        maps.Sort();
+        hashes.Sort();
+        byte[] bytes = File.ReadAllBytes(path);
+        foreach (var (name, options) in new[] { ("validate", Reader.ReadOptions.Default) })
+        {
+            var v = new List<double>();
+            for (int i = 0; i < Math.Min(count, 50); i++)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                using var image = Reader.CacheImage.Read(bytes, options);
+                v.Add(sw.Elapsed.TotalMilliseconds);
+            }
+            v.Sort();
+            Console.WriteLine($"  {name} from memory: median {v[v.Count / 2]:F3} ms, best {v[0]:F3} ms");
+        }
+        Console.WriteLine($"  map {maps[maps.Count / 2]:F3} ms, hash {hashes[hashes.Count / 2]:F3} ms (medians)");
+        times.Sort();
+        reads.Sort();
+        Console.WriteLine($"warm start of {functions} functions: median {times[times.Count / 2]:F3} ms (of which open, map and validate {reads[reads.Count / 2]:F3} ms), best {times[0]:F3} ms over {count} loads");
+        File.Delete(path);
         return 0;
     }
 }
