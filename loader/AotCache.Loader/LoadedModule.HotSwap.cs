@@ -21,14 +21,17 @@ public sealed partial class LoadedModule
     }
 
     /// <summary>
-    /// Marks the calling thread as executing loaded code until disposed, so that bodies it may be running
-    /// are not freed by a concurrent commit. <see cref="Invoke"/> does this by itself; hosts that call raw
-    /// function pointers of a hot-swappable module must.
+    /// Marks the calling thread as executing loaded code until disposed, so that bodies it may be running are not
+    /// freed by a concurrent commit, and so that a call reaching a refused function with no compiler ends the process
+    /// with a message naming it rather than returning made-up values to its caller or going back past this scope (a raw
+    /// call has no entry to go back to). <see cref="Invoke"/> does this by itself; hosts that call raw function
+    /// pointers must.
     /// </summary>
     public CodeScope EnterCode()
     {
         ThrowIfDisposed();
         _swap?.Epochs.Enter();
+        CallShim.PushBarrier();
         return new CodeScope(_swap?.Epochs);
     }
 
@@ -70,7 +73,8 @@ public sealed partial class LoadedModule
         lock (_swap.CommitLock)
         {
             if (!e.Exported) throw new KeyNotFoundException($"function '{name}' is local to module '{_image.ModuleName}' (not exported)");
-            if (e.Refused is { } refused) throw new AotCacheException(refused.Reason, -1, $"function '{name}' was refused: {refused.Detail}");
+            // A refused function runs only when a compiler can give it a body: its stub (through the entry) asks for one.
+            if (e.Refused is { } refused && _compileOnCall is null) throw new AotCacheException(refused.Reason, -1, $"function '{name}' was refused: {refused.Detail}");
             signature = e.Signature!;
             return stable ? _swap.EntryThunk(e.Index) : e.Body;
         }
@@ -157,5 +161,9 @@ public readonly struct CodeScope : IDisposable
 {
     private readonly EpochTracker? _epochs;
     internal CodeScope(EpochTracker? epochs) => _epochs = epochs;
-    public void Dispose() => _epochs?.Exit();
+    public void Dispose()
+    {
+        CallShim.PopBarrier();
+        _epochs?.Exit();
+    }
 }

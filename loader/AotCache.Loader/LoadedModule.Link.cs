@@ -74,7 +74,9 @@ public sealed partial class LoadedModule
         bool codeAsIs = !hotSwap && image.IsPrelinked;
         foreach (int f in refused.Keys) codeAsIs &= functions[f].CodeSize >= 5;
         bool codeWrites = refused.Count > 0 || image.CodeAbsoluteRelocations > 0;
-        long reserve = hotSwap ? HotSwapReserve(options, layout, memory) : 0;
+        // Room for new bodies within rel32 reach: every hot-swappable module; a direct one that can compile refused functions.
+        bool compiles = !hotSwap && options.CompileOnCall is not null && refused.Count > 0;
+        long reserve = hotSwap || compiles ? HotSwapReserve(options, layout, memory) : 0;
         MemoryRegion region = memory.Reserve(layout.TotalSize + reserve);
         long id = Interlocked.Increment(ref s_nextId);
         try
@@ -140,9 +142,18 @@ public sealed partial class LoadedModule
                 }
                 memory.Protect(region, offset, length, protection);
             }
+            int[]? stubFunction = null;
+            if (!hotSwap && stubOf.Count > 0)
+            {
+                stubFunction = new int[stubOf.Count];
+                foreach (var (f, stub) in stubOf) stubFunction[stub] = f;
+            }
             var module = new LoadedModule(image, ownsImage, memory, region, links, refused, stubs, id, swap)
             {
                 _onRefusedCall = options.OnRefusedCall,
+                _compileOnCall = options.CompileOnCall,
+                _stubFunction = stubFunction,
+                _directArena = compiles ? new CodeArena(memory, region, layout.TotalSize, memory.PageSize) : null,
                 _imports = options.Imports,
                 CodeMappedFromFile = codeMapped && codeFull > 0,
             };
@@ -277,26 +288,14 @@ public sealed partial class LoadedModule
         long handlerSlot = layout.HandlerSlotOffset;
         BinaryPrimitives.WriteInt64LittleEndian(mem[(int)handlerSlot..], RefusedCallTrap.HandlerAddress);
         if (stubCount == 0) return;
-        long common = layout.CommonStubOffset;
         for (int i = 0; i < stubCount; i++)
         {
             long at = layout.StubsOffset + (long)i * ModuleLayout.StubSize;
-            Span<byte> s = mem.Slice((int)at, ModuleLayout.StubSize);
-            s.Fill(0xCC);
-            s[0] = 0xBE; BinaryPrimitives.WriteInt32LittleEndian(s[1..], i);                            // mov esi, i
-            s[5] = 0xE9; BinaryPrimitives.WriteInt32LittleEndian(s[6..], checked((int)(common - (at + 10)))); // jmp common
+            long slot = layout.StubSlotsOffset + 8L * i;
+            StubCode.WriteStub(mem, at, i, slot, layout.CommonStubOffset);
+            BinaryPrimitives.WriteInt64LittleEndian(mem[(int)slot..], links.BaseAddress + at + StubCode.ResolveOffset); // until it has a body
         }
-        Span<byte> c = mem.Slice((int)common, ModuleLayout.CommonStubSize);
-        c.Fill(0xCC);
-        int p = 0;
-        c[p++] = 0x48; c[p++] = 0x83; c[p++] = 0xEC; c[p++] = 0x08;                // sub rsp, 8 (16-byte alignment at the call)
-        c[p++] = 0x48; c[p++] = 0xBF; BinaryPrimitives.WriteInt64LittleEndian(c[p..], moduleId); p += 8; // mov rdi, module id
-        c[p++] = 0xFF; c[p++] = 0x15;                                               // call [rip + handler slot]
-        BinaryPrimitives.WriteInt32LittleEndian(c[p..], checked((int)(handlerSlot - (common + p + 4)))); p += 4;
-        c[p++] = 0x48; c[p++] = 0x83; c[p++] = 0xC4; c[p++] = 0x08;                // add rsp, 8
-        c[p++] = 0x31; c[p++] = 0xC0;                                               // xor eax, eax
-        c[p++] = 0x0F; c[p++] = 0x57; c[p++] = 0xC0;                                // xorps xmm0, xmm0
-        c[p] = 0xC3;                                                                // ret
+        StubCode.WriteCommon(mem, layout.CommonStubOffset, handlerSlot, moduleId);
     }
 
     private static void BlockRefusedBody(Span<byte> mem, long bodyOffset, int size, long baseAddress, nint stubAddress)

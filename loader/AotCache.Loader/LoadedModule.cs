@@ -8,9 +8,6 @@ using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.Loader;
 
-/// <summary>A function the loader refused to run, and why.</summary>
-public sealed record RefusedFunction(string Name, ErrorCode Reason, string Detail);
-
 /// <summary>
 /// A module loaded into executable memory: one mapping, code read+execute, read-only data read-only,
 /// writable data read-write, no page ever writable and executable. Look functions up by name and call
@@ -23,6 +20,9 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
 
     static LoadedModule()
     {
+        RefusedCallTrap.Resolver = (id, stub) => s_live.TryGetValue(id, out LoadedModule? module) ? module.ResolveRefused(stub) : 0;
+        RefusedCallTrap.Describe = (id, stub) => s_live.TryGetValue(id, out LoadedModule? module)
+            ? $"'{module.DescribeStub(stub).Name}' ({module.DescribeStub(stub).Detail})" : $"#{stub} of an unloaded module";
         RefusedCallTrap.Observer = (id, stub) =>
         {
             if (!s_live.TryGetValue(id, out LoadedModule? module) || module._onRefusedCall is not { } callback) return;
@@ -267,9 +267,21 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         if (symbol.Linkage != Linkage.Export) throw new KeyNotFoundException($"function '{name}' is local to module '{_image.ModuleName}' (not exported)");
         int function = (int)symbol.Definition;
         if (_refused.TryGetValue(function, out RefusedFunction? refused))
+        {
+            // A compiler can still give it a body: through its stub, the first call compiles it.
+            if (_directBodies.TryGetValue(function, out nint compiled)) return SignatureAnd(out signature, symbol, compiled);
+            if (_compileOnCall is not null && _stubFunction is not null && Array.IndexOf(_stubFunction, function) is var stub && stub >= 0)
+                return SignatureAnd(out signature, symbol, (nint)_links.Stub(stub));
             throw new AotCacheException(refused.Reason, -1, $"function '{name}' was refused at load: {refused.Detail}");
+        }
         signature = _image.GetSignature((int)symbol.Declaration); // decoded once per image
         return (nint)_links.Body(function);
+    }
+
+    private nint SignatureAnd(out Signature signature, in SymbolRecord symbol, nint address)
+    {
+        signature = _image.GetSignature((int)symbol.Declaration);
+        return address;
     }
 
     private RefusedFunction DescribeStub(int stub) =>
