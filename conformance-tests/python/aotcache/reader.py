@@ -57,6 +57,11 @@ def read(data: bytes) -> File:
     return File(minor, optional_flags, view, data[code_at:code_at + code_size], code_at)
 
 
+def has_prelinked_flag(data: bytes) -> bool:
+    """Whether the header's optional_flags has bit 1 (reads nothing else)."""
+    return len(data) >= spec.HEADER_SIZE and bool(struct.unpack_from("<I", data, 44)[0] & OPTIONAL_FLAG_PRELINKED)
+
+
 def check_prelinked(data: bytes):
     """None when the file is not prelinked or every prelinked field holds its canonical value;
     else (file offset of the first field that breaks [REL-10], message)."""

@@ -147,6 +147,9 @@ class Module:
     extra_padding: dict = field(default_factory=dict)  # kind -> zero bytes beyond alignment before it
     dedupe_strings: bool = True
     code_padding: int = 0xCC
+    # A prelinked value that cannot fit 32 bits: "refuse" (build() raises), or "wrap": store its low 32
+    # bits and set the flag anyway, a file that breaks [REL-10] (for a malformed vector).
+    prelink_overflow: str = "refuse"
     declarations: list = field(default_factory=list)
     functions: list = field(default_factory=list)
     data_objects: list = field(default_factory=list)
@@ -451,13 +454,14 @@ class _Layout:
         for r in sorted(d.relocations, key=lambda r: r.offset):
             name, width = spec.RELOCATION_KINDS[r.kind]
             if r.offset > at:
-                s.add(f"Data.{d.name}" if at == 0 else f"Data.{d.name}@{at}", d.data[at:r.offset], f"data of {d.name}" if at == 0 else "")
+                s.add(f"Data.{d.name}" if at == 0 else f"Data.{d.name}@{at}", d.data[at:r.offset],
+                      f"data of {d.name}" if at == 0 else f"  {d.name}, continued")
             s.add(f"Data.{d.name}" if r.offset == 0 else f"Data.{d.name}@{r.offset}", d.data[r.offset:r.offset + width],
-                  ("" if r.offset else f"data of {d.name}: ") + f"{d.name}+{r.offset}: {name} to {r.target}, A = {r.addend}: as written "
+                  ("  " if r.offset else f"data of {d.name}: ") + f"{d.name}+{r.offset}: {name} to {r.target}, A = {r.addend}: as written "
                   "(not prelinked: [REL-10] fixes the fields of functions only)")
             at = r.offset + width
         if at < len(d.data):
-            s.add(f"Data.{d.name}@{at}", d.data[at:], "")
+            s.add(f"Data.{d.name}@{at}", d.data[at:], f"  {d.name}, continued")
 
     # ---- the canonical layout (§16.2) and prelinked fields ([REL-10]) ----
 
@@ -497,10 +501,14 @@ class _Layout:
         for r in fv.relocations:
             name, width = spec.RELOCATION_KINDS[r.kind]
             if r.offset > at:
-                piece(r.offset, f.code[at:r.offset], f"code of {f.name}" if first else "")
+                piece(r.offset, f.code[at:r.offset], f"code of {f.name}" if first else f"  {f.name}, continued")
             target = layout.view.symbols[r.target].name
             if r.kind in canonical.PC_RELATIVE:
                 value = layout.value(fv, r)
+                if not canonical.fits_i32(value) and self.m.prelink_overflow == "wrap":
+                    piece(r.offset + 4, (value & 0xFFFFFFFF).to_bytes(4, "little"),
+                          f"  {f.name}+{r.offset}: {name} to {target}: {layout.explain(fv, r)}; its low 32 bits")
+                    continue
                 if not canonical.fits_i32(value):
                     raise ValueError(f"{f.name}+{r.offset}: the canonical value {value} of its {name} to {target} does not fit "
                                      "32 bits, so the file cannot be prelinked ([REL-10]); write it unprelinked")
@@ -511,7 +519,7 @@ class _Layout:
                       f"  {f.name}+{r.offset}: {name} to {target}, A = {r.addend}: as the code gives it (not prelinked: "
                       "its value depends on where the module lands)")
         if at < len(f.code):
-            piece(len(f.code), f.code[at:], f"code of {f.name}" if first else "")
+            piece(len(f.code), f.code[at:], f"code of {f.name}" if first else f"  {f.name}, continued")
 
     def data_section(self):
         s = _Section(spec.DATA, max([8] + [d.alignment for d in self.data if d.kind != spec.ZERO_FILLED]))
