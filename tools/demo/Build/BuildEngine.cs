@@ -267,7 +267,8 @@ public static class BuildEngine
         // Reused bodies move as they are; the rest are compiled against the builder, which holds every declaration.
         var checker = new IrChecker(analysis.Module, checkBodies: false);
         int toCompile = missing.Count - fetched.Count, compiled = 0;
-        var uploads = remote is null ? null : new List<(string, FunctionBody)>(toCompile);
+        // Entries are written and sent while the next functions compile; the program's scope does not change meanwhile.
+        using RemoteUpload? upload = remote is null || toCompile == 0 ? null : remote.BeginUpload(analysis.Scope);
         for (int k = 0; k < analysis.Functions.Count; k++)
         {
             AnalyzedFunction f = analysis.Functions[k];
@@ -283,10 +284,10 @@ public static class BuildEngine
             }
             FunctionBody body = analysis.Compile(f, checker, builder);
             builder.DefineFunction(handles[f.Name], body);
-            uploads?.Add((f.Name, body));
+            upload?.Add(f.Name, body);
             progress?.Report(new BuildProgress(++compiled, toCompile));
         }
-        if (uploads is { Count: > 0 }) remote!.Upload(uploads, builder);
+        upload?.Complete();
         var tokenHashes = analysis.Functions.Select(f => f.TokenHash).ToArray();
         List<Segment> segments = SourceSegments.Compute(analysis.Syntax, utf8);
         builder.AddPrivateSection(NibIndex.SectionKind, NibIndex.Write(tokenHashes, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(segments),

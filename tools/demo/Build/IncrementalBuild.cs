@@ -126,8 +126,8 @@ internal static class IncrementalBuild
         RemoteFunctionCache? remote = options.UsableRemote;
         FunctionBody?[] fetched = remote is null || compile.Count == 0 ? new FunctionBody?[compile.Count]
             : remote.Fetch([.. compile.Select(c => new RemoteRequest(c.Bound.Syntax.Name, c.Key))], scope);
-        var uploads = new List<(string, FunctionBody)>();
         int done = 0, toCompile = fetched.Count(b => b is null);
+        using RemoteUpload? upload = remote is null || toCompile == 0 ? null : remote.BeginUpload(scope);
         for (int c = 0; c < compile.Count; c++)
         {
             var (function, bound, key) = compile[c];
@@ -140,10 +140,10 @@ internal static class IncrementalBuild
             }
             body = Compile(scope, bound, key, declarations, options.Codegen);
             rewriter.ReplaceFunction(function, body);
-            uploads.Add((bound.Syntax.Name, body));
+            upload?.Add(bound.Syntax.Name, body);
             options.Progress?.Report(new BuildProgress(++done, toCompile));
         }
-        if (remote is not null && uploads.Count > 0) remote.Upload(uploads, scope);
+        upload?.Complete();
         rewriter.ReplacePrivateSection(NibIndex.SectionKind, NextIndex(previous, index, text, old, first, last, middle, middleSource, tokenHashes, options));
         RewrittenFile next = rewriter.Build();
         TimeSpan compileTime = clock.Elapsed;

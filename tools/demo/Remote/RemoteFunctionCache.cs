@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using AotCache.Format;
 using AotCache.Remote;
 
@@ -138,31 +139,57 @@ public sealed class RemoteFunctionCache : IDisposable
     public void Upload(IReadOnlyList<(string Name, FunctionBody Body)> compiled, ISymbolScope scope)
     {
         ArgumentNullException.ThrowIfNull(compiled);
+        using RemoteUpload upload = BeginUpload(scope);
+        foreach (var (name, body) in compiled) upload.Add(name, body);
+        upload.Complete();
+    }
+
+    /// <summary>
+    /// Starts uploading in the background, so that writing, checking and sending entries overlaps compiling: add each
+    /// function as it is compiled, then <see cref="RemoteUpload.Complete"/>. <paramref name="scope"/> is read from
+    /// another thread while the build goes on, so it must not change meanwhile (the program's declarations, not the
+    /// builder being filled).
+    /// </summary>
+    public RemoteUpload BeginUpload(ISymbolScope scope)
+    {
         ArgumentNullException.ThrowIfNull(scope);
-        var shareable = compiled.Where(c => !c.Body.ContentHash.IsNone).ToList();
-        if (shareable.Count == 0) return;
+        return new RemoteUpload(this, scope);
+    }
+
+    /// <summary>Writes, checks [RMT-7] and uploads a group of compiled functions; called by <see cref="RemoteUpload"/>'s worker.</summary>
+    internal void UploadGroup(List<(string Name, FunctionBody Body)> group, ISymbolScope scope)
+    {
+        if (group.Count == 0) return;
         if (!Uploads || _store.Health != RemoteStoreHealth.Healthy)
         {
-            Interlocked.Add(ref _notUploaded, shareable.Count);
+            Interlocked.Add(ref _notUploaded, group.Count);
             return;
         }
         long started = Stopwatch.GetTimestamp();
-        var entries = new RemoteEntry?[shareable.Count];
-        Parallel.For(0, shareable.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        var entries = new List<RemoteEntry>(group.Count);
+        foreach (var (name, body) in group)
         {
-            var (name, body) = shareable[i];
             RemoteKey key = Format.KeyOf(body);
-            byte[] bytes = Format.Write(name, body, scope);
+            byte[] bytes;
+            try
+            {
+                bytes = Format.Write(name, body, scope);
+            }
+            catch (ArgumentException)
+            {
+                // A body the scope cannot describe (a front end's mistake) is not shared; the build itself is not affected.
+                Count("own entry unwritable");
+                continue;
+            }
             // What this client would refuse it must not upload.
             if (Format.TryRead(bytes, key, name, scope, out _, out EntryRefusal? refusal))
-                entries[i] = new RemoteEntry(key, bytes);
+                entries.Add(new RemoteEntry(key, bytes));
             else
                 Count($"own entry {refusal!.Problem}");
-        });
+        }
         Interlocked.Add(ref _entryTicks, Stopwatch.GetElapsedTime(started).Ticks);
-        var toSend = entries.OfType<RemoteEntry>().ToList();
-        Interlocked.Add(ref _notUploaded, shareable.Count - toSend.Count);
-        foreach (StoreResult result in _store.StoreMany(toSend))
+        Interlocked.Add(ref _notUploaded, group.Count - entries.Count);
+        foreach (StoreResult result in _store.StoreMany(entries))
         {
             switch (result.Outcome)
             {
@@ -198,4 +225,73 @@ public sealed class RemoteFunctionCache : IDisposable
     private static string Size(long bytes) => bytes < 1 << 20 ? $"{bytes / 1024.0:F1} KiB" : $"{bytes / (1024.0 * 1024):F1} MiB";
 
     public void Dispose() => _store.Dispose();
+}
+
+/// <summary>
+/// An upload running beside the build (<see cref="RemoteFunctionCache.BeginUpload"/>): functions added are written,
+/// checked and sent by a worker thread in groups of one store batch, while the build compiles the next ones.
+/// </summary>
+public sealed class RemoteUpload : IDisposable
+{
+    /// <summary>Functions per group: one batch of the store's, one round trip.</summary>
+    private const int GroupSize = 256;
+
+    private readonly RemoteFunctionCache _cache;
+    private readonly ISymbolScope _scope;
+    private readonly Channel<(string Name, FunctionBody Body)> _queue =
+        Channel.CreateUnbounded<(string, FunctionBody)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly Task _worker;
+
+    internal RemoteUpload(RemoteFunctionCache cache, ISymbolScope scope)
+    {
+        _cache = cache;
+        _scope = scope;
+        _worker = Task.Run(RunAsync);
+    }
+
+    /// <summary>Queues a compiled function; one without a content hash has no key and is not shared.</summary>
+    public void Add(string name, FunctionBody body)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(body);
+        if (body.ContentHash.IsNone) return;
+        if (!_queue.Writer.TryWrite((name, body))) throw new InvalidOperationException("the upload was already completed");
+    }
+
+    /// <summary>Waits until every function added has been uploaded (or counted as not uploaded).</summary>
+    public void Complete()
+    {
+        _queue.Writer.TryComplete();
+        _worker.GetAwaiter().GetResult();
+    }
+
+    private async Task RunAsync()
+    {
+        var group = new List<(string, FunctionBody)>(GroupSize);
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (_queue.Reader.TryRead(out var item))
+            {
+                group.Add(item);
+                if (group.Count < GroupSize) continue;
+                _cache.UploadGroup(group, _scope);
+                group.Clear();
+            }
+        }
+        _cache.UploadGroup(group, _scope);
+    }
+
+    /// <summary>Completes the upload if <see cref="Complete"/> was not called (an exception left the build).</summary>
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        try
+        {
+            _worker.Wait();
+        }
+        catch (AggregateException)
+        {
+            // The build is already leaving with an exception of its own.
+        }
+    }
 }
