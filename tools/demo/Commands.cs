@@ -121,7 +121,7 @@ internal static class Commands
         int seed = request.VerifySeed ?? Random.Shared.Next();
         VerifyReport report = CacheVerifier.Verify(analysis!, build, sample, seed);
         foreach (CacheMismatch m in report.Mismatches) stderr.WriteLine($"error: --verify-cache: {m}");
-        stderr.WriteLine($"verify-cache: {report.Checked} of {report.Reused} reused functions recompiled and compared (seed {report.Seed}): " +
+        stderr.WriteLine($"verify-cache: {report.Checked} of {report.Reused} {(build.Fetched > 0 ? "reused and fetched" : "reused")} functions recompiled and compared (seed {report.Seed}): " +
             (report.Passed ? "all identical" : $"{report.Mismatches.Count} differ"));
         return report.Passed ? Program.ExitOk : Program.ExitVerifyFailed;
     }

@@ -216,6 +216,38 @@ public sealed class RemoteFrontEndTests(Xunit.Abstractions.ITestOutputHelper out
     }
 
     [Fact]
+    [Requirement("RMT-22")]
+    public void Verify_cache_recompiles_fetched_functions_and_names_an_entry_whose_key_missed_an_input()
+    {
+        using RedisServer server = RedisServer.Start();
+        string text = Nib.Generated(100);
+        string ci = _team.Machine("ci", text);
+        TeamCache.Build(ci, server.Address);
+
+        // A compiler whose key missed an input would store different code under the right key: simulate one entry so,
+        // a valid entry of f_7 whose code returns another constant. Every check of the entry passes.
+        RemoteEntryFormat format = TeamCache.Remote(new RedisRemoteStore(server.Address)).Format;
+        using (CacheImage image = CacheImage.OpenFile(TeamCache.CacheFileOf(ci)))
+        {
+            FunctionBody right = image.GetFunctionBody("f_7");
+            byte[] code = [.. right.Code];
+            int at = code.AsSpan().IndexOf((byte)0xC3) - 1; // a byte of the function's code before its first ret
+            code[at] ^= 0x01;
+            var wrong = new FunctionBody(code, right.Signature, right.Relocations, right.Dependencies)
+                { Alignment = right.Alignment, ContentHash = right.ContentHash };
+            using RespClient admin = server.Client();
+            Assert.Equal("OK", admin.CallText("SET", format.KeyOf(right).Text, format.Write("f_7", wrong, image)));
+        }
+
+        string dev = _team.Machine("dev", text);
+        var (exit, _, err) = TeamCache.Cli(dev, server.Address, "--verify-cache", "all");
+        Assert.Equal(Demo.Program.ExitVerifyFailed, exit);
+        Assert.Contains("remote: 0 local hits, 102 remote hits, 0 compiled", err, StringComparison.Ordinal);
+        Assert.Contains("error: --verify-cache: 'f_7': the cached body differs from a fresh compile (code byte", err, StringComparison.Ordinal);
+        Assert.Contains("verify-cache: 102 of 102 reused and fetched functions recompiled and compared", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     [Requirement("RMT-4")]
     [Requirement("RMT-21")]
     public void Through_a_three_master_cluster_a_second_machine_compiles_nothing()
