@@ -86,7 +86,8 @@ public sealed partial class LoadedModule
             // Thunks, read-only data, slots and writable data are written now; the zero-fill area costs nothing until touched.
             memory.Commit(region, 0, canonical.ZeroFillOffset);
             memory.CommitUntouched(region, canonical.ZeroFillOffset, canonical.CodeOffset - canonical.ZeroFillOffset);
-            bool codeMapped = codeAsIs && image.TryGetMappedFile(out var file)
+            // (A Code section that does not start on a page of the file cannot be mapped there: it is copied.)
+            bool codeMapped = codeAsIs && image.SectionOffset(SectionKind.Code) % ModuleLayout.PageSize == 0 && image.TryGetMappedFile(out var file)
                 && memory.TryMapFile(region, canonical.CodeOffset, codeFull, file, image.SectionOffset(SectionKind.Code), writable: codeWrites);
             // The last, partial code page is copied either way: only Code section bytes (and zeros) become executable.
             memory.Commit(region, canonical.CodeOffset + (codeMapped ? codeFull : 0), canonical.End - canonical.CodeOffset - (codeMapped ? codeFull : 0));

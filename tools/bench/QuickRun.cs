@@ -19,7 +19,7 @@ namespace AotCache.Bench;
 /// </summary>
 public static class QuickRun
 {
-    public static int Run(int[] sizes, int repetitions, TextWriter log, bool peer = true)
+    public static int Run(int[] sizes, int repetitions, TextWriter log, bool peer = true, bool remote = true)
     {
         string directory = Directory.CreateTempSubdirectory("aotcache-bench-").FullName;
         var result = new Dictionary<string, object>();
@@ -110,6 +110,7 @@ public static class QuickRun
                     ((Dictionary<string, object>)result[$"n{n}"])["nib_incremental_written_fraction"] = Round(frontEnd.WrittenFraction);
                     ((Dictionary<string, object>)result[$"n{n}"])["nib_incremental_recompiled"] = frontEnd.Compiled;
                     ((Dictionary<string, object>)result[$"n{n}"])["nib_incremental_edited_in_place"] = frontEnd.InPlace;
+                    if (remote) Remote.RemoteFigures.Add(n, directory, log, (Dictionary<string, object>)result[$"n{n}"]);
                 }
                 processFigures.AddProcessAndMemory(n, path, (Dictionary<string, object>)result[$"n{n}"]);
                 log.WriteLine($"[{n} functions] cold {cold * 1000:F0} ms, warm {warmMedian * 1000:F2} ms, floor {floorMedian * 1000:F2} ms, hot-swap {hotSwap[n] * 1e6:F0} µs");
@@ -120,6 +121,29 @@ public static class QuickRun
                 // The same ratio for the physical floor: how flat the machine itself lets a per-function cost be.
                 result["floor_per_function_largest_over_smallest"] = Round(perFunctionFloor[sizes[^1]] / perFunctionFloor[sizes[0]]);
                 result["hot_swap_largest_over_smallest"] = Round(hotSwap[sizes[^1]] / hotSwap[sizes[0]]);
+            }
+            result["machine"] = Machine;
+            Console.Out.WriteLine(JsonSerializer.Serialize(result));
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary><c>--remote-only</c>: the team cache's figures alone, for each size, as one JSON object.</summary>
+    public static int RunRemoteOnly(int[] sizes, TextWriter log)
+    {
+        string directory = Directory.CreateTempSubdirectory("aotcache-bench-").FullName;
+        try
+        {
+            var result = new Dictionary<string, object>();
+            foreach (int n in sizes)
+            {
+                var figures = new Dictionary<string, object>();
+                Remote.RemoteFigures.Add(n, directory, log, figures);
+                result[$"n{n}"] = figures;
             }
             result["machine"] = Machine;
             Console.Out.WriteLine(JsonSerializer.Serialize(result));

@@ -6,9 +6,6 @@ namespace AotCache.Writer;
 
 public sealed partial class CacheBuilder
 {
-    /// <summary>Code sections start on a page boundary in the file, so a loader may map them directly.</summary>
-    private const int CodeSectionAlignment = 4096;
-
     /// <summary>Lays the module out and returns the file's bytes. Nothing is returned unless the whole module is valid.</summary>
     public byte[] ToArray()
     {
@@ -226,7 +223,7 @@ public sealed partial class CacheBuilder
                 new(SectionKind.Relocations, Bytes([.. relocations]), 8),
                 new(SectionKind.Fingerprint, Bytes(fingerprint), 8),
                 new(SectionKind.Dependencies, Bytes(dependencies), 8),
-                new(SectionKind.Code, codeBytes, CodeSectionAlignment),
+                new(SectionKind.Code, codeBytes, _b.CodeSectionAlignment),
                 new(SectionKind.Data, data.ToArray(), Math.Max(8, _dataOrder.Select(i => _b._symbols[i].Alignment).DefaultIfEmpty(8).Max())),
             };
             sections.RemoveAll(s => s.Bytes.Length == 0);

@@ -111,6 +111,29 @@ public sealed class RedisFaultTests(Xunit.Abstractions.ITestOutputHelper output)
 
     [Fact]
     [Requirement("RMT-13")]
+    [Requirement("RMT-14")]
+    public void A_server_killed_between_two_batches_degrades_the_store_instead_of_throwing()
+    {
+        using RedisServer server = RedisServer.Start();
+        using var store = new RedisRemoteStore(server.Address, RemoteData.Patient with { MaxBatchSize = 10, MaxParallelBatches = 1 });
+        RemoteEntry[] entries = RemoteData.Entries(seed: 30, count: 30);
+        Assert.All(store.StoreMany(entries), r => Assert.Equal(StoreOutcome.Stored, r.Outcome));
+
+        // The first batch's answers arrive; the server dies before the second batch is sent, on a connection that was fine.
+        int seen = 0;
+        IReadOnlyList<FetchResult> results = store.FetchMany([.. entries.Select(e => e.Key)], (key, entry) =>
+        {
+            if (++seen == 1) server.Kill();
+            return null;
+        });
+        Assert.Equal(Enumerable.Repeat(FetchOutcome.Hit, 10).Concat(Enumerable.Repeat(FetchOutcome.Unavailable, 20)), results.Select(r => r.Outcome));
+        Assert.Contains(store.Fault!.Kind, new[] { RemoteFaultKind.ConnectionLost, RemoteFaultKind.Unreachable });
+        AssertWarnsOnce(store, store.Fault.Kind, "connection");
+        Assert.All(store.StoreMany(RemoteData.Entries(seed: 31, count: 3)), r => Assert.Equal(StoreOutcome.Unavailable, r.Outcome));
+    }
+
+    [Fact]
+    [Requirement("RMT-13")]
     public void A_stalled_server_hits_the_command_timeout_and_the_call_returns_within_a_bound()
     {
         using RedisServer server = RedisServer.Start("--enable-debug-command", "local");
