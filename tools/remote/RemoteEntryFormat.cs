@@ -118,6 +118,9 @@ public sealed class RemoteEntryFormat
             RequiredCpuFeatures = body.RequiredCpuFeatures,
             DeclarationOrder = DeclarationOrder.ByEncoding,
             CodeSectionAlignment = EntryCodeSectionAlignment,
+            // An entry is never loaded where it is: its body is defined into the receiving build, which places and
+            // prelinks it. Its fields stay as the body has them (zero), and the entry stays a 1.0/1.1 file.
+            Prelink = false,
             SigningKey = SigningKey,
         };
         // The function is declared first, so it is the first function record; the symbols it names follow in name order.
