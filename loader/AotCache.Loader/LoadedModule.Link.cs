@@ -222,11 +222,11 @@ public sealed partial class LoadedModule
             if (c.Match == MatchRule.Informational) continue;
             string key = image.GetString(c.Key);
             string fileValue = c.ValueKind == FingerprintValueKind.String
-                ? $"\"{image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32)))}\""
+                ? $"\"{Names.Escape(image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32))))}\""
                 : c.ValueKind == FingerprintValueKind.FeatureSet ? $"0x{c.Value:x}" : c.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (!host.Fingerprint.TryGetValue(key, out FingerprintValue hostValue))
             {
-                problems.Add($"{key}: the file requires {fileValue} ({c.Match}) and the host provides no value");
+                problems.Add($"{Names.Escape(key)}: the file requires {fileValue} ({c.Match}) and the host provides no value");
                 continue;
             }
             bool ok = c.Match switch
@@ -236,7 +236,7 @@ public sealed partial class LoadedModule
                     ? image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32))) == hostValue.Text
                     : c.Value == hostValue.Number),
             };
-            if (!ok) problems.Add($"{key}: the file has {fileValue}, the host {hostValue} ({c.Match})");
+            if (!ok) problems.Add($"{Names.Escape(key)}: the file has {fileValue}, the host {hostValue} ({c.Match})");
         }
         if (problems.Count > 0)
             throw new AotCacheException(ErrorCode.FingerprintMismatch, image.SectionOffset(SectionKind.Fingerprint), "codegen fingerprint does not match: " + Join(problems));
@@ -257,7 +257,7 @@ public sealed partial class LoadedModule
             if (resolver is not null && resolver.TryResolve(request, out nint address) && address != 0)
                 addresses[s] = address;
             else
-                (unresolved ??= []).Add(signature is null ? $"{request.Name} (data)" : $"{request.Name}: {signature}");
+                (unresolved ??= []).Add(signature is null ? $"{Names.Escape(request.Name)} (data)" : $"{Names.Escape(request.Name)}: {signature}");
         }
         if (unresolved is not null)
             throw new AotCacheException(ErrorCode.UnresolvedImports, -1, $"{unresolved.Count} unresolved import{(unresolved.Count == 1 ? "" : "s")}: {Join(unresolved)}");

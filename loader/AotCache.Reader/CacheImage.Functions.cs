@@ -77,7 +77,7 @@ public sealed partial class CacheImage : ISymbolScope
     public FunctionBody GetFunctionBody(string name)
     {
         int function = FindFunction(name);
-        if (function < 0) throw new KeyNotFoundException($"module '{ModuleName}' has no function named '{name}'");
+        if (function < 0) throw new KeyNotFoundException($"module {Names.Quote(ModuleName)} has no function named {Names.Quote(name)}");
         return GetFunctionBody(function);
     }
 

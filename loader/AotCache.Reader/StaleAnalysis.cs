@@ -91,8 +91,8 @@ public static class StaleAnalysis
     /// <summary>"main refers to add compiled against sysv (i64) -> i64, but add is now sysv (i64, i64) -> i64".</summary>
     public static string Describe(CacheImage image, in StaleReference s)
     {
-        string owner = image.SymbolName((int)(s.OwnerIsFunction ? image.Functions[s.Owner].Symbol : image.DataObjects[s.Owner].Symbol));
-        string target = image.SymbolName(s.TargetSymbol);
+        string owner = Names.Escape(image.SymbolName((int)(s.OwnerIsFunction ? image.Functions[s.Owner].Symbol : image.DataObjects[s.Owner].Symbol)));
+        string target = Names.Escape(image.SymbolName(s.TargetSymbol));
         return s.Kind switch
         {
             StaleKind.Signature => $"{owner} refers to {target} compiled against {SignatureText(image, s.ExpectedHash)}, but {target} is now {SignatureText(image, s.ActualHash)}",

@@ -162,21 +162,8 @@ internal sealed class ImageFacts
     public static string HexBytes(ReadOnlySpan<byte> bytes) =>
         string.Join(' ', bytes.ToArray().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 
-    /// <summary>Names and strings as printed in text tables: control characters escaped, so that a hostile
-    /// name cannot break a line or forge another row.</summary>
-    public static string Printable(string text)
-    {
-        if (!text.Any(c => char.IsControl(c) || c == '\\')) return text;
-        var sb = new System.Text.StringBuilder(text.Length + 8);
-        foreach (char c in text)
-        {
-            if (c == '\\') sb.Append(@"\\");
-            else if (c == '\n') sb.Append(@"\n");
-            else if (c == '\r') sb.Append(@"\r");
-            else if (c == '\t') sb.Append(@"\t");
-            else if (char.IsControl(c)) sb.Append($"\\u{(int)c:x4}");
-            else sb.Append(c);
-        }
-        return sb.ToString();
-    }
+    /// <summary>Names and strings as printed in text tables: every character that does not print as itself
+    /// escaped (<see cref="Names.Escape"/>), so that a hostile name cannot break a line, forge another row or reach
+    /// the terminal as an escape sequence.</summary>
+    public static string Printable(string text) => Names.Escape(text);
 }
