@@ -47,6 +47,7 @@ public sealed partial class LoadedModule
                     refused[s.Owner] = new RefusedFunction(image.SymbolName((int)functions[s.Owner].Symbol), ErrorCode.StaleCaller, StaleAnalysis.Describe(image, s));
             }
         }
+        RefuseBodyBoundReferrers(image, refused); // [LOAD-7]
 
         nint[] symbolAddress = ResolveImports(image, options.Imports);
         bool hotSwap = options.LinkMode == LinkMode.HotSwappable;
