@@ -73,7 +73,18 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     }
 
     /// <summary>Loads a validated image. The image must stay alive (and, if mapped, undisposed) while the module is used.</summary>
-    public static LoadedModule Load(CacheImage image, LoadOptions? options = null) => Load(image, ownsImage: false, options ?? new LoadOptions());
+    /// <remarks>The signature policy of <paramref name="options"/>' <see cref="LoadOptions.Read"/> applies here too: an
+    /// image read without it (or with another one) is checked against it before anything is mapped, and refused with
+    /// <see cref="AotCacheException"/> (<c>SignatureMissing</c> [AUTH-3], <c>SignatureInvalid</c> [AUTH-2]) as reading
+    /// it with that policy would have (<see cref="CacheImage.CheckSignature"/>). An image read with the same policy is
+    /// not checked twice.</remarks>
+    public static LoadedModule Load(CacheImage image, LoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        options ??= new LoadOptions();
+        if (options.Read.Signatures is { } policy) image.CheckSignature(policy);
+        return Load(image, ownsImage: false, options);
+    }
 
     /// <summary>Reads, validates and loads a cache file; the module owns the file mapping.</summary>
     public static LoadedModule LoadFile(string path, LoadOptions? options = null)

@@ -8,6 +8,9 @@ internal ref partial struct Validator
 {
     // ---- §14 step 18: signature ---------------------------------------------------------------------
 
+    /// <summary>Step 18 alone, over an image validated before: what <see cref="CacheImage.CheckSignature"/> runs.</summary>
+    public readonly void CheckSignatureStep() => CheckSignature();
+
     private readonly void CheckSignature()
     {
         SectionSlot slot = Sections[(int)SectionKind.Signature];
