@@ -48,6 +48,16 @@ public sealed partial class LoadedModule
             return new SwapStatistics(_swap.ByName.Count, _swap.Arena.LiveBatches, _swap.Arena.RetiredBatches, _swap.Arena.CommittedBytes);
     }
 
+    /// <summary>Inner-loop iterations of the reference bookkeeping of commits so far (tests check it grows linearly).</summary>
+    internal long SwapWorkSteps
+    {
+        get
+        {
+            if (_swap is null) return 0;
+            lock (_swap.CommitLock) return _swap.WorkSteps;
+        }
+    }
+
     /// <summary>Names of the functions currently defined, for tools and tests.</summary>
     public IReadOnlyCollection<string> FunctionNames
     {

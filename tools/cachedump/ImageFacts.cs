@@ -99,10 +99,8 @@ internal sealed class ImageFacts
     /// <summary>A signature known by its hash: its text when a declaration of the file has that hash.</summary>
     public string SignatureText(ulong hash)
     {
-        ReadOnlySpan<DeclarationRecord> declarations = _image.Declarations;
-        for (int i = 0; i < declarations.Length; i++)
-            if (declarations[i].SignatureHash == hash) return _image.GetSignature(i).ToString();
-        return $"unknown signature {Hex64(hash)}";
+        int declaration = _image.FindDeclaration(hash);
+        return declaration >= 0 ? _image.GetSignature(declaration).ToString() : $"unknown signature {Hex64(hash)}";
     }
 
     /// <summary>The declaration of a function or import as <c>sysv (i64) -> i64</c>; null for data.</summary>

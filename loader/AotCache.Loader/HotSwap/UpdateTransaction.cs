@@ -141,6 +141,7 @@ public sealed class UpdateTransaction
             bool signatureChanged = update is null || !update.Signature.Equals(e.Signature);
             foreach (Reference r in e.Incoming)
             {
+                if (!_swap.IsLive(r)) continue;
                 SwapEntry owner = _swap.Entries[r.Owner];
                 if (_changes.ContainsKey(owner.Name) || staleNames.Contains(owner.Name)) continue;
                 StaleFunction? s = r.Kind switch
@@ -164,7 +165,7 @@ public sealed class UpdateTransaction
         {
             foreach (Reference r in e.Incoming)
             {
-                if (r.Kind == ReferenceKind.Call) continue;
+                if (r.Kind == ReferenceKind.Call || !_swap.IsLive(r)) continue;
                 SwapEntry owner = _swap.Entries[r.Owner];
                 if (_changes.ContainsKey(owner.Name) || !staleNames.Add(owner.Name)) continue;
                 stale.Add(new StaleFunction(owner.Name, r.Kind == ReferenceKind.Content ? StaleReason.ContentChanged : StaleReason.BodyReplaced,
@@ -345,11 +346,7 @@ public sealed class UpdateTransaction
         _swap.Reclaim();
     }
 
-    private void RemoveReferences(SwapEntry e)
-    {
-        foreach (Reference r in e.Outgoing) _swap.Entries[r.Target].Incoming.Remove(r);
-        e.Outgoing = [];
-    }
+    private void RemoveReferences(SwapEntry e) => _swap.RemoveReferences(e);
 
     private void Patch(Span<byte> memory, nint batchAddress, long ownerOffset, string owner, Relocation r,
         Dictionary<string, SwapEntry> target, Dictionary<string, long> offsets)
