@@ -96,11 +96,14 @@ public sealed partial class LoadedModule
         {
             // One reservation for the module and every future body: all code stays within rel32 reach. The
             // default reserve shrinks to what fits; only an explicit one can be refused.
-            long reserve = options.CodeReserve > 0 ? options.CodeReserve
+            // An explicit reserve that cannot fit beside any module is the caller's mistake; one that does not fit
+            // beside this file's module is this file's size, refused before anything is mapped [REL-9].
+            long reserve = options.CodeReserve > 0 ? Math.Min(options.CodeReserve, int.MaxValue)
                 : Math.Min(Math.Max(64L << 20, 4 * layout.ExecuteSize), (int.MaxValue - layout.TotalSize) / memory.PageSize * memory.PageSize);
             reserve = ModuleLayout.AlignUp(Math.Max(reserve, memory.PageSize), memory.PageSize);
-            if (layout.TotalSize + reserve > int.MaxValue)
-                throw new ArgumentOutOfRangeException(nameof(options), "the module plus its code reserve must stay below 2 GiB (rel32 reach)");
+            if (reserve + memory.PageSize > int.MaxValue)
+                throw new ArgumentOutOfRangeException(nameof(options), options.CodeReserve, "LoadOptions.CodeReserve leaves no room for any module below 2 GiB (rel32 reach)");
+            CheckModuleSize(image, layout, reserve);
             reservation = memory.Reserve(layout.TotalSize + reserve);
             memory.Commit(reservation, 0, layout.TotalSize);
             region = reservation;
@@ -198,7 +201,7 @@ public sealed partial class LoadedModule
             at = image.SectionOffset(SectionKind.DataObjects) + (long)(data.Length - 1) * DataObjectRecord.RecordSize + 12;
         throw new AotCacheException(ErrorCode.RelocationOverflow, at,
             $"the module needs a {layout.TotalSize}-byte region (code {layout.CodeSize}, data {image.Data.Length}, zero-fill {image.ZeroFillSize}, " +
-            $"loader thunks, stubs and slots); one module must fit in 2 GiB so that every rel32 inside it reaches");
+            $"loader thunks, stubs and slots){(reserve > 0 ? $" and {reserve} bytes reserved for new code" : "")}; one module must fit in 2 GiB so that every rel32 inside it reaches");
     }
 
     private static void CheckTarget(CacheImage image, HostEnvironment host)
