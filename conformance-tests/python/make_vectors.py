@@ -604,6 +604,40 @@ def malformed_vectors():
     d = Draft("dep-1-function-out-of-range", "A dependency of function 5, of 2.", R)
     yield d.brk("Dependencies[0].function", u32(5), "dependency 0: function 5").error("BadDependency", d.at("Dependencies[0].function"))
 
+    # ---- which breach comes first (§14): each vector breaks two rules and expects the earlier one ----
+    def with_raw_sections(*sections):
+        def build():
+            m = tiny()
+            for kind, data in sections:
+                m.add_raw_section(kind, data, required=False, comment=f"contents of section kind {kind}")
+            return m
+        return build
+    private = 0x80000001
+    d = Draft("sec-4-two-private-sections-of-one-kind", "Two sections of the private kind 0x80000001, both optional.",
+              with_raw_sections((private, b"index, part 1".ljust(16, b"\0")), (private, b"index, part 2".ljust(16, b"\0"))),
+              ["[SEC-4] holds for unknown and private kinds too: a later version that defines the kind must not find two of it."])
+    i = d.entry(private) + 1
+    yield d.brk(f"directory[{i}].kind", u32(private), f"section {i}: kind 0x80000001 (private), a second time").error(
+        "DuplicateSection", d.at(f"directory[{i}].kind"))
+    d = Draft("sec-4-duplicate-kind-before-nonzero-padding", "A non-zero padding byte before section 1, and section 2 is a second Signatures section.", T,
+              ["Padding is step 8 of §14, checked once every directory entry has passed step 7: the duplicate kind is reported."])
+    pad = next(f for f in d.fields.fields if f.is_padding and len(f.data) > 0)
+    assert pad.offset < d.section_at(S.SIGNATURES)
+    pad.data = b"\xCC" + pad.data[1:]
+    pad.comment = "padding, first byte CC  <== BROKEN (second)"
+    yield d.brk("directory[2].kind", u32(S.SIGNATURES), "section 2: kind 2 = Signatures (again)").error(
+        "DuplicateSection", d.at("directory[2].kind"))
+    d = Draft("sec-1-alignment-after-a-misplaced-signature-section", "A Signature section that is not the last section, and the entry after it has alignment 3.",
+              with_raw_sections((S.SIGNATURE, bytes(128)), (private, b"after the signature".ljust(24, b"\0"))),
+              ["The signature section's place and size are checked in step 18 of §14; the later entry's alignment in step 7."])
+    i = d.entry(private)
+    assert d.entry(S.SIGNATURE) < i
+    yield d.brk(f"directory[{i}].alignment", u32(3), "  alignment 3").error("BadSectionAlignment", d.at(f"directory[{i}].alignment"))
+    d = Draft("rel-1-unknown-kind-before-a-later-range", "Relocation 0 (of function f) has kind 9, and function g's range does not tile.", R,
+              ["Step 16 of §14 goes owner by owner: f's relocations are checked before g's range."])
+    d.brk("Functions[1].first_relocation", u32(1), "  first relocation 1 (should be 3)  (second)")
+    yield d.brk("Relocations[0].kind", u16(9), "  kind 9").error("UnknownRelocationKind", d.at("Relocations[0].kind"))
+
     # ---- signature section ----
     d = Draft("auth-1-unknown-algorithm", "The signature record names algorithm 9.", signed)
     yield d.brk("Signature.algorithm", u16(9), "signature: algorithm 9").error("BadSignatureSection", d.at("Signature.algorithm"))

@@ -33,7 +33,8 @@ public sealed record LoadOptions
     public HostEnvironment Host { get; init; } = HostEnvironment.Current;
 
     /// <summary>How <see cref="LoadedModule.LoadFile"/> reads the file: e.g. a <see cref="SignaturePolicy"/>
-    /// that refuses unsigned or tampered files before anything is mapped.</summary>
+    /// that refuses unsigned or tampered files before anything is mapped. The signature policy applies to
+    /// <see cref="LoadedModule.Load(CacheImage, LoadOptions?)"/> too: an image read without it is checked against it.</summary>
     public ReadOptions Read { get; init; } = ReadOptions.Default;
 
     public StalePolicy StalePolicy { get; init; } = StalePolicy.Strict;

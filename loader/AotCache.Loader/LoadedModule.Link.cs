@@ -47,6 +47,7 @@ public sealed partial class LoadedModule
                     refused[s.Owner] = new RefusedFunction(image.SymbolName((int)functions[s.Owner].Symbol), ErrorCode.StaleCaller, StaleAnalysis.Describe(image, s));
             }
         }
+        RefuseBodyBoundReferrers(image, refused); // [LOAD-7]
 
         bool hotSwap = options.LinkMode == LinkMode.HotSwappable;
         int swapEntries = hotSwap ? functions.Length + (options.AddCapacity >= 0 ? options.AddCapacity : functions.Length / 4 + 64) : 0;
@@ -76,7 +77,7 @@ public sealed partial class LoadedModule
         bool codeWrites = refused.Count > 0 || image.CodeAbsoluteRelocations > 0;
         // Room for new bodies within rel32 reach: every hot-swappable module; a direct one that can compile refused functions.
         bool compiles = !hotSwap && options.CompileOnCall is not null && refused.Count > 0;
-        long reserve = hotSwap || compiles ? HotSwapReserve(options, layout, memory) : 0;
+        long reserve = hotSwap || compiles ? HotSwapReserve(image, options, layout, memory) : 0;
         MemoryRegion region = memory.Reserve(layout.TotalSize + reserve);
         long id = Interlocked.Increment(ref s_nextId);
         try
@@ -170,15 +171,17 @@ public sealed partial class LoadedModule
 
     /// <summary>Address space a hot-swappable module reserves beyond its own pages for new bodies, all within rel32
     /// reach. The default shrinks to what fits; an explicit one that does not fit is refused [REL-9].</summary>
-    private static long HotSwapReserve(LoadOptions options, ModuleLayout layout, IExecutableMemory memory)
+    private static long HotSwapReserve(CacheImage image, LoadOptions options, ModuleLayout layout, IExecutableMemory memory)
     {
         long codeSize = layout.Canonical.End - layout.Canonical.CodeOffset;
-        long reserve = options.CodeReserve > 0 ? options.CodeReserve
+        long reserve = options.CodeReserve > 0 ? Math.Min(options.CodeReserve, int.MaxValue)
             : Math.Min(Math.Max(64L << 20, 4 * codeSize), (int.MaxValue - layout.TotalSize) / memory.PageSize * memory.PageSize);
         reserve = ModuleLayout.AlignUp(Math.Max(reserve, memory.PageSize), memory.PageSize);
-        if (layout.TotalSize + reserve > int.MaxValue)
-            throw new AotCacheException(ErrorCode.RelocationOverflow, -1,
-                $"the module ({layout.TotalSize} bytes) plus a code reserve of {reserve} bytes exceeds 2 GiB: every rel32 between the module and new bodies must reach");
+        // A reserve that fits beside no module is the caller's mistake; one that does not fit beside this file's
+        // module is this file's size, refused before anything is mapped [REL-9].
+        if (reserve + memory.PageSize > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(options), options.CodeReserve, "LoadOptions.CodeReserve leaves no room for any module below 2 GiB (rel32 reach)");
+        CheckModuleSize(image, layout, reserve);
         return reserve;
     }
 
@@ -196,7 +199,7 @@ public sealed partial class LoadedModule
             at = image.SectionOffset(SectionKind.DataObjects) + (long)(data.Length - 1) * DataObjectRecord.RecordSize + 12;
         throw new AotCacheException(ErrorCode.RelocationOverflow, at,
             $"the module needs a {layout.TotalSize}-byte region (code {image.Code.Length}, data {image.Data.Length}, zero-fill {image.ZeroFillSize}, " +
-            $"loader thunks, stubs and slots); one module must fit in 2 GiB so that every rel32 inside it reaches");
+            $"loader thunks, stubs and slots){(reserve > 0 ? $" and {reserve} bytes reserved for new code" : "")}; one module must fit in 2 GiB so that every rel32 inside it reaches");
     }
 
     private static void CheckTarget(CacheImage image, HostEnvironment host)
@@ -221,11 +224,11 @@ public sealed partial class LoadedModule
             if (c.Match == MatchRule.Informational) continue;
             string key = image.GetString(c.Key);
             string fileValue = c.ValueKind == FingerprintValueKind.String
-                ? $"\"{image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32)))}\""
+                ? $"\"{Names.Escape(image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32))))}\""
                 : c.ValueKind == FingerprintValueKind.FeatureSet ? $"0x{c.Value:x}" : c.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (!host.Fingerprint.TryGetValue(key, out FingerprintValue hostValue))
             {
-                problems.Add($"{key}: the file requires {fileValue} ({c.Match}) and the host provides no value");
+                problems.Add($"{Names.Escape(key)}: the file requires {fileValue} ({c.Match}) and the host provides no value");
                 continue;
             }
             bool ok = c.Match switch
@@ -235,7 +238,7 @@ public sealed partial class LoadedModule
                     ? image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32))) == hostValue.Text
                     : c.Value == hostValue.Number),
             };
-            if (!ok) problems.Add($"{key}: the file has {fileValue}, the host {hostValue} ({c.Match})");
+            if (!ok) problems.Add($"{Names.Escape(key)}: the file has {fileValue}, the host {hostValue} ({c.Match})");
         }
         if (problems.Count > 0)
             throw new AotCacheException(ErrorCode.FingerprintMismatch, image.SectionOffset(SectionKind.Fingerprint), "codegen fingerprint does not match: " + Join(problems));
@@ -257,7 +260,7 @@ public sealed partial class LoadedModule
             if (resolver is not null && resolver.TryResolve(request, out nint address) && address != 0)
                 addresses[slot] = address;
             else
-                (unresolved ??= []).Add(signature is null ? $"{request.Name} (data)" : $"{request.Name}: {signature}");
+                (unresolved ??= []).Add(signature is null ? $"{Names.Escape(request.Name)} (data)" : $"{Names.Escape(request.Name)}: {signature}");
         }
         if (unresolved is not null)
             throw new AotCacheException(ErrorCode.UnresolvedImports, -1, $"{unresolved.Count} unresolved import{(unresolved.Count == 1 ? "" : "s")}: {Join(unresolved)}");
