@@ -47,34 +47,15 @@ public sealed partial class LoadedModule
                     refused[s.Owner] = new RefusedFunction(image.SymbolName((int)functions[s.Owner].Symbol), ErrorCode.StaleCaller, StaleAnalysis.Describe(image, s));
             }
         }
+        RefuseBodyBoundReferrers(image, refused); // [LOAD-7]
 
-        nint[] symbolAddress = ResolveImports(image, options.Imports);
         bool hotSwap = options.LinkMode == LinkMode.HotSwappable;
         int swapEntries = hotSwap ? functions.Length + (options.AddCapacity >= 0 ? options.AddCapacity : functions.Length / 4 + 64) : 0;
-
-        // Slots and thunks: only for symbols that relocations reach through them (hot-swappable modules:
-        // for every import, since new code may call any of them).
-        int[] slotOf = new int[symbols.Length];
-        int[] thunkOf = new int[symbols.Length];
-        Array.Fill(slotOf, -1);
-        Array.Fill(thunkOf, -1);
-        int slotCount = 1; // slot 0: the refused-call handler
-        int thunkCount = 0;
-        foreach (ref readonly RelocationRecord r in image.Relocations)
-        {
-            if (r.Kind is not (RelocationKind.ThunkPcRel32 or RelocationKind.SlotPcRel32)) continue; // most relocations: no symbol lookup
-            SymbolKind targetKind = symbols[(int)r.Target].Kind;
-            bool viaThunk = r.Kind == RelocationKind.ThunkPcRel32 && targetKind == SymbolKind.ImportFunction;
-            bool viaSlot = r.Kind == RelocationKind.SlotPcRel32 && !(hotSwap && targetKind == SymbolKind.Function); // functions use their swap slot
-            if ((viaSlot || viaThunk) && slotOf[r.Target] < 0) slotOf[r.Target] = slotCount++;
-            if (viaThunk && thunkOf[r.Target] < 0) thunkOf[r.Target] = thunkCount++;
-        }
-        if (hotSwap)
-            for (int s = 0; s < symbols.Length; s++)
-            {
-                if (symbols[s].Kind is SymbolKind.ImportFunction or SymbolKind.ImportData && slotOf[s] < 0) slotOf[s] = slotCount++;
-                if (symbols[s].Kind == SymbolKind.ImportFunction && thunkOf[s] < 0) thunkOf[s] = thunkCount++;
-            }
+        IExecutableMemory memory = options.Memory ?? LinuxMemory.ForHost();
+        if (memory.PageSize != ModuleLayout.PageSize)
+            throw new AotCacheException(ErrorCode.UnsupportedPlatform, -1, $"the canonical layout needs {ModuleLayout.PageSize}-byte pages; this memory has {memory.PageSize}-byte pages");
+        CanonicalLayout canonical = image.CanonicalLayout;
+        nint[] importAddress = ResolveImports(image, options.Imports, canonical);
 
         // Refusal stubs: one per refused function; in a hot-swappable module one per swap entry.
         int stubCount = hotSwap ? swapEntries : refused.Count;
@@ -86,92 +67,97 @@ public sealed partial class LoadedModule
             stubs[stubOf[f]] = refused[f];
         }
 
-        IExecutableMemory memory = options.Memory ?? LinuxMemory.ForHost();
-        var layout = ModuleLayout.Compute(image, slotCount, thunkCount, stubCount, memory.PageSize, swapEntries);
+        var layout = ModuleLayout.Compute(canonical, stubCount, swapEntries);
         CheckModuleSize(image, layout, hotSwap ? memory.PageSize : 0); // a hot-swappable module reserves at least a page for new bodies
-        MemoryRegion region;
-        MemoryRegion reservation = default;
-        if (hotSwap)
-        {
-            // One reservation for the module and every future body: all code stays within rel32 reach. The
-            // default reserve shrinks to what fits; only an explicit one can be refused.
-            long reserve = options.CodeReserve > 0 ? options.CodeReserve
-                : Math.Min(Math.Max(64L << 20, 4 * layout.ExecuteSize), (int.MaxValue - layout.TotalSize) / memory.PageSize * memory.PageSize);
-            reserve = ModuleLayout.AlignUp(Math.Max(reserve, memory.PageSize), memory.PageSize);
-            if (layout.TotalSize + reserve > int.MaxValue)
-                throw new ArgumentOutOfRangeException(nameof(options), "the module plus its code reserve must stay below 2 GiB (rel32 reach)");
-            reservation = memory.Reserve(layout.TotalSize + reserve);
-            memory.Commit(reservation, 0, layout.TotalSize);
-            region = reservation;
-        }
-        else
-        {
-            region = memory.Allocate(layout.TotalSize);
-        }
+        // The code as the file holds it can run here when it is prelinked for this very layout [REL-10], is linked
+        // directly, and every refused body is big enough to hold the jump to its stub. Its pages then come straight
+        // from the file when the reader mapped a file no other user can change (FORMAT.md §16.3).
+        bool codeAsIs = !hotSwap && image.IsPrelinked;
+        foreach (int f in refused.Keys) codeAsIs &= functions[f].CodeSize >= 5;
+        bool codeWrites = refused.Count > 0 || image.CodeAbsoluteRelocations > 0;
+        // Room for new bodies within rel32 reach: every hot-swappable module; a direct one that can compile refused functions.
+        bool compiles = !hotSwap && options.CompileOnCall is not null && refused.Count > 0;
+        long reserve = hotSwap || compiles ? HotSwapReserve(image, options, layout, memory) : 0;
+        MemoryRegion region = memory.Reserve(layout.TotalSize + reserve);
         long id = Interlocked.Increment(ref s_nextId);
         try
         {
-            Span<byte> mem = RegionAccess.AsSpan(new MemoryRegion(region.Address, layout.TotalSize));
             long baseAddress = region.Address;
+            long codeFull = canonical.CodeSize / ModuleLayout.PageSize * ModuleLayout.PageSize;
+            // Thunks, read-only data, slots and writable data are written now; the zero-fill area costs nothing until touched.
+            memory.Commit(region, 0, canonical.ZeroFillOffset);
+            memory.CommitUntouched(region, canonical.ZeroFillOffset, canonical.CodeOffset - canonical.ZeroFillOffset);
+            // (A Code section that does not start on a page of the file cannot be mapped there: it is copied.)
+            bool codeMapped = codeAsIs && image.SectionOffset(SectionKind.Code) % ModuleLayout.PageSize == 0 && image.TryGetMappedFile(out var file)
+                && memory.TryMapFile(region, canonical.CodeOffset, codeFull, file, image.SectionOffset(SectionKind.Code), writable: codeWrites);
+            // The last, partial code page is copied either way: only Code section bytes (and zeros) become executable.
+            memory.Commit(region, canonical.CodeOffset + (codeMapped ? codeFull : 0), canonical.End - canonical.CodeOffset - (codeMapped ? codeFull : 0));
+            memory.Commit(region, canonical.End, layout.TotalSize - canonical.End);
+            Span<byte> mem = RegionAccess.AsSpan(new MemoryRegion(region.Address, layout.TotalSize));
 
-            // One copy per segment: code, read-only data, writable data. Zero-fill is already zero.
-            image.Code.CopyTo(mem);
-            image.Data[..(int)layout.ReadOnlyDataSize].CopyTo(mem[(int)layout.ReadOnlyOffset..]);
-            image.Data[(int)layout.WritableDataStart..(int)layout.WritableDataEnd]
-                .CopyTo(mem[(int)(layout.WritableOffset + layout.WritableDataStart - layout.WritableDataFloor)..]);
+            image.Code[(int)(codeMapped ? codeFull : 0)..].CopyTo(mem[(int)(canonical.CodeOffset + (codeMapped ? codeFull : 0))..]);
+            image.Data[..(int)canonical.ReadOnlyDataSize].CopyTo(mem[(int)canonical.ReadOnlyOffset..]);
+            image.Data[(int)canonical.WritableDataStart..(int)canonical.WritableDataEnd]
+                .CopyTo(mem[(int)(canonical.WritableOffset + canonical.WritableDataStart - canonical.WritableDataFloor)..]);
 
-            // Addresses of every defined symbol; imports were resolved above. In a hot-swappable module a
-            // function's address is its entry thunk, which follows redefinitions; its body address is kept
-            // apart for the rare references into the middle of a body.
-            nint[]? bodyAddress = hotSwap ? new nint[symbols.Length] : null;
-            for (int s = 0; s < symbols.Length; s++)
-            {
-                ref readonly SymbolRecord sym = ref symbols[s];
-                if (sym.Kind == SymbolKind.Function)
-                {
-                    int f = (int)sym.Definition;
-                    nint body = stubOf.TryGetValue(f, out int stub)
-                        ? (nint)(baseAddress + layout.StubsOffset + (long)stub * ModuleLayout.StubSize)
-                        : (nint)(baseAddress + functions[f].CodeOffset);
-                    symbolAddress[s] = hotSwap ? (nint)(baseAddress + layout.EntryThunksOffset + (long)f * ModuleLayout.ThunkSize) : body;
-                    if (bodyAddress is not null) bodyAddress[s] = body;
-                }
-                else if (sym.Kind == SymbolKind.Data)
-                    symbolAddress[s] = (nint)(baseAddress + layout.DataObjectOffset(image.DataObjects[(int)sym.Definition]));
-            }
-
-            WriteSlotsThunksAndStubs(mem, baseAddress, layout, symbols, symbolAddress, slotOf, thunkOf, stubCount, id);
+            var links = new ModuleLinks(image, baseAddress, layout, importAddress, hotSwap);
+            WriteSlotsThunksAndStubs(mem, links, stubCount, id);
             if (hotSwap) WriteEntryThunks(mem, layout);
 
-            var linker = new Relocator(image, mem, baseAddress, layout, symbolAddress, slotOf, thunkOf, bodyAddress);
-            ReadOnlySpan<RelocationRecord> relocations = image.Relocations; // sliced per owner below, without re-deriving the table
-            for (int f = 0; f < functions.Length; f++)
+            // Callers of a refused function go to its stub; in code used as is, its body itself jumps there.
+            int[]? stubIndex = null;
+            if (!hotSwap && stubOf.Count > 0 && !codeAsIs)
             {
-                if (stubOf.ContainsKey(f))
-                {
-                    // A refused body never runs: it becomes "jmp stub" followed by int3.
-                    BlockRefusedBody(mem, functions[f], baseAddress, (nint)(baseAddress + layout.StubsOffset + (long)stubOf[f] * ModuleLayout.StubSize));
-                    continue;
-                }
-                ref readonly FunctionRecord fr = ref functions[f];
-                linker.Apply(relocations.Slice((int)fr.FirstRelocation, (int)fr.RelocationCount), (int)fr.FirstRelocation, fr.CodeOffset, (int)fr.Symbol);
+                stubIndex = new int[functions.Length];
+                Array.Fill(stubIndex, -1);
+                foreach (var (f, stub) in stubOf) stubIndex[f] = stub;
             }
+            var linker = new Relocator(image, mem, links, stubIndex);
+            ReadOnlySpan<RelocationRecord> relocations = image.Relocations; // sliced per owner below, without re-deriving the table
+            if (!codeAsIs || image.CodeAbsoluteRelocations > 0)
+                for (int f = 0; f < functions.Length; f++)
+                {
+                    ref readonly FunctionRecord fr = ref functions[f];
+                    if (fr.RelocationCount == 0 || stubOf.ContainsKey(f)) continue; // a refused body never runs
+                    linker.Apply(relocations.Slice((int)fr.FirstRelocation, (int)fr.RelocationCount), (int)fr.FirstRelocation,
+                        canonical.FunctionAddress(fr), (int)fr.Symbol, absoluteOnly: codeAsIs);
+                }
             ReadOnlySpan<DataObjectRecord> data = image.DataObjects;
             for (int d = 0; d < data.Length; d++)
                 if (data[d].RelocationCount > 0)
-                    linker.Apply(image.RelocationsOf(data[d]), (int)data[d].FirstRelocation, layout.DataObjectOffset(data[d]), (int)data[d].Symbol);
+                    linker.Apply(image.RelocationsOf(data[d]), (int)data[d].FirstRelocation, canonical.DataObjectAddress(data[d]), (int)data[d].Symbol);
+            // A refused body never runs: it becomes "jmp stub" followed by int3.
+            foreach (var (f, stub) in stubOf)
+                BlockRefusedBody(mem, canonical.FunctionAddress(functions[f]), (int)functions[f].CodeSize, baseAddress, (nint)links.Stub(stub));
 
-            var links = new ModuleLinks(image, baseAddress, layout, symbolAddress, slotOf, thunkOf);
-            SwapState? swap = hotSwap ? CreateSwapState(image, links, memory, reservation, layout, refused, bodyAddress!) : null;
+            SwapState? swap = hotSwap ? CreateSwapState(image, links, memory, region, layout, refused) : null;
 
-            // Only now: code read+execute, read-only data and slots read-only. Writable data (and swap
-            // slots) stay read-write, never executable.
-            memory.Protect(region, 0, layout.ExecuteSize, PageProtection.ReadExecute);
-            memory.Protect(region, layout.ReadOnlyOffset, layout.ReadOnlySize, PageProtection.ReadOnly);
+            // Only now: code and stubs read+execute, read-only data, slots and the handler read-only. Writable data
+            // (and swap slots) stay read-write, never executable; mapped code that needed no write already is read+execute.
+            foreach (var (offset, length, protection) in layout.Segments())
+            {
+                if (protection == PageProtection.ReadWrite) continue;
+                if (codeMapped && !codeWrites && offset == canonical.CodeOffset)
+                {
+                    memory.Protect(region, offset + codeFull, length - codeFull, protection);
+                    continue;
+                }
+                memory.Protect(region, offset, length, protection);
+            }
+            int[]? stubFunction = null;
+            if (!hotSwap && stubOf.Count > 0)
+            {
+                stubFunction = new int[stubOf.Count];
+                foreach (var (f, stub) in stubOf) stubFunction[stub] = f;
+            }
             var module = new LoadedModule(image, ownsImage, memory, region, links, refused, stubs, id, swap)
             {
                 _onRefusedCall = options.OnRefusedCall,
+                _compileOnCall = options.CompileOnCall,
+                _stubFunction = stubFunction,
+                _directArena = compiles ? new CodeArena(memory, region, layout.TotalSize, memory.PageSize) : null,
                 _imports = options.Imports,
+                CodeMappedFromFile = codeMapped && codeFull > 0,
             };
             s_live[id] = module;
             return module;
@@ -181,6 +167,22 @@ public sealed partial class LoadedModule
             memory.Free(region);
             throw;
         }
+    }
+
+    /// <summary>Address space a hot-swappable module reserves beyond its own pages for new bodies, all within rel32
+    /// reach. The default shrinks to what fits; an explicit one that does not fit is refused [REL-9].</summary>
+    private static long HotSwapReserve(CacheImage image, LoadOptions options, ModuleLayout layout, IExecutableMemory memory)
+    {
+        long codeSize = layout.Canonical.End - layout.Canonical.CodeOffset;
+        long reserve = options.CodeReserve > 0 ? Math.Min(options.CodeReserve, int.MaxValue)
+            : Math.Min(Math.Max(64L << 20, 4 * codeSize), (int.MaxValue - layout.TotalSize) / memory.PageSize * memory.PageSize);
+        reserve = ModuleLayout.AlignUp(Math.Max(reserve, memory.PageSize), memory.PageSize);
+        // A reserve that fits beside no module is the caller's mistake; one that does not fit beside this file's
+        // module is this file's size, refused before anything is mapped [REL-9].
+        if (reserve + memory.PageSize > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(options), options.CodeReserve, "LoadOptions.CodeReserve leaves no room for any module below 2 GiB (rel32 reach)");
+        CheckModuleSize(image, layout, reserve);
+        return reserve;
     }
 
     /// <summary>
@@ -196,8 +198,8 @@ public sealed partial class LoadedModule
         if (data.Length > 0 && data[^1].Kind == DataKind.ZeroFilled) // the zero-fill area's size is its last object's end
             at = image.SectionOffset(SectionKind.DataObjects) + (long)(data.Length - 1) * DataObjectRecord.RecordSize + 12;
         throw new AotCacheException(ErrorCode.RelocationOverflow, at,
-            $"the module needs a {layout.TotalSize}-byte region (code {layout.CodeSize}, data {image.Data.Length}, zero-fill {image.ZeroFillSize}, " +
-            $"loader thunks, stubs and slots); one module must fit in 2 GiB so that every rel32 inside it reaches");
+            $"the module needs a {layout.TotalSize}-byte region (code {image.Code.Length}, data {image.Data.Length}, zero-fill {image.ZeroFillSize}, " +
+            $"loader thunks, stubs and slots){(reserve > 0 ? $" and {reserve} bytes reserved for new code" : "")}; one module must fit in 2 GiB so that every rel32 inside it reaches");
     }
 
     private static void CheckTarget(CacheImage image, HostEnvironment host)
@@ -222,11 +224,11 @@ public sealed partial class LoadedModule
             if (c.Match == MatchRule.Informational) continue;
             string key = image.GetString(c.Key);
             string fileValue = c.ValueKind == FingerprintValueKind.String
-                ? $"\"{image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32)))}\""
+                ? $"\"{Names.Escape(image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32))))}\""
                 : c.ValueKind == FingerprintValueKind.FeatureSet ? $"0x{c.Value:x}" : c.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (!host.Fingerprint.TryGetValue(key, out FingerprintValue hostValue))
             {
-                problems.Add($"{key}: the file requires {fileValue} ({c.Match}) and the host provides no value");
+                problems.Add($"{Names.Escape(key)}: the file requires {fileValue} ({c.Match}) and the host provides no value");
                 continue;
             }
             bool ok = c.Match switch
@@ -236,85 +238,78 @@ public sealed partial class LoadedModule
                     ? image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32))) == hostValue.Text
                     : c.Value == hostValue.Number),
             };
-            if (!ok) problems.Add($"{key}: the file has {fileValue}, the host {hostValue} ({c.Match})");
+            if (!ok) problems.Add($"{Names.Escape(key)}: the file has {fileValue}, the host {hostValue} ({c.Match})");
         }
         if (problems.Count > 0)
             throw new AotCacheException(ErrorCode.FingerprintMismatch, image.SectionOffset(SectionKind.Fingerprint), "codegen fingerprint does not match: " + Join(problems));
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static nint[] ResolveImports(CacheImage image, IImportResolver? resolver)
+    /// <summary>The host's address of every import, indexed by the import's canonical slot (imports take the first
+    /// slots, in symbol order): the only name lookups of a load [LOAD-4].</summary>
+    private static nint[] ResolveImports(CacheImage image, IImportResolver? resolver, CanonicalLayout canonical)
     {
         ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
-        var addresses = new nint[symbols.Length];
+        var addresses = new nint[canonical.ImportCount];
         List<string>? unresolved = null;
-        for (int s = 0; s < symbols.Length; s++)
+        for (int slot = 0; slot < addresses.Length; slot++)
         {
+            int s = canonical.SlotSymbol(slot);
             ref readonly SymbolRecord sym = ref symbols[s];
-            if (sym.Kind is not (SymbolKind.ImportFunction or SymbolKind.ImportData)) continue;
             Signature? signature = sym.Kind == SymbolKind.ImportFunction ? image.GetSignature((int)sym.Declaration) : null;
             var request = new ImportRequest(image.SymbolName(s), sym.Kind, signature);
             if (resolver is not null && resolver.TryResolve(request, out nint address) && address != 0)
-                addresses[s] = address;
+                addresses[slot] = address;
             else
-                (unresolved ??= []).Add(signature is null ? $"{request.Name} (data)" : $"{request.Name}: {signature}");
+                (unresolved ??= []).Add(signature is null ? $"{Names.Escape(request.Name)} (data)" : $"{Names.Escape(request.Name)}: {signature}");
         }
         if (unresolved is not null)
             throw new AotCacheException(ErrorCode.UnresolvedImports, -1, $"{unresolved.Count} unresolved import{(unresolved.Count == 1 ? "" : "s")}: {Join(unresolved)}");
         return addresses;
     }
 
+    /// <summary>Slots (each symbol's address), import thunks (<c>jmp [rip + slot]</c>), the refused-call handler's
+    /// address and the refusal stubs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WriteSlotsThunksAndStubs(Span<byte> mem, long baseAddress, ModuleLayout layout, ReadOnlySpan<SymbolRecord> symbols,
-        nint[] symbolAddress, int[] slotOf, int[] thunkOf, int stubCount, long moduleId)
+    private static void WriteSlotsThunksAndStubs(Span<byte> mem, ModuleLinks links, int stubCount, long moduleId)
     {
-        long slotsAt = layout.SlotsOffset;
-        BinaryPrimitives.WriteInt64LittleEndian(mem[(int)slotsAt..], RefusedCallTrap.HandlerAddress);
-        for (int s = 0; s < symbols.Length; s++)
+        ModuleLayout layout = links.Layout;
+        CanonicalLayout canonical = layout.Canonical;
+        for (int slot = 0; slot < canonical.SlotCount; slot++)
         {
-            if (slotOf[s] >= 0)
-                BinaryPrimitives.WriteInt64LittleEndian(mem[(int)(slotsAt + 8L * slotOf[s])..], symbolAddress[s]);
-            if (thunkOf[s] >= 0)
-            {
-                // jmp qword [rip + disp32]: the slot is in the same mapping, so disp32 always reaches.
-                long at = layout.ThunksOffset + (long)thunkOf[s] * ModuleLayout.ThunkSize;
-                Span<byte> t = mem[(int)at..];
-                t[0] = 0xFF; t[1] = 0x25;
-                BinaryPrimitives.WriteInt32LittleEndian(t[2..], checked((int)(slotsAt + 8L * slotOf[s] - (at + 6))));
-                t[6] = 0xCC; t[7] = 0xCC;
-            }
+            int symbol = canonical.SlotSymbol(slot);
+            BinaryPrimitives.WriteInt64LittleEndian(mem[(int)canonical.SlotAddress(slot)..], links.SymbolAddress(symbol));
         }
+        for (int thunk = 0; thunk < canonical.ThunkCount; thunk++)
+        {
+            // jmp qword [rip + disp32]: the slot is in the same mapping, so disp32 always reaches.
+            long at = canonical.ThunkAddress(thunk);
+            long slot = canonical.SlotAddress(canonical.SlotOf(canonical.ThunkSymbol(thunk)));
+            Span<byte> t = mem[(int)at..];
+            t[0] = 0xFF; t[1] = 0x25;
+            BinaryPrimitives.WriteInt32LittleEndian(t[2..], checked((int)(slot - (at + 6))));
+            t[6] = 0xCC; t[7] = 0xCC;
+        }
+        long handlerSlot = layout.HandlerSlotOffset;
+        BinaryPrimitives.WriteInt64LittleEndian(mem[(int)handlerSlot..], RefusedCallTrap.HandlerAddress);
         if (stubCount == 0) return;
-        long common = layout.CommonStubOffset;
         for (int i = 0; i < stubCount; i++)
         {
             long at = layout.StubsOffset + (long)i * ModuleLayout.StubSize;
-            Span<byte> s = mem.Slice((int)at, ModuleLayout.StubSize);
-            s.Fill(0xCC);
-            s[0] = 0xBE; BinaryPrimitives.WriteInt32LittleEndian(s[1..], i);                            // mov esi, i
-            s[5] = 0xE9; BinaryPrimitives.WriteInt32LittleEndian(s[6..], checked((int)(common - (at + 10)))); // jmp common
+            long slot = layout.StubSlotsOffset + 8L * i;
+            StubCode.WriteStub(mem, at, i, slot, layout.CommonStubOffset);
+            BinaryPrimitives.WriteInt64LittleEndian(mem[(int)slot..], links.BaseAddress + at + StubCode.ResolveOffset); // until it has a body
         }
-        Span<byte> c = mem.Slice((int)common, ModuleLayout.CommonStubSize);
-        c.Fill(0xCC);
-        int p = 0;
-        c[p++] = 0x48; c[p++] = 0x83; c[p++] = 0xEC; c[p++] = 0x08;                // sub rsp, 8 (16-byte alignment at the call)
-        c[p++] = 0x48; c[p++] = 0xBF; BinaryPrimitives.WriteInt64LittleEndian(c[p..], moduleId); p += 8; // mov rdi, module id
-        c[p++] = 0xFF; c[p++] = 0x15;                                               // call [rip + handler slot]
-        BinaryPrimitives.WriteInt32LittleEndian(c[p..], checked((int)(slotsAt - (common + p + 4)))); p += 4;
-        c[p++] = 0x48; c[p++] = 0x83; c[p++] = 0xC4; c[p++] = 0x08;                // add rsp, 8
-        c[p++] = 0x31; c[p++] = 0xC0;                                               // xor eax, eax
-        c[p++] = 0x0F; c[p++] = 0x57; c[p++] = 0xC0;                                // xorps xmm0, xmm0
-        c[p] = 0xC3;                                                                // ret
+        StubCode.WriteCommon(mem, layout.CommonStubOffset, handlerSlot, moduleId);
     }
 
-    private static void BlockRefusedBody(Span<byte> mem, in FunctionRecord f, long baseAddress, nint stubAddress)
+    private static void BlockRefusedBody(Span<byte> mem, long bodyOffset, int size, long baseAddress, nint stubAddress)
     {
-        Span<byte> body = mem.Slice((int)f.CodeOffset, (int)f.CodeSize);
+        Span<byte> body = mem.Slice((int)bodyOffset, size);
         body.Fill(0xCC);
         if (body.Length >= 5)
         {
             body[0] = 0xE9;
-            BinaryPrimitives.WriteInt32LittleEndian(body[1..], checked((int)(stubAddress - (baseAddress + f.CodeOffset + 5))));
+            BinaryPrimitives.WriteInt32LittleEndian(body[1..], checked((int)(stubAddress - (baseAddress + bodyOffset + 5))));
         }
     }
 }

@@ -27,6 +27,33 @@ public sealed partial class CacheImage : ISymbolScope
         return names[symbol] ??= GetString(Symbols[symbol].Name);
     }
 
+    private Dictionary<ulong, int>? _declarationByHash;
+
+    /// <summary>Work counted by the analyses that name things in an image (declaration lookups by hash, stale
+    /// analysis): inner-loop iterations, so that tests can check that the work grows linearly with the file.</summary>
+    internal long AnalysisSteps;
+
+    /// <summary>The first declaration whose signature hash is <paramref name="signatureHash"/>, or −1. The
+    /// declarations are indexed by hash on first use (O(declarations) once, then O(1) per lookup): what naming the
+    /// signatures of many stale references needs. Racing threads build equal indexes; either may win.</summary>
+    public int FindDeclaration(ulong signatureHash)
+    {
+        Dictionary<ulong, int>? index = Volatile.Read(ref _declarationByHash);
+        if (index is null)
+        {
+            ReadOnlySpan<DeclarationRecord> declarations = Declarations;
+            index = new Dictionary<ulong, int>(declarations.Length);
+            for (int i = 0; i < declarations.Length; i++)
+            {
+                AnalysisSteps++;
+                index.TryAdd(declarations[i].SignatureHash, i);
+            }
+            Volatile.Write(ref _declarationByHash, index);
+        }
+        AnalysisSteps++;
+        return index.TryGetValue(signatureHash, out int declaration) ? declaration : -1;
+    }
+
     /// <summary>The declaration of a function or imported function, decoded once per image.</summary>
     public Signature GetSignature(int declaration)
     {
@@ -51,9 +78,11 @@ public sealed partial class CacheImage : ISymbolScope
     }
 
     /// <summary>
-    /// Function <paramref name="function"/> as the file stores it: code (copied out), relocations with their targets
-    /// named and their recorded signature hashes, signature, alignment, content hash, CPU features and content
-    /// dependencies. Allocates: for incremental writers and tools, not for loading.
+    /// Function <paramref name="function"/> as the file stores it: code (copied out, its relocation fields zeroed:
+    /// what they hold in the file depends on where the file placed the function, FORMAT.md §16.2), relocations with
+    /// their targets named and their recorded signature hashes, signature, alignment, content hash, CPU features and
+    /// content dependencies. The same body from any file, prelinked or not, compares equal. Allocates: for
+    /// incremental writers and tools, not for loading.
     /// </summary>
     public FunctionBody GetFunctionBody(int function)
     {
@@ -62,10 +91,14 @@ public sealed partial class CacheImage : ISymbolScope
         FunctionRecord f = Functions[function];
         SymbolRecord symbol = Symbols[(int)f.Symbol];
         var relocations = new Relocation[f.RelocationCount];
+        byte[] code = FunctionCode(f).ToArray();
         int k = 0;
         foreach (RelocationRecord r in RelocationsOf(f))
+        {
             relocations[k++] = new Relocation((int)r.Offset, r.Kind, CachedName((int)r.Target), r.Addend, r.ExpectedSignatureHash);
-        return new FunctionBody(FunctionCode(f), GetSignature((int)symbol.Declaration), relocations, DependenciesOf(function))
+            code.AsSpan((int)r.Offset, RelocationRules.FieldWidth(r.Kind)).Clear();
+        }
+        return new FunctionBody(code, GetSignature((int)symbol.Declaration), relocations, DependenciesOf(function))
         {
             Alignment = (int)f.Alignment,
             ContentHash = f.ContentHash,
@@ -77,7 +110,7 @@ public sealed partial class CacheImage : ISymbolScope
     public FunctionBody GetFunctionBody(string name)
     {
         int function = FindFunction(name);
-        if (function < 0) throw new KeyNotFoundException($"module '{ModuleName}' has no function named '{name}'");
+        if (function < 0) throw new KeyNotFoundException($"module {Names.Quote(ModuleName)} has no function named {Names.Quote(name)}");
         return GetFunctionBody(function);
     }
 

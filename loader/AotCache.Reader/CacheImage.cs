@@ -19,13 +19,18 @@ public sealed partial class CacheImage : IDisposable
     private readonly IDisposable? _owner;
     private readonly int _zeroFillSize;
     private readonly int _staleSignatureReferences;
+    private CanonicalLayout? _layout;
+    private readonly int _codeAbsoluteRelocations;
 
-    private CacheImage(ReadOnlyMemory<byte> file, in SectionTable sections, int zeroFillSize, int staleSignatureReferences, IDisposable? owner)
+    private CacheImage(ReadOnlyMemory<byte> file, in Validator validator, IDisposable? owner, SignaturePolicy? verifiedPolicy)
     {
+        _verifiedPolicy = verifiedPolicy;
         _file = file;
-        _sections = sections;
-        _zeroFillSize = zeroFillSize;
-        _staleSignatureReferences = staleSignatureReferences;
+        _sections = validator.Sections;
+        _zeroFillSize = validator.ZeroFillSize;
+        _staleSignatureReferences = validator.StaleSignatureReferences;
+        _layout = validator.Layout;
+        _codeAbsoluteRelocations = validator.CodeAbsoluteRelocations;
         _owner = owner;
     }
 
@@ -33,10 +38,18 @@ public sealed partial class CacheImage : IDisposable
     /// for the image's life. Throws <see cref="AotCacheException"/> on any malformed input.</summary>
     public static CacheImage Read(ReadOnlyMemory<byte> file, ReadOptions? options = null)
     {
-        var validator = new Validator(file.Span, options ?? ReadOptions.Default);
-        validator.Run();
-        return new CacheImage(file, validator.Sections, validator.ZeroFillSize, validator.StaleSignatureReferences, owner: null);
+        options ??= ReadOptions.Default;
+        var validator = new Validator(file.Span, options);
+        validator.Run(ConcurrentChecksum(file));
+        return new CacheImage(file, validator, owner: null, options.Signatures);
     }
+
+    /// <summary>Files from this size up have their checksum computed on another core while the structure is checked:
+    /// below it, starting a thread costs more than the overlap saves.</summary>
+    private const int ConcurrentChecksumThreshold = 1 << 20;
+
+    private static Func<ulong>? ConcurrentChecksum(ReadOnlyMemory<byte> file) =>
+        file.Length >= ConcurrentChecksumThreshold && Environment.ProcessorCount > 1 ? () => Checksums.FileChecksum(file.Span) : null;
 
     /// <summary>Like <see cref="Read(ReadOnlyMemory{byte}, ReadOptions?)"/>, but a malformed file is a
     /// normal outcome (a cache miss) rather than an exception.</summary>
@@ -61,12 +74,13 @@ public sealed partial class CacheImage : IDisposable
     /// is not input); malformed contents are <see cref="AotCacheException"/>s.</summary>
     public static CacheImage OpenFile(string path, ReadOptions? options = null)
     {
-        MappedFile mapped = MappedFile.OpenRead(path);
+        options ??= ReadOptions.Default;
+        MappedFile mapped = MappedFile.OpenRead(path, options.MapFiles);
         try
         {
-            var validator = new Validator(mapped.Memory.Span, options ?? ReadOptions.Default);
-            validator.Run();
-            return new CacheImage(mapped.Memory, validator.Sections, validator.ZeroFillSize, validator.StaleSignatureReferences, mapped);
+            var validator = new Validator(mapped.Memory.Span, options);
+            validator.Run(ConcurrentChecksum(mapped.Memory));
+            return new CacheImage(mapped.Memory, validator, mapped, options.Signatures);
         }
         catch
         {
@@ -75,8 +89,37 @@ public sealed partial class CacheImage : IDisposable
         }
     }
 
+    /// <summary>The signature policy the image was read with (null: none), so that checking it again is skipped.</summary>
+    private readonly SignaturePolicy? _verifiedPolicy;
+
+    /// <summary>
+    /// Checks the image's signature against <paramref name="policy"/> as reading with that policy would have
+    /// (FORMAT.md §13.3, step 18 of §14): a file signed by an untrusted key or changed after signing is refused
+    /// [AUTH-2], an unsigned file too when the policy requires a signature [AUTH-3]. For an image read without the
+    /// policy, e.g. by <see cref="Read(ReadOnlyMemory{byte}, ReadOptions?)"/> with default options; an image read with
+    /// an equal policy is not checked twice. Throws <see cref="AotCacheException"/>.
+    /// </summary>
+    public void CheckSignature(SignaturePolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        if (policy.Equals(_verifiedPolicy)) return;
+        var validator = new Validator(File, new ReadOptions { Signatures = policy }) { Sections = _sections };
+        validator.CheckSignatureStep();
+    }
+
     /// <summary>Name of a section kind for messages; unknown kinds by number.</summary>
     public static string KindName(uint kind) => Validator.KindName(kind);
+
+    /// <summary>
+    /// The open file behind this image when its bytes are a mapping of a file no other user can change (see
+    /// <see cref="ReadOptions.MapFiles"/>), for a loader that maps the code pages again; false for images read from
+    /// memory or copied from a file.
+    /// </summary>
+    internal bool TryGetMappedFile([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Microsoft.Win32.SafeHandles.SafeFileHandle? handle)
+    {
+        handle = (_owner as MappedFile)?.Handle;
+        return handle is not null;
+    }
 
     /// <summary>Releases the file mapping, when the image owns one.</summary>
     public void Dispose() => _owner?.Dispose();
@@ -101,6 +144,16 @@ public sealed partial class CacheImage : IDisposable
 
     /// <summary>Size of the zero-fill area: the end of the last zero-filled data object.</summary>
     public int ZeroFillSize => _zeroFillSize;
+
+    /// <summary>How many Absolute64 relocations lie in code (counted during validation): fields whose value depends
+    /// on where the module lands, so a loader must write those code pages.</summary>
+    public int CodeAbsoluteRelocations => _codeAbsoluteRelocations;
+
+    /// <summary>True when the file says its code is prelinked for the canonical layout (checked by validation [REL-10]).</summary>
+    public bool IsPrelinked => (Header.OptionalFlags & (uint)OptionalFlags.Prelinked) != 0;
+
+    /// <summary>Where this module's parts go in the canonical layout (FORMAT.md §16.2).</summary>
+    public CanonicalLayout CanonicalLayout => _layout ??= CanonicalLayout.Compute(Code.Length, Symbols, DataObjects, ZeroFillSize, Relocations);
 
     /// <summary>How many relocations carry an expected signature hash that differs from their target's
     /// declaration (each makes its owner stale [LOAD-5]); counted during validation.</summary>

@@ -38,6 +38,9 @@ public enum OptionalFlags : uint
     None = 0,
     /// <summary>The producer prefers calls between functions routed through swap slots (hot-swappable linking).</summary>
     PreferHotSwap = 1,
+    /// <summary>Since 1.2. Every PC-relative field of every function holds the value the canonical layout gives it
+    /// (FORMAT.md §16.2) [REL-10]: a loader placing the module that way need not write its code pages.</summary>
+    Prelinked = 2,
 }
 
 /// <summary>Kind of a section (directory entry offset 0).</summary>

@@ -75,6 +75,7 @@ public enum ErrorCode
     RelocationTargetKindMismatch = 95,
     AddendOutOfRange = 96,
     UnexpectedSignatureHash = 97,
+    PrelinkMismatch = 98,
 
     // Fingerprint
     BadFingerprint = 100,
@@ -152,6 +153,7 @@ public static class ErrorCodes
         ErrorCode.RelocationTargetKindMismatch => "REL-6",
         ErrorCode.AddendOutOfRange => "REL-7",
         ErrorCode.UnexpectedSignatureHash => "REL-8",
+        ErrorCode.PrelinkMismatch => "REL-10",
         ErrorCode.BadFingerprint => "FPR-1",
         ErrorCode.FingerprintHashMismatch => "FPR-2",
         ErrorCode.BadDependency => "DEP-1",

@@ -13,10 +13,10 @@ public static class FormatConstants
     /// <summary>The major version this library reads and writes. A different major is refused [HDR-2].</summary>
     public const ushort MajorVersion = 1;
 
-    /// <summary>The newest minor version this library writes: 1.1 added the optional signature section. A
-    /// writer writes the lowest minor whose features a file uses (unsigned files are 1.0). Readers accept any
+    /// <summary>The newest minor version this library writes: 1.1 added the optional signature section, 1.2 the
+    /// optional prelinked flag. A writer writes the lowest minor whose features a file uses. Readers accept any
     /// minor of their major [HDR-2].</summary>
-    public const ushort MinorVersion = 1;
+    public const ushort MinorVersion = 2;
 
     /// <summary>Size of the file header in bytes [HDR-3].</summary>
     public const int HeaderSize = 128;

@@ -19,7 +19,7 @@ namespace AotCache.Bench;
 /// </summary>
 public static class QuickRun
 {
-    public static int Run(int[] sizes, int repetitions, TextWriter log, bool peer = true)
+    public static int Run(int[] sizes, int repetitions, TextWriter log, bool peer = true, bool remote = true)
     {
         string directory = Directory.CreateTempSubdirectory("aotcache-bench-").FullName;
         var result = new Dictionary<string, object>();
@@ -53,7 +53,9 @@ public static class QuickRun
                 // Warm start and the physical floor, interleaved.
                 var warm = new List<double>();
                 var floor = new List<double>();
+                var hashFloor = new List<double>();
                 long allocated = 0, mapped = 0;
+                bool codeMapped = false;
                 for (int r = -2; r < repetitions; r++) // two unmeasured rounds first: the JIT, not the format, is not measured
                 {
                     sw.Restart();
@@ -63,11 +65,14 @@ public static class QuickRun
                         if (r >= 0) warm.Add(sw.Elapsed.TotalSeconds);
                         allocated = GC.GetAllocatedBytesForCurrentThread() - before;
                         mapped = module.Region.Size;
+                        codeMapped = module.CodeMappedFromFile;
                     }
                     double f = Floor(path);
                     if (r >= 0) floor.Add(f);
+                    double h = HashFloor(path);
+                    if (r >= 0) hashFloor.Add(h);
                 }
-                double warmMedian = Median(warm), floorMedian = Median(floor);
+                double warmMedian = Median(warm), floorMedian = Median(floor), hashFloorMedian = Median(hashFloor);
                 perFunctionWarm[n] = warmMedian / n;
                 perFunctionFloor[n] = floorMedian / n;
 
@@ -83,6 +88,10 @@ public static class QuickRun
                     ["cold_ms"] = Round(cold * 1000),
                     ["iced_instructions_per_second"] = Math.Round(instructions / compileSeconds),
                     ["loader_peak_over_mapped"] = Round((allocated + (double)mapped) / mapped),
+                    ["hash_floor_ms"] = Round(hashFloorMedian * 1000),
+                    ["warm_over_hash_floor"] = Round(warmMedian / hashFloorMedian),
+                    ["code_mapped_from_file"] = codeMapped,
+                    ["bytes_per_function"] = BytesPerFunction(image, n),
                 };
                 processFigures.AddDlopen(n, warmMedian, (Dictionary<string, object>)result[$"n{n}"]);
 
@@ -101,6 +110,7 @@ public static class QuickRun
                     ((Dictionary<string, object>)result[$"n{n}"])["nib_incremental_written_fraction"] = Round(frontEnd.WrittenFraction);
                     ((Dictionary<string, object>)result[$"n{n}"])["nib_incremental_recompiled"] = frontEnd.Compiled;
                     ((Dictionary<string, object>)result[$"n{n}"])["nib_incremental_edited_in_place"] = frontEnd.InPlace;
+                    if (remote) Remote.RemoteFigures.Add(n, directory, log, (Dictionary<string, object>)result[$"n{n}"]);
                 }
                 processFigures.AddProcessAndMemory(n, path, (Dictionary<string, object>)result[$"n{n}"]);
                 log.WriteLine($"[{n} functions] cold {cold * 1000:F0} ms, warm {warmMedian * 1000:F2} ms, floor {floorMedian * 1000:F2} ms, hot-swap {hotSwap[n] * 1e6:F0} µs");
@@ -111,6 +121,32 @@ public static class QuickRun
                 // The same ratio for the physical floor: how flat the machine itself lets a per-function cost be.
                 result["floor_per_function_largest_over_smallest"] = Round(perFunctionFloor[sizes[^1]] / perFunctionFloor[sizes[0]]);
                 result["hot_swap_largest_over_smallest"] = Round(hotSwap[sizes[^1]] / hotSwap[sizes[0]]);
+            }
+            (double staleSmall, double staleLarge) = StrictStaleLoad(2_000, 4_000);
+            result["stale_strict_load_ms"] = new Dictionary<string, object> { ["n2000"] = Round(staleSmall * 1000), ["n4000"] = Round(staleLarge * 1000) };
+            result["stale_strict_load_4000_over_2000"] = Round(staleLarge / staleSmall);
+            result["machine"] = Machine;
+            Console.Out.WriteLine(JsonSerializer.Serialize(result));
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary><c>--remote-only</c>: the team cache's figures alone, for each size, as one JSON object.</summary>
+    public static int RunRemoteOnly(int[] sizes, TextWriter log)
+    {
+        string directory = Directory.CreateTempSubdirectory("aotcache-bench-").FullName;
+        try
+        {
+            var result = new Dictionary<string, object>();
+            foreach (int n in sizes)
+            {
+                var figures = new Dictionary<string, object>();
+                Remote.RemoteFigures.Add(n, directory, log, figures);
+                result[$"n{n}"] = figures;
             }
             result["machine"] = Machine;
             Console.Out.WriteLine(JsonSerializer.Serialize(result));
@@ -124,6 +160,32 @@ public static class QuickRun
 
     public static string Machine =>
         $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
+
+    /// <summary>What a zero-copy loader cannot avoid: map the file (as the reader does) and hash every byte once.</summary>
+    private static double HashFloor(string path)
+    {
+        var sw = Stopwatch.StartNew();
+        using MappedFile file = MappedFile.OpenRead(path);
+        ulong hash = XxHash3.HashToUInt64(file.Memory.Span);
+        double seconds = sw.Elapsed.TotalSeconds;
+        GC.KeepAlive(hash);
+        return seconds;
+    }
+
+    /// <summary>Bytes per function of each section of the file, and of the whole file.</summary>
+    private static Dictionary<string, object> BytesPerFunction(CacheImage image, int functions)
+    {
+        var bytes = new Dictionary<string, object>();
+        long listed = 0;
+        foreach (SectionEntry e in image.Directory)
+        {
+            bytes[CacheImage.KindName(e.Kind).ToLowerInvariant()] = Round((double)e.Size / functions);
+            listed += (long)e.Size;
+        }
+        bytes["header_directory_padding"] = Round((double)(image.File.Length - listed) / functions);
+        bytes["file"] = Round((double)image.File.Length / functions);
+        return bytes;
+    }
 
     /// <summary>The physical floor: map the file, hash every byte, one mapping, copy the code, one protection change.</summary>
     private static double Floor(string path)
@@ -142,6 +204,47 @@ public static class QuickRun
         memory.Free(region);
         GC.KeepAlive(hash);
         return seconds;
+    }
+
+    /// <summary>
+    /// Median time of a strict load refused for stale callers, at two sizes: every one of n callers calls its own callee
+    /// (n distinct signatures) compiled against a signature the file lacks, so the refusal names 2n signatures. Linear
+    /// work gives a ratio near 2; the per-reference scan of every declaration it replaced gave 4.
+    /// </summary>
+    private static (double Small, double Large) StrictStaleLoad(int small, int large)
+    {
+        byte[] Build(int n)
+        {
+            var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "stale-callers" };
+            Signature Distinct(int i)
+            {
+                var parameters = new List<Format.ValueType>();
+                do { parameters.Add((Format.ValueType)(1 + i % 5)); i /= 5; } while (i > 0);
+                return Signature.SysV([.. parameters], [Format.ValueType.I64]);
+            }
+            Signature callerSignature = b.AddDeclaration(Distinct(0)).Signature;
+            for (int i = 0; i < n; i++)
+            {
+                var callee = b.AddFunction($"callee{i}", new FunctionBody([0xB8, 7, 0, 0, 0, 0xC3], b.AddDeclaration(Distinct(i)).Signature));
+                b.AddFunction($"caller{i}", new FunctionBody([0xE8, 0, 0, 0, 0, 0xC3], callerSignature,
+                    [new Relocation(1, RelocationKind.FunctionPcRel32, callee.Name, -4, Distinct(n + i).Hash)]));
+            }
+            return b.ToArray();
+        }
+        double Time(byte[] file)
+        {
+            var times = new List<double>();
+            for (int r = -1; r < 7; r++)
+            {
+                using var image = CacheImage.Read(file); // a fresh image: no index left from the previous round
+                var sw = Stopwatch.StartNew();
+                if (LoadedModule.TryLoad(image, null, out LoadedModule? module, out _)) module!.Dispose();
+                if (r >= 0) times.Add(sw.Elapsed.TotalSeconds);
+            }
+            return Median(times);
+        }
+        byte[] smallFile = Build(small), largeFile = Build(large);
+        return (Time(smallFile), Time(largeFile));
     }
 
     /// <summary>Median time of committing a one-function redefinition in a hot-swappable module.</summary>

@@ -111,9 +111,9 @@ public sealed class Workload
     }
 
     /// <summary>Cold build: compile every function with the Iced backend and write the file.</summary>
-    public byte[] CompileAll()
+    public byte[] CompileAll(bool prelink = true)
     {
-        var builder = new CacheBuilder(TargetDescription.LinuxX64);
+        var builder = new CacheBuilder(TargetDescription.LinuxX64) { Prelink = prelink };
         builder.AddFingerprint("compiler.version", CompilerVersion);
         IrCompiler.AddTo(builder, Module, new IrCompileOptions { ContentHash = HashOf });
         return builder.ToArray();

@@ -147,7 +147,7 @@ internal sealed class FunctionLowering
         switch (e)
         {
             case IrConstI64 c:
-                _a.mov(rax, c.Value);
+                LoadConstant(c.Value);
                 return IrType.I64;
             case IrConstF64 c:
                 _a.mov(rax, BitConverter.DoubleToInt64Bits(c.Value));
@@ -206,6 +206,25 @@ internal sealed class FunctionLowering
         }
     }
 
+    /// <summary>The shortest load of a constant into rax: <c>xor eax, eax</c> (2 bytes), <c>mov eax, imm32</c> (5, zero
+    /// extended), <c>mov rax, imm32</c> (7, sign extended) or <c>mov rax, imm64</c> (10).</summary>
+    private void LoadConstant(long value)
+    {
+        if (value == 0) _a.xor(eax, eax);
+        else if (value > 0 && value <= uint.MaxValue) _a.mov(eax, (uint)value);
+        else if (value >= int.MinValue && value <= int.MaxValue) _a.mov(rax, (int)value);
+        else _a.mov(rax, value);
+    }
+
+    /// <summary>An i64 right operand that needs no register of its own: a constant that fits a sign-extended imm32,
+    /// or a local read straight from its slot. The left operand then goes to rax with no temporary.</summary>
+    private bool IsSimpleI64(IrExpr right, out int? constant, out int? local)
+    {
+        constant = right is IrConstI64 { Value: >= int.MinValue and <= int.MaxValue } c ? (int)c.Value : null;
+        local = right is IrLocal l && _f.LocalType(l.Index) == IrType.I64 ? l.Index : null;
+        return constant is not null || local is not null;
+    }
+
     /// <summary>Left operand into temp[depth], right into rcx/xmm1, left back into rax/xmm0.</summary>
     private IrType Operands(IrExpr left, IrExpr right, int depth)
     {
@@ -227,19 +246,15 @@ internal sealed class FunctionLowering
 
     private IrType Binary(IrBinary b, int depth)
     {
-        IrType t = Operands(b.Left, b.Right, depth);
-        if (t == IrType.F64)
+        if (b.Op is not (IrBinaryOp.Div or IrBinaryOp.Rem) && IsSimpleI64(b.Right, out int? constant, out int? local))
         {
-            switch (b.Op)
-            {
-                case IrBinaryOp.Add: _a.addsd(xmm0, xmm1); break;
-                case IrBinaryOp.Sub: _a.subsd(xmm0, xmm1); break;
-                case IrBinaryOp.Mul: _a.mulsd(xmm0, xmm1); break;
-                case IrBinaryOp.Div: _a.divsd(xmm0, xmm1); break;
-                default: throw new IrException($"{_f.Name}: {b.Op} of f64");
-            }
-            return t;
+            Expr(b.Left, depth); // i64 too: the checker gives both operands one type
+            if (constant is int imm) BinaryImmediate(b.Op, imm);
+            else BinarySlot(b.Op, Slot(local!.Value));
+            return IrType.I64;
         }
+        IrType t = Operands(b.Left, b.Right, depth);
+        if (t == IrType.F64) return FloatBinary(b.Op);
         switch (b.Op)
         {
             case IrBinaryOp.Add: _a.add(rax, rcx); break;
@@ -256,6 +271,53 @@ internal sealed class FunctionLowering
                 break;
         }
         return t;
+    }
+
+    private IrType FloatBinary(IrBinaryOp op)
+    {
+        switch (op)
+        {
+            case IrBinaryOp.Add: _a.addsd(xmm0, xmm1); break;
+            case IrBinaryOp.Sub: _a.subsd(xmm0, xmm1); break;
+            case IrBinaryOp.Mul: _a.mulsd(xmm0, xmm1); break;
+            case IrBinaryOp.Div: _a.divsd(xmm0, xmm1); break;
+            default: throw new IrException($"{_f.Name}: {op} of f64");
+        }
+        return IrType.F64;
+    }
+
+    /// <summary>rax = rax op imm (sign-extended 32-bit); shift counts are masked to 6 bits, as the IR defines.</summary>
+    private void BinaryImmediate(IrBinaryOp op, int imm)
+    {
+        switch (op)
+        {
+            case IrBinaryOp.Add: _a.add(rax, imm); break;
+            case IrBinaryOp.Sub: _a.sub(rax, imm); break;
+            case IrBinaryOp.Mul: _a.imul(rax, rax, imm); break;
+            case IrBinaryOp.And: _a.and(rax, imm); break;
+            case IrBinaryOp.Or: _a.or(rax, imm); break;
+            case IrBinaryOp.Xor: _a.xor(rax, imm); break;
+            case IrBinaryOp.Shl: _a.shl(rax, (byte)(imm & 63)); break;
+            case IrBinaryOp.Shr: _a.sar(rax, (byte)(imm & 63)); break;
+            default: throw new IrException($"{_f.Name}: {op} with an immediate");
+        }
+    }
+
+    /// <summary>rax = rax op [slot].</summary>
+    private void BinarySlot(IrBinaryOp op, AssemblerMemoryOperand slot)
+    {
+        switch (op)
+        {
+            case IrBinaryOp.Add: _a.add(rax, slot); break;
+            case IrBinaryOp.Sub: _a.sub(rax, slot); break;
+            case IrBinaryOp.Mul: _a.imul(rax, slot); break;
+            case IrBinaryOp.And: _a.and(rax, slot); break;
+            case IrBinaryOp.Or: _a.or(rax, slot); break;
+            case IrBinaryOp.Xor: _a.xor(rax, slot); break;
+            case IrBinaryOp.Shl: _a.mov(rcx, slot); _a.shl(rax, cl); break;
+            case IrBinaryOp.Shr: _a.mov(rcx, slot); _a.sar(rax, cl); break;
+            default: throw new IrException($"{_f.Name}: {op} with a memory operand");
+        }
     }
 
     /// <summary>Total division: x/0 = x%0 = 0, MIN/−1 = MIN, MIN%−1 = 0 (idiv would trap on both).</summary>
@@ -280,10 +342,19 @@ internal sealed class FunctionLowering
 
     private void Compare(IrCompare c, int depth)
     {
-        IrType t = Operands(c.Left, c.Right, depth);
+        IrType t;
+        if (IsSimpleI64(c.Right, out int? constant, out int? local))
+        {
+            t = Expr(c.Left, depth);
+            if (constant is int imm) _a.cmp(rax, imm); else _a.cmp(rax, Slot(local!.Value));
+        }
+        else
+        {
+            t = Operands(c.Left, c.Right, depth);
+            if (t == IrType.I64) _a.cmp(rax, rcx);
+        }
         if (t == IrType.I64)
         {
-            _a.cmp(rax, rcx);
             switch (c.Op)
             {
                 case IrCompareOp.Eq: _a.sete(al); break;
@@ -327,16 +398,28 @@ internal sealed class FunctionLowering
     private IrType? Call(IrCall call, int depth)
     {
         var (parameters, result) = _checker.Callee(call.Callee);
-        for (int i = 0; i < call.Arguments.Length; i++)
+        // Every argument but the last goes to a temporary (evaluating a later one may call out); the last goes from
+        // rax/xmm0 straight to its register, and then the others are loaded around it.
+        int last = call.Arguments.Length - 1;
+        for (int i = 0; i < last; i++)
         {
             IrType t = Expr(call.Arguments[i], depth + i);
             Store(Temp(depth + i), t);
         }
+        var registers = new (AssemblerRegister64? Int, AssemblerRegisterXMM? Float)[parameters.Count];
         int ints = 0, floats = 0;
         for (int i = 0; i < parameters.Count; i++)
+            registers[i] = parameters[i] == IrType.I64 ? (IntArgs[ints++], null) : (null, FloatArgs[floats++]);
+        if (last >= 0)
         {
-            if (parameters[i] == IrType.I64) _a.mov(IntArgs[ints++], Temp(depth + i));
-            else _a.movsd(FloatArgs[floats++], Temp(depth + i));
+            Expr(call.Arguments[last], depth + last);
+            if (registers[last].Int is { } r) _a.mov(r, rax);
+            else if (registers[last].Float is { } x && x != xmm0) _a.movapd(x, xmm0);
+        }
+        for (int i = 0; i < last; i++)
+        {
+            if (registers[i].Int is { } r) _a.mov(r, Temp(depth + i));
+            else _a.movsd(registers[i].Float!.Value, Temp(depth + i));
         }
         string target = call.Callee;
         bool import = _fa.Scope.Get(target).Kind == SymbolKind.ImportFunction;

@@ -6,9 +6,6 @@ namespace AotCache.Writer;
 
 public sealed partial class CacheBuilder
 {
-    /// <summary>Code sections start on a page boundary in the file, so a loader may map them directly.</summary>
-    private const int CodeSectionAlignment = 4096;
-
     /// <summary>Lays the module out and returns the file's bytes. Nothing is returned unless the whole module is valid.</summary>
     public byte[] ToArray()
     {
@@ -53,6 +50,7 @@ public sealed partial class CacheBuilder
         private readonly int[] _definition;      // builder symbol index -> function or data object index
         private readonly List<int> _functionOrder = []; // builder indices of functions, in file order
         private readonly List<int> _dataOrder = [];     // builder indices of data objects, in file order
+        private bool _prelinked;
 
         public Layout(CacheBuilder builder)
         {
@@ -187,6 +185,8 @@ public sealed partial class CacheBuilder
             }
             if (zeroFill > FormatConstants.MaxFileSize)
                 throw new CacheBuildException([$"zero-filled data adds up to {zeroFill} bytes, more than {FormatConstants.MaxFileSize}"]);
+            byte[] codeBytes = code.ToArray();
+            _prelinked = _b.Prelink && Prelinker.TryPrelink(codeBytes, symbols, functions, dataObjects, zeroFill, CollectionsMarshal.AsSpan(relocations));
 
             // Fingerprint, sorted by key bytes [FPR-1].
             var fingerprintEntries = _b._fingerprint
@@ -223,7 +223,7 @@ public sealed partial class CacheBuilder
                 new(SectionKind.Relocations, Bytes([.. relocations]), 8),
                 new(SectionKind.Fingerprint, Bytes(fingerprint), 8),
                 new(SectionKind.Dependencies, Bytes(dependencies), 8),
-                new(SectionKind.Code, code.ToArray(), CodeSectionAlignment),
+                new(SectionKind.Code, codeBytes, _b.CodeSectionAlignment),
                 new(SectionKind.Data, data.ToArray(), Math.Max(8, _dataOrder.Select(i => _b._symbols[i].Alignment).DefaultIfEmpty(8).Max())),
             };
             sections.RemoveAll(s => s.Bytes.Length == 0);
@@ -275,15 +275,15 @@ public sealed partial class CacheBuilder
             {
                 Magic = BitConverter.ToUInt64(FormatConstants.Magic),
                 MajorVersion = FormatConstants.MajorVersion,
-                // The lowest minor version that describes the file: 1.1 only when it is signed.
-                MinorVersion = (ushort)(_b.SigningKey is null ? 0 : 1),
+                // The lowest minor version that describes the file [REC-10]: 1.2 when prelinked, 1.1 when only signed.
+                MinorVersion = (ushort)(_prelinked ? 2 : _b.SigningKey is null ? 0 : 1),
                 HeaderSize = FormatConstants.HeaderSize,
                 FileSize = (ulong)file.Length,
                 Architecture = (ushort)_b.Target.Architecture,
                 Abi = (ushort)_b.Target.Abi,
                 Os = (ushort)_b.Target.Os,
                 RequiredFlags = 0,
-                OptionalFlags = (uint)_b.OptionalFlags,
+                OptionalFlags = (uint)(_prelinked ? _b.OptionalFlags | OptionalFlags.Prelinked : _b.OptionalFlags & ~OptionalFlags.Prelinked),
                 RequiredCpuFeatures = (ulong)_b.RequiredCpuFeatures,
                 CodegenFingerprint = Checksums.CodegenFingerprint(fingerprintBytes),
                 Producer = producer,

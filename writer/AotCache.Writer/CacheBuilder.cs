@@ -44,6 +44,33 @@ public sealed partial class CacheBuilder : ISymbolScope
     /// <summary>How the declaration table is ordered; <see cref="DeclarationOrder.AsAdded"/> unless set.</summary>
     public DeclarationOrder DeclarationOrder { get; set; }
 
+    /// <summary>
+    /// Store in each function's PC-relative fields the values the canonical layout gives them, and say so with the
+    /// Prelinked flag (format 1.2, FORMAT.md §16.2): a loader that places the module that way maps the code pages
+    /// from the file and never writes them. On by default; off writes the fields as the bodies give them. A module
+    /// whose values cannot all be prelinked (one does not fit 32 bits) is written unprelinked.
+    /// </summary>
+    public bool Prelink { get; set; } = true;
+
+    /// <summary>
+    /// Alignment of the Code section in the file: a power of two from 8 to 4096. 4096 (the default) starts the code on
+    /// a page boundary, so a loader could map it straight from the file; small files that are never mapped (such as
+    /// remote-cache entries) save up to a page of padding with less. Function alignments are relative to the section's
+    /// start [FUN-3], so any value keeps them.
+    /// </summary>
+    public int CodeSectionAlignment
+    {
+        get => _codeSectionAlignment;
+        set
+        {
+            if (value < 8 || value > FormatConstants.MaxAlignment || (value & (value - 1)) != 0)
+                throw new ArgumentOutOfRangeException(nameof(CodeSectionAlignment), value, $"a section alignment is a power of two from 8 to {FormatConstants.MaxAlignment} [SEC-1]");
+            _codeSectionAlignment = value;
+        }
+    }
+
+    private int _codeSectionAlignment = 4096;
+
     /// <summary>When set, the file ends with a signature section made with this key (format 1.1).</summary>
     public SigningKey? SigningKey { get; set; }
 

@@ -40,6 +40,10 @@ public sealed class CacheRewriter
         _old = previous;
     }
 
+    /// <summary>Prelink the new code for the canonical layout, as <see cref="CacheBuilder.Prelink"/> does (on by default,
+    /// so that an edited file is the file a fresh build writes).</summary>
+    public bool Prelink { get; set; } = true;
+
     /// <summary>How the rewritten declaration table is ordered. <see cref="DeclarationOrder.AsAdded"/> (the default)
     /// keeps the old table and appends new function types; <see cref="DeclarationOrder.ByEncoding"/> rebuilds it as
     /// <see cref="CacheBuilder"/> does with that order, dropping types no symbol uses any more.</summary>
@@ -125,6 +129,7 @@ public sealed class CacheRewriter
         ReadOnlyMemory<byte> oldCode = Slice(file, SectionKind.Code);
         ReadOnlyMemory<byte> oldRelocations = Slice(file, SectionKind.Relocations);
         long codeCursor = 0, relocationCursor = 0;
+        var blocks = new List<CodeBlock>(); // where each piece of the new code comes from, for prelinking
         for (int k = 0; k < oldFunctions.Length;)
         {
             if (_replacements.TryGetValue(k, out Replacement? replacement))
@@ -132,6 +137,7 @@ public sealed class CacheRewriter
                 FunctionBody r = replacement.Body;
                 long offset = AlignUp(codeCursor, r.Alignment);
                 AddPadding(code, offset - codeCursor, CodePadding);
+                blocks.Add(new CodeBlock(code.Count, k, k + 1, -1));
                 code.Add(ImmutableCollectionsMarshal.AsArray(r.Code));
                 FunctionRecord old = oldFunctions[k];
                 functions[k] = new FunctionRecord(old.Symbol, (uint)offset, (uint)r.Code.Length, (uint)r.Alignment, (uint)relocationCursor,
@@ -149,6 +155,7 @@ public sealed class CacheRewriter
             // The smallest start at or after the cursor that keeps every function of the run on its alignment.
             long start = codeCursor + Mod(first.CodeOffset - codeCursor, largest);
             AddPadding(code, start - codeCursor, CodePadding);
+            blocks.Add(new CodeBlock(code.Count, k, end, first.CodeOffset));
             code.Add(oldCode[(int)first.CodeOffset..(int)(last.CodeOffset + last.CodeSize)]);
             long delta = start - first.CodeOffset;
             long relocationStart = first.FirstRelocation, relocationEnd = last.FirstRelocation + (long)last.RelocationCount;
@@ -166,6 +173,7 @@ public sealed class CacheRewriter
             k = end;
         }
         content[(uint)SectionKind.Functions] = One(MemoryMarshal.AsBytes(functions.AsSpan()).ToArray());
+        bool prelinked = Prelink && PrelinkCode(code, blocks, functions, codeCursor);
         content[(uint)SectionKind.Code] = (code, codeCursor);
 
         // Data objects' relocations follow the functions' [REL-2]: they move by the change in count.
@@ -214,12 +222,101 @@ public sealed class CacheRewriter
         }
         foreach (var (kind, bytes) in _privateSections) content[kind] = One(bytes);
 
-        return Assemble(file, content, fingerprintHash);
+        return Assemble(file, content, fingerprintHash, prelinked);
+    }
+
+    /// <summary>A piece of the new code section: <see cref="Piece"/> of the code list holds functions
+    /// [<see cref="First"/>, <see cref="End"/>), copied from <see cref="OldOffset"/> in the old code (−1: a replacement's body).</summary>
+    private readonly record struct CodeBlock(int Piece, int First, int End, long OldOffset);
+
+    /// <summary>
+    /// Stores the canonical layout's values in the new code's PC-relative fields (FORMAT.md §16.2): only the functions
+    /// whose fields change are copied and patched, every other run stays a slice of the old file. An edit that keeps
+    /// sizes moves nothing, and an edit that changes one function's size moves only the code after it, so the fields
+    /// that change are the ones that reach across it. False, with <paramref name="code"/> untouched, when a value
+    /// does not fit 32 bits: the file is then written without the flag.
+    /// </summary>
+    private bool PrelinkCode(List<ReadOnlyMemory<byte>> code, List<CodeBlock> blocks, FunctionRecord[] functions, long codeSize)
+    {
+        ReadOnlySpan<SymbolRecord> symbols = _old.Symbols;
+        ReadOnlySpan<DataObjectRecord> data = _old.DataObjects;
+        ReadOnlySpan<FunctionRecord> oldFunctions = _old.Functions;
+        ReadOnlySpan<byte> oldCode = _old.Code;
+        // The slots depend only on which defined symbols a SlotPcRel32 reaches: the old table's, less the replaced
+        // functions', plus the replacements'.
+        var slotRelocations = new List<RelocationRecord>();
+        ReadOnlySpan<RelocationRecord> oldRelocations = _old.Relocations;
+        for (int f = 0; f < oldFunctions.Length; f++)
+            if (!_replacements.ContainsKey(f))
+                foreach (RelocationRecord r in oldRelocations.Slice((int)oldFunctions[f].FirstRelocation, (int)oldFunctions[f].RelocationCount))
+                    if (r.Kind == RelocationKind.SlotPcRel32) slotRelocations.Add(r);
+        foreach (DataObjectRecord d in data)
+            foreach (RelocationRecord r in _old.RelocationsOf(d))
+                if (r.Kind == RelocationKind.SlotPcRel32) slotRelocations.Add(r);
+        foreach (Replacement replacement in _replacements.Values)
+            foreach (ResolvedRelocation r in replacement.Relocations)
+                if (r.Kind == RelocationKind.SlotPcRel32) slotRelocations.Add(new RelocationRecord((uint)r.Offset, r.Kind, (uint)r.Target, r.Addend, 0));
+        CanonicalLayout layout = CanonicalLayout.Compute(codeSize, symbols, data, _old.ZeroFillSize, CollectionsMarshal.AsSpan(slotRelocations));
+
+        // Every field's value; the functions holding a field that differs from what their bytes say get patched copies.
+        var patches = new Dictionary<int, List<(int Offset, RelocationKind Kind, int Value)>>();
+        foreach (CodeBlock block in blocks)
+            for (int k = block.First; k < block.End; k++)
+            {
+                bool replaced = _replacements.TryGetValue(k, out Replacement? replacement);
+                ReadOnlySpan<byte> bytes = replaced ? replacement!.Body.Code.AsSpan() : oldCode.Slice((int)oldFunctions[k].CodeOffset, (int)oldFunctions[k].CodeSize);
+                RelocationRecord[] own = replaced ? [.. replacement!.Relocations.Select(r => new RelocationRecord((uint)r.Offset, r.Kind, (uint)r.Target, r.Addend, 0))]
+                    : oldRelocations.Slice((int)oldFunctions[k].FirstRelocation, (int)oldFunctions[k].RelocationCount).ToArray();
+                foreach (RelocationRecord r in own)
+                {
+                    if (r.Kind == RelocationKind.Absolute64) continue;
+                    if (!layout.TryPrelink(r, functions[k], symbols, functions, data, out int value)) return false;
+                    if (System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes[(int)r.Offset..]) == value) continue;
+                    if (!patches.TryGetValue(k, out var list)) patches[k] = list = [];
+                    list.Add(((int)r.Offset, r.Kind, value));
+                }
+            }
+        if (patches.Count == 0) return true;
+
+        // Rebuild the piece list: runs split around patched functions, each patched function a fresh copy.
+        var rebuilt = new List<ReadOnlyMemory<byte>>(code.Count + 2 * patches.Count);
+        int next = 0;
+        foreach (CodeBlock block in blocks)
+        {
+            while (next < block.Piece) rebuilt.Add(code[next++]); // padding before the block
+            ReadOnlyMemory<byte> piece = code[next++];
+            if (block.OldOffset < 0)
+            {
+                rebuilt.Add(patches.TryGetValue(block.First, out var own) ? Patched(piece.Span, own) : piece);
+                continue;
+            }
+            long at = block.OldOffset; // the old offset the piece's remaining bytes start at
+            for (int k = block.First; k < block.End; k++)
+            {
+                if (!patches.TryGetValue(k, out var own)) continue;
+                FunctionRecord f = oldFunctions[k];
+                if (f.CodeOffset > at) rebuilt.Add(piece[(int)(at - block.OldOffset)..(int)(f.CodeOffset - block.OldOffset)]);
+                rebuilt.Add(Patched(oldCode.Slice((int)f.CodeOffset, (int)f.CodeSize), own));
+                at = f.CodeOffset + f.CodeSize;
+            }
+            if (at - block.OldOffset < piece.Length) rebuilt.Add(piece[(int)(at - block.OldOffset)..]);
+        }
+        while (next < code.Count) rebuilt.Add(code[next++]);
+        code.Clear();
+        code.AddRange(rebuilt);
+        return true;
+    }
+
+    private static byte[] Patched(ReadOnlySpan<byte> bytes, List<(int Offset, RelocationKind Kind, int Value)> patches)
+    {
+        byte[] copy = bytes.ToArray();
+        foreach (var (offset, kind, value) in patches) RelocationRules.Store(copy.AsSpan(offset), kind, value);
+        return copy;
     }
 
     /// <summary>Header, directory and sections in the old order; sections not in <paramref name="content"/> are copied
     /// with their checksums. Empty sections are left out, as a writer should.</summary>
-    private RewrittenFile Assemble(ReadOnlyMemory<byte> file, Dictionary<uint, (List<ReadOnlyMemory<byte>> Pieces, long Length)> content, ulong? fingerprintHash)
+    private RewrittenFile Assemble(ReadOnlyMemory<byte> file, Dictionary<uint, (List<ReadOnlyMemory<byte>> Pieces, long Length)> content, ulong? fingerprintHash, bool prelinked)
     {
         var entries = new List<SectionEntry>();
         var bodies = new List<List<ReadOnlyMemory<byte>>>();
@@ -272,6 +369,9 @@ public sealed class CacheRewriter
         header.FileChecksum = 0;
         header.SectionCount = (uint)entries.Count;
         if (fingerprintHash is { } h) header.CodegenFingerprint = h;
+        // As the builder would: 1.2 with the flag when prelinked, else 1.0 (signed files are refused above) [REC-10].
+        header.OptionalFlags = prelinked ? header.OptionalFlags | (uint)OptionalFlags.Prelinked : header.OptionalFlags & ~(uint)OptionalFlags.Prelinked;
+        header.MinorVersion = (ushort)(prelinked ? 2 : 0);
         MemoryMarshal.Write(headerAndDirectory, in header);
         MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(entries)).CopyTo(headerAndDirectory.AsSpan(FormatConstants.DirectoryOffset));
         // The checksum covers every byte with its own field taken as zero [INT-1]: hash with zero, then store it.

@@ -21,4 +21,10 @@ public static unsafe class HostCallbacks
     }
 
     public static nint CountingCallbackAddress => (nint)(delegate* unmanaged<long, long>)&CountingCallback;
+
+    /// <summary>Returns three times its argument.</summary>
+    [UnmanagedCallersOnly]
+    public static long TimesThree(long argument) => argument * 3;
+
+    public static nint TimesThreePointer => (nint)(delegate* unmanaged<long, long>)&TimesThree;
 }

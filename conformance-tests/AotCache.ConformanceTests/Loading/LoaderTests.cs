@@ -53,7 +53,10 @@ public class LoaderTests
                 Assert.Equal(expected, m.Permissions[..3]);
             }
         }
-        Assert.Equal(3, module.Segments.Count);
+        // Read-only data and slots, writable data and zero-fill, code (no import thunks: no imports), and the read-only
+        // page holding the refused-call handler's address.
+        Assert.Equal([PageProtection.ReadOnly, PageProtection.ReadWrite, PageProtection.ReadExecute, PageProtection.ReadOnly],
+            module.Segments.Select(s => s.Protection));
         Assert.Equal(8, module.Invoke("caller").AsI64);
     }
 

@@ -108,7 +108,7 @@ public sealed record ModuleModel(
             sb.AppendLine($"import {i.Name} {(i.Declaration is int d ? Declarations[d].ToString() : "data")}");
         foreach (FunctionModel f in Functions)
         {
-            sb.AppendLine($"function {f.Name} {Declarations[f.Declaration]} {f.Linkage} align {f.Alignment} hash {f.ContentHash} cpu {f.CpuFeatures} code {Convert.ToHexString(f.Code)}");
+            sb.AppendLine($"function {f.Name} {Declarations[f.Declaration]} {f.Linkage} align {f.Alignment} hash {f.ContentHash} cpu {f.CpuFeatures} code {Convert.ToHexString(Unfilled(f))}");
             foreach (RelocationModel r in f.Relocations.OrderBy(r => r.Offset)) sb.AppendLine($"  {r}");
         }
         foreach (DataModel d in Data.OrderBy(d => d.Kind).ThenBy(d => Data.ToList().IndexOf(d)))
@@ -121,6 +121,15 @@ public sealed record ModuleModel(
         foreach (DependencyModel d in Dependencies.OrderBy(d => d.Function, StringComparer.Ordinal).ThenBy(d => d.Target, StringComparer.Ordinal))
             sb.AppendLine($"dependency {d.Function} -> {d.Target} {d.Expected}");
         return sb.ToString();
+    }
+
+    /// <summary>A function's code with its relocation fields zeroed: what a writer stores in a field is its own
+    /// choice (a prelinked writer stores the canonical value, FORMAT.md §16.2), so two models compare without them.</summary>
+    private static byte[] Unfilled(FunctionModel f)
+    {
+        byte[] code = [.. f.Code];
+        foreach (RelocationModel r in f.Relocations) code.AsSpan(r.Offset, RelocationRules.FieldWidth(r.Kind)).Clear();
+        return code;
     }
 
     private sealed class ByteOrder : IComparer<byte[]>

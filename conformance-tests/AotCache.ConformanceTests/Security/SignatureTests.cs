@@ -12,9 +12,9 @@ public class SignatureTests
 {
     private static readonly byte[] Secret = [.. Enumerable.Range(1, 32).Select(i => (byte)i)];
 
-    private static byte[] Module(SigningKey? key)
+    private static byte[] Module(SigningKey? key, bool prelink = true)
     {
-        var b = new CacheBuilder(TargetDescription.LinuxX64) { SigningKey = key, ModuleName = "signed" };
+        var b = new CacheBuilder(TargetDescription.LinuxX64) { SigningKey = key, ModuleName = "signed", Prelink = prelink };
         b.AddFunction("seven", new FunctionBody([0xB8, 7, 0, 0, 0, 0xC3], b.AddDeclaration(Signature.SysV([], [ValueType.I64])).Signature));
         b.AddData("table", DataKind.ReadOnly, [1, 2, 3, 4, 5, 6, 7, 8]);
         return b.ToArray();
@@ -28,7 +28,7 @@ public class SignatureTests
         byte[] file = Module(SigningKey.Hmac("ci-key", Secret));
         using (var image = CacheImage.Read(file, Require(VerificationKey.Hmac("ci-key", Secret))))
         {
-            Assert.Equal(1, image.Header.MinorVersion); // signing is a 1.1 feature
+            Assert.Equal(2, image.Header.MinorVersion); // prelinked (1.2) and signed (1.1): the highest feature decides
             Assert.True(image.HasSection(SectionKind.Signature));
         }
         // An attacker who changes the code and fixes every checksum is still caught.
@@ -94,8 +94,9 @@ public class SignatureTests
         Assert.Equal(ErrorCode.BadSignatureSection, Assert.Throws<AotCacheException>(() => CacheImage.Read(new Vandal(file).U16(vandal.SectionOffset(SectionKind.Signature), 9).Reseal())).Code);
         // Wrong signature length for the algorithm.
         Assert.Equal(ErrorCode.BadSignatureSection, Assert.Throws<AotCacheException>(() => CacheImage.Read(new Vandal(file).U32(vandal.SectionOffset(SectionKind.Signature) + 4, 64).Reseal())).Code);
-        // Unsigned files stay 1.0, byte for byte what they were.
-        Assert.Equal(0, CacheImage.Read(Module(null)).Header.MinorVersion);
+        // The lowest minor that describes the file [REC-10]: 1.1 signed, 1.0 unsigned, when not prelinked.
+        Assert.Equal(1, CacheImage.Read(Module(SigningKey.Hmac("ci-key", Secret), prelink: false)).Header.MinorVersion);
+        Assert.Equal(0, CacheImage.Read(Module(null, prelink: false)).Header.MinorVersion);
     }
 
     [Fact]

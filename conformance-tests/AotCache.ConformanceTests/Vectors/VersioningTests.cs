@@ -34,7 +34,7 @@ public class VersioningTests
         SectionEntry later = image.Directory.ToArray().Single(e => e.Kind == LaterKind);
         Assert.Equal(7, image.Header.MinorVersion);
         Assert.Equal(0u, later.Flags & (uint)SectionFlags.Required);
-        Assert.Equal(0b10u, image.Header.OptionalFlags); // a flag of a later minor: ignored
+        Assert.Equal(0x8000_0000u, image.Header.OptionalFlags); // a flag of a later minor (bit 31, undefined): ignored
         Assert.Equal("f", image.SymbolName(0));
         using LoadedModule module = LoadedModule.Load(image);
         Assert.Equal(0, module.Invoke("f").AsI64); // xor eax, eax; ret

@@ -28,7 +28,7 @@ public sealed class ImportTable : IImportResolver
     public ImportTable Add(string name, nint address, Signature? signature = null)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (address == 0) throw new ArgumentException($"import '{name}' needs a non-null address", nameof(address));
+        if (address == 0) throw new ArgumentException($"import {Names.Quote(name)} needs a non-null address", nameof(address));
         _entries[name] = (address, signature);
         return this;
     }
@@ -50,7 +50,7 @@ public sealed class ImportTable : IImportResolver
         ArgumentNullException.ThrowIfNull(callback);
         Type type = callback.GetType();
         if (type.IsGenericType)
-            throw new ArgumentException($"import '{name}': the delegate type {DisplayName(type)} is generic, and native code can call only " +
+            throw new ArgumentException($"import {Names.Quote(name)}: the delegate type {DisplayName(type)} is generic, and native code can call only " +
                 "delegates of non-generic types; declare one (e.g. 'delegate long Tick(long value);') or register an [UnmanagedCallersOnly] " +
                 "method's address", nameof(callback));
         nint address;
@@ -62,7 +62,7 @@ public sealed class ImportTable : IImportResolver
         {
             // NativeAOT: no marshalling stub was compiled for this type (it was passed as Delegate and lacks the attribute);
             // the runtime's exception for that derives from Exception alone.
-            throw new ArgumentException($"import '{name}': native code cannot call a delegate of type {DisplayName(type)} in this program " +
+            throw new ArgumentException($"import {Names.Quote(name)}: native code cannot call a delegate of type {DisplayName(type)} in this program " +
                 "(under NativeAOT, pass it with its own static type, or declare the type with [UnmanagedFunctionPointer]): " + e.Message,
                 nameof(callback), e);
         }

@@ -1,95 +1,94 @@
 using AotCache.Format;
-using AotCache.Reader;
+using AotCache.Loader.Memory;
 
 namespace AotCache.Loader.Linking;
 
 /// <summary>
-/// Where everything of one module goes in its single mapping. Three page-aligned segments:
+/// Where everything of one module goes in its region: the file's canonical layout (FORMAT.md §16.2: import thunks,
+/// read-only data and slots, writable data and zero-fill, then the code, each part page aligned), followed by what
+/// only this loader needs:
 /// <list type="bullet">
-/// <item>read+execute: the code section as one block, then import thunks and refusal stubs;</item>
-/// <item>read-only: read-only data as one block, then the 8-byte slots (import addresses, trap handler);</item>
-/// <item>read-write: writable data as one block, then the zero-fill area.</item>
+/// <item>read+execute: hot-swap entry thunks, refusal stubs and their common tail;</item>
+/// <item>read-only: the address of the refused-call handler;</item>
+/// <item>read-write, never executable: hot-swap slots.</item>
 /// </list>
-/// Offsets inside the code and data blocks equal the offsets in the file's sections, so a function's
-/// address is the code base plus its code offset: no per-function placement.
+/// Offsets inside the code and data blocks equal the offsets in the file's sections, so a function's address is
+/// the code base plus its code offset: no per-function placement.
 /// </summary>
 internal sealed class ModuleLayout
 {
-    public const int ThunkSize = 8;         // jmp [rip+disp32] (6 bytes) + 2 × int3
-    public const int StubSize = 16;         // mov esi, imm32; jmp rel32 common; int3 padding
-    public const int CommonStubSize = 48;
+    public const int PageSize = CanonicalLayout.PageSize;
+    public const int ThunkSize = CanonicalLayout.ThunkSize; // jmp [rip+disp32] (6 bytes) + 2 × int3: import and entry thunks
+    public const int StubSize = StubCode.StubSize;        // jmp [rip+slot]; push i; jmp common
+    public const int CommonStubSize = StubCode.CommonSize;
     /// <summary>A hot-swappable module's per-function slot (read-write, never executable): code pointer, signature hash, generation.</summary>
     public const int SwapSlotSize = 24;
 
-    public long CodeSize;
-    public long ThunksOffset, EntryThunksOffset, StubsOffset, CommonStubOffset;
-    public long ExecuteSize;
+    public required CanonicalLayout Canonical { get; init; }
 
-    public long ReadOnlyOffset;             // segment start
-    public long ReadOnlyDataSize;           // bytes [0, roEnd) of the data section
-    public long SlotsOffset;                // absolute offset in the region
-    public long ReadOnlySize;
-
-    public long WritableOffset;             // segment start
-    public long WritableDataFloor;          // data-section offset mapped to the segment start (page floor of the first writable object)
-    public long WritableDataStart, WritableDataEnd;
-    public long ZeroFillOffset;             // absolute offset in the region
-    public long SwapSlotsOffset;            // absolute offset in the region (hot-swappable modules)
-    public long WritableSize;
-
-    public long TotalSize;
-
-    public int SlotCount, ThunkCount, StubCount, SwapEntries;
+    public long EntryThunksOffset { get; private init; }
+    public long StubsOffset { get; private init; }
+    public long CommonStubOffset { get; private init; }
+    /// <summary>The loader's read+execute pages: [<see cref="CanonicalLayout.End"/>, this + size).</summary>
+    public long PrivateExecuteSize { get; private init; }
+    public long HandlerSlotOffset { get; private init; }
+    /// <summary>Read-write, never executable: one 8-byte slot per refusal stub (where the stub jumps), then the hot-swap slots.</summary>
+    public long StubSlotsOffset { get; private init; }
+    public long SwapSlotsOffset { get; private init; }
+    /// <summary>Size of the read-write private part: stub slots and hot-swap slots, whole pages.</summary>
+    public long SwapSlotsSize { get; private init; }
+    public long TotalSize { get; private init; }
+    public int StubCount { get; private init; }
+    public int SwapEntries { get; private init; }
 
     /// <param name="swapEntries">Hot-swappable modules: entry thunks (read+execute) and 24-byte swap slots
     /// (read-write, never executable) for this many functions, including room for functions added later.</param>
-    public static ModuleLayout Compute(CacheImage image, int slotCount, int thunkCount, int stubCount, int pageSize, int swapEntries = 0)
+    public static ModuleLayout Compute(CanonicalLayout canonical, int stubCount, int swapEntries)
     {
-        var l = new ModuleLayout { SlotCount = slotCount, ThunkCount = thunkCount, StubCount = stubCount, SwapEntries = swapEntries };
-        l.CodeSize = image.Code.Length;
-        l.ThunksOffset = AlignUp(l.CodeSize, 16);
-        l.EntryThunksOffset = l.ThunksOffset + (long)thunkCount * ThunkSize;
-        l.StubsOffset = AlignUp(l.EntryThunksOffset + (long)swapEntries * ThunkSize, 16);
-        l.CommonStubOffset = l.StubsOffset + (long)stubCount * StubSize;
-        long executeEnd = stubCount > 0 ? l.CommonStubOffset + CommonStubSize : l.StubsOffset;
-        l.ExecuteSize = AlignUp(executeEnd, pageSize);
-
-        long roEnd = 0, rwStart = -1, rwEnd = 0;
-        foreach (DataObjectRecord d in image.DataObjects)
+        long privateStart = canonical.End;
+        long entryThunks = privateStart;
+        long stubs = AlignUp(entryThunks + (long)swapEntries * ThunkSize, 16);
+        long common = stubs + (long)stubCount * StubSize;
+        long executeEnd = stubCount > 0 ? common + CommonStubSize : stubs;
+        long executeSize = AlignUp(executeEnd - privateStart, PageSize);
+        long handler = privateStart + executeSize;
+        long stubSlots = handler + PageSize;
+        long swapSlots = AlignUp(stubSlots + (long)stubCount * 8, 8);
+        long swapSize = AlignUp(swapSlots + (long)swapEntries * SwapSlotSize, PageSize) - stubSlots;
+        return new ModuleLayout
         {
-            if (d.Kind == DataKind.ReadOnly) roEnd = Math.Max(roEnd, (long)d.Offset + d.Size);
-            else if (d.Kind == DataKind.Writable)
-            {
-                if (rwStart < 0) rwStart = d.Offset;
-                rwEnd = Math.Max(rwEnd, (long)d.Offset + d.Size);
-            }
-        }
-        l.ReadOnlyOffset = l.ExecuteSize;
-        l.ReadOnlyDataSize = roEnd;
-        l.SlotsOffset = l.ReadOnlyOffset + AlignUp(roEnd, 8);
-        l.ReadOnlySize = AlignUp(AlignUp(roEnd, 8) + (long)slotCount * 8, pageSize);
-
-        l.WritableOffset = l.ReadOnlyOffset + l.ReadOnlySize;
-        if (rwStart < 0) rwStart = rwEnd = 0;
-        l.WritableDataStart = rwStart;
-        l.WritableDataEnd = rwEnd;
-        l.WritableDataFloor = rwStart / pageSize * pageSize; // keeps every alignment up to a page
-        long rwBytes = AlignUp(rwEnd - l.WritableDataFloor, pageSize);
-        l.ZeroFillOffset = l.WritableOffset + rwBytes;
-        l.SwapSlotsOffset = l.ZeroFillOffset + AlignUp(image.ZeroFillSize, pageSize);
-        l.WritableSize = rwBytes + AlignUp(image.ZeroFillSize, pageSize) + AlignUp((long)swapEntries * SwapSlotSize, pageSize);
-
-        l.TotalSize = Math.Max(pageSize, l.ExecuteSize + l.ReadOnlySize + l.WritableSize);
-        return l;
+            Canonical = canonical,
+            EntryThunksOffset = entryThunks,
+            StubsOffset = stubs,
+            CommonStubOffset = common,
+            PrivateExecuteSize = executeSize,
+            HandlerSlotOffset = handler,
+            StubSlotsOffset = stubSlots,
+            SwapSlotsOffset = swapSlots,
+            SwapSlotsSize = swapSize,
+            TotalSize = stubSlots + swapSize,
+            StubCount = stubCount,
+            SwapEntries = swapEntries,
+        };
     }
 
-    /// <summary>Offset in the region of a data object's first byte.</summary>
-    public long DataObjectOffset(in DataObjectRecord d) => d.Kind switch
+    /// <summary>The module's segments and their final protections, in address order; empty ones left out.</summary>
+    public IEnumerable<(long Offset, long Length, PageProtection Protection)> Segments()
     {
-        DataKind.ReadOnly => ReadOnlyOffset + d.Offset,
-        DataKind.Writable => WritableOffset + (d.Offset - WritableDataFloor),
-        _ => ZeroFillOffset + d.Offset,
-    };
+        CanonicalLayout c = Canonical;
+        (long, long, PageProtection)[] all =
+        [
+            (0, c.ReadOnlyOffset, PageProtection.ReadExecute),                                // import thunks
+            (c.ReadOnlyOffset, c.WritableOffset - c.ReadOnlyOffset, PageProtection.ReadOnly), // read-only data, slots
+            (c.WritableOffset, c.CodeOffset - c.WritableOffset, PageProtection.ReadWrite),    // writable data, zero-fill
+            (c.CodeOffset, c.End - c.CodeOffset, PageProtection.ReadExecute),                 // code
+            (c.End, PrivateExecuteSize, PageProtection.ReadExecute),                          // entry thunks, stubs
+            (HandlerSlotOffset, PageSize, PageProtection.ReadOnly),                           // refused-call handler
+            (StubSlotsOffset, SwapSlotsSize, PageProtection.ReadWrite),                       // stub slots, hot-swap slots
+        ];
+        foreach (var segment in all)
+            if (segment.Item2 > 0) yield return segment;
+    }
 
     public static long AlignUp(long value, long alignment) => (value + alignment - 1) / alignment * alignment;
 }

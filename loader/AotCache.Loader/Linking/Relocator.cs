@@ -5,48 +5,53 @@ using AotCache.Reader;
 namespace AotCache.Loader.Linking;
 
 /// <summary>
-/// Applies relocations into a module's memory before it is made executable. Per relocation: one array
-/// lookup for the target's address, one range check, one store. No names, no allocation [REL-9].
+/// Applies relocations into a module's memory before it is made executable. Per relocation: the target's address
+/// from the layout (no names, no per-symbol table), one range check, one store [REL-9].
 /// </summary>
-/// <param name="bodyAddress">Hot-swappable modules: each function symbol's body, for references into the middle
-/// of a body (the symbol address is then the function's entry thunk); null in direct modules.</param>
-internal readonly ref struct Relocator(CacheImage image, Span<byte> memory, long baseAddress, ModuleLayout layout,
-    nint[] symbolAddress, int[] slotOf, int[] thunkOf, nint[]? bodyAddress = null)
+/// <param name="memory">The module's whole region, writable where owners lie.</param>
+/// <param name="stubOf">Direct modules: for each function, the refusal stub its callers are sent to, or −1; null when
+/// nothing is refused.</param>
+internal readonly ref struct Relocator(CacheImage image, Span<byte> memory, ModuleLinks links, int[]? stubOf)
 {
     private readonly Span<byte> _memory = memory;
     private readonly ReadOnlySpan<SymbolRecord> _symbols = image.Symbols; // once per module, not per owner
 
     /// <param name="ownerOffset">Offset of the owner's first byte in the region.</param>
     /// <param name="ownerSymbol">The owner's symbol, named only in an error message.</param>
+    /// <param name="absoluteOnly">Apply only Absolute64 relocations: the PC-relative fields are prelinked for this very
+    /// layout [REL-10] and already hold their values.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Apply(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, long ownerOffset, int ownerSymbol)
+    public void Apply(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, long ownerOffset, int ownerSymbol, bool absoluteOnly = false)
     {
         ReadOnlySpan<SymbolRecord> symbols = _symbols;
+        CanonicalLayout canonical = links.Layout.Canonical;
+        long baseAddress = links.BaseAddress;
         for (int k = 0; k < relocations.Length; k++)
         {
             ref readonly RelocationRecord r = ref relocations[k];
+            if (absoluteOnly && r.Kind != RelocationKind.Absolute64) continue;
+            ref readonly SymbolRecord target = ref symbols[(int)r.Target];
+            long s;
+            if (r.Kind == RelocationKind.SlotPcRel32)
+                s = links.HotSwap && target.Kind == SymbolKind.Function ? links.SwapSlot((int)target.Definition) : links.Slot(canonical.SlotOf((int)r.Target));
+            else if (r.Kind == RelocationKind.ThunkPcRel32 && target.Kind == SymbolKind.ImportFunction)
+                s = links.Thunk(canonical.ThunkOf((int)r.Target));
+            else if (target.Kind == SymbolKind.Function)
+            {
+                int f = (int)target.Definition;
+                // A reference into the middle of a body stays with that body; the rest follow the function: its entry
+                // thunk in a hot-swappable module, its refusal stub when it was refused.
+                s = RelocationRules.IsBodyBound(r.Kind, r.Addend) ? links.Body(f)
+                    : links.HotSwap ? links.EntryThunk(f)
+                    : stubOf is not null && stubOf[f] >= 0 ? links.Stub(stubOf[f])
+                    : links.Body(f);
+            }
+            else s = links.SymbolAddress((int)r.Target);
             long fieldOffset = ownerOffset + r.Offset;
-            long p = baseAddress + fieldOffset;
-            long s = symbolAddress[r.Target];
-            if (bodyAddress is not null && symbols[(int)r.Target].Kind == SymbolKind.Function)
-            {
-                if (RelocationRules.IsBodyBound(r.Kind, r.Addend)) s = bodyAddress[r.Target];
-                else if (r.Kind == RelocationKind.SlotPcRel32) s = layout.SwapSlotsOffset + baseAddress + (long)symbols[(int)r.Target].Definition * ModuleLayout.SwapSlotSize;
-            }
-            switch (r.Kind)
-            {
-                case RelocationKind.SlotPcRel32:
-                    if (slotOf[r.Target] >= 0) s = baseAddress + layout.SlotsOffset + 8L * slotOf[r.Target];
-                    break;
-                case RelocationKind.ThunkPcRel32:
-                    if (symbols[(int)r.Target].Kind == SymbolKind.ImportFunction)
-                        s = baseAddress + layout.ThunksOffset + (long)thunkOf[r.Target] * ModuleLayout.ThunkSize;
-                    break;
-            }
-            if (!RelocationRules.TryApply(_memory, (int)fieldOffset, r.Kind, s, r.Addend, p, out long value))
+            if (!RelocationRules.TryApply(_memory, (int)fieldOffset, r.Kind, s, r.Addend, baseAddress + fieldOffset, out long value))
                 throw new AotCacheException(ErrorCode.RelocationOverflow,
                     image.SectionOffset(SectionKind.Relocations) + (long)(firstIndex + k) * RelocationRecord.RecordSize,
-                    $"'{image.SymbolName(ownerSymbol)}': {r.Kind} relocation at +{r.Offset} to '{image.SymbolName((int)r.Target)}' needs displacement {value}, which does not fit 32 bits");
+                    $"{Names.Quote(image.SymbolName(ownerSymbol))}: {r.Kind} relocation at +{r.Offset} to {Names.Quote(image.SymbolName((int)r.Target))} needs displacement {value}, which does not fit 32 bits");
         }
     }
 }

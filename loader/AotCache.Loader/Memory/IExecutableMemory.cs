@@ -35,6 +35,18 @@ public interface IExecutableMemory
 
     /// <summary>Returns whole pages of a reserved region to the system and makes them inaccessible again.</summary>
     void Decommit(MemoryRegion region, long offset, long length);
+
+    /// <summary>Like <see cref="Commit"/>, for pages that may never be touched (a zero-fill area): no memory is
+    /// spent on a page until it is first written.</summary>
+    void CommitUntouched(MemoryRegion region, long offset, long length) => Commit(region, offset, length);
+
+    /// <summary>
+    /// Maps <paramref name="length"/> bytes of an open file from <paramref name="fileOffset"/> over whole pages of a
+    /// reserved region, private: the pages come from the page cache, shared with every process mapping the file, until
+    /// one is written (then that page alone is copied). Read-write when <paramref name="writable"/> (to be protected
+    /// later), else read+execute at once. False when this memory cannot map files: the caller copies instead.
+    /// </summary>
+    bool TryMapFile(MemoryRegion region, long offset, long length, Microsoft.Win32.SafeHandles.SafeFileHandle file, long fileOffset, bool writable) => false;
 }
 
 /// <summary>A mapped range: base address and size in bytes.</summary>

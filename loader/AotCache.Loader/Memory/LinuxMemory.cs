@@ -11,7 +11,7 @@ internal sealed partial class LinuxMemory : IExecutableMemory
 {
     private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
     private const int ProtNone = 0;
-    private const int MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000, MapPopulate = 0x8000;
+    private const int MapPrivate = 0x02, MapFixed = 0x10, MapAnonymous = 0x20, MapNoReserve = 0x4000, MapPopulate = 0x8000;
     private const int MadvDontNeed = 4, MadvHugePage = 14, MadvNoHugePage = 15, MadvPopulateWrite = 23;
 
     /// <summary>Regions from this size up ask for transparent huge pages (one 2 MiB page is also the unit).</summary>
@@ -105,10 +105,33 @@ internal sealed partial class LinuxMemory : IExecutableMemory
     public void Commit(MemoryRegion region, long offset, long length)
     {
         Protect(region, offset, length, PageProtection.ReadWrite);
-        // A large commit (a hot-swappable module's own pages) is about to be written whole: fault it in as huge
-        // pages, as Allocate does. Small commits (one new body) stay 4 KiB pages: a huge page there would zero
-        // 2 MiB to write a few hundred bytes.
+        if (length == 0) return;
+        // Committed pages are about to be written whole: fault them in at once rather than one fault per page. Large
+        // ranges (a module's code copy) as huge pages, as Allocate does; small ones (one new body, a data page) stay
+        // 4 KiB pages: a huge page there would zero 2 MiB to write a few hundred bytes.
         if (length >= HugePageSize) FaultInHuge(region.Address + (nint)offset, length);
+        else _ = Madvise(region.Address + (nint)offset, (nuint)length, MadvPopulateWrite);
+    }
+
+    public void CommitUntouched(MemoryRegion region, long offset, long length) => Protect(region, offset, length, PageProtection.ReadWrite);
+
+    public bool TryMapFile(MemoryRegion region, long offset, long length, Microsoft.Win32.SafeHandles.SafeFileHandle file, long fileOffset, bool writable)
+    {
+        if (offset < 0 || length < 0 || offset % PageSize != 0 || length % PageSize != 0 || offset + length > region.Size || fileOffset % PageSize != 0)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"pages {offset}+{length} (file offset {fileOffset}) are not whole pages of a {region.Size}-byte region");
+        if (length == 0) return true;
+        // MAP_FIXED replaces the reserved pages in place; MAP_POPULATE maps the page-cache pages now, in one call.
+        int prot = writable ? ProtRead | ProtWrite : ProtRead | ProtExec;
+        nint at = Mmap(region.Address + (nint)offset, (nuint)length, prot, MapPrivate | MapFixed | MapPopulate, (int)file.DangerousGetHandle(), (nint)fileOffset);
+        if (at == MapFailed)
+        {
+            // A failed MAP_FIXED may already have dropped the reservation there: put it back, so the caller can commit and copy.
+            if (Mmap(region.Address + (nint)offset, (nuint)length, ProtNone, MapPrivate | MapFixed | MapAnonymous | MapNoReserve, -1, 0) == MapFailed)
+                throw new InvalidOperationException($"restoring reserved pages after a failed file mapping failed: errno {Marshal.GetLastPInvokeError()}");
+            return false;
+        }
+        if (at != region.Address + (nint)offset) throw new InvalidOperationException("mmap with MAP_FIXED returned another address");
+        return true;
     }
 
     /// <summary>Asks for transparent huge pages and faults the range in. Both are hints a kernel may refuse (no THP;

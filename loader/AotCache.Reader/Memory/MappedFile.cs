@@ -6,8 +6,8 @@ using Microsoft.Win32.SafeHandles;
 namespace AotCache.Reader.Memory;
 
 /// <summary>
-/// A file mapped read-only into memory and exposed as <see cref="ReadOnlyMemory{T}"/>, so the reader
-/// views it in place with no copy. On Linux the mapping is made with <c>MAP_POPULATE</c>: the pages are
+/// A file mapped read-only into memory (or, when others could change it, read into a private copy) and exposed as
+/// <see cref="ReadOnlyMemory{T}"/>, so the reader views it in place. On Linux the mapping is made with <c>MAP_POPULATE</c>: the pages are
 /// mapped in one system call instead of one page fault per 4 KiB, which on this kind of VM is the
 /// difference between ~20 GB/s and ~0.4 GB/s (measured with C probes). Part of the reader's memory layer: the
 /// only reason for <c>unsafe</c> here is turning the mapping's base pointer into a span.
@@ -33,9 +33,14 @@ internal sealed unsafe partial class MappedFile : MemoryManager<byte>
         _length = length;
     }
 
-    /// <summary>Maps a whole file read-only. Files larger than a cache file may be are refused [LIM-2].
-    /// I/O failures are <see cref="IOException"/>s: the file system is not input.</summary>
-    public static MappedFile OpenRead(string path)
+    /// <summary>
+    /// Opens a whole file for reading: mapped read-only when only this user (or root) can change it, else read into
+    /// a private copy (FORMAT.md §16.3): every byte a reader checks, and every byte a loader later runs, comes from
+    /// memory no other user can write. Files larger than a cache file may be are refused [LIM-2]. I/O failures are
+    /// <see cref="IOException"/>s: the file system is not input.
+    /// </summary>
+    /// <param name="allowMapping">False always takes the private copy.</param>
+    public static MappedFile OpenRead(string path, bool allowMapping = true)
     {
         // A writer that swaps versions (AtomicFile.WriteReusingSpare) can move the name to another inode between
         // our open and our lock, and then write the inode we opened. So: lock, check that the name still refers to
@@ -45,9 +50,9 @@ internal sealed unsafe partial class MappedFile : MemoryManager<byte>
             SafeFileHandle handle;
             try
             {
-                handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+                handle = RegularFile.OpenRead(path); // a FIFO, pipe or device is refused before it is read
             }
-            catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException) && attempt < OpenAttempts)
+            catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException or NotRegularFileException) && attempt < OpenAttempts)
             {
                 Thread.Sleep(attempt); // .NET's own shared flock would block: a writer is at that inode
                 continue;
@@ -64,7 +69,7 @@ internal sealed unsafe partial class MappedFile : MemoryManager<byte>
                     }
                     throw new IOException($"'{path}' was being rewritten each of the {OpenAttempts} times it was opened");
                 }
-                return Map(path, handle);
+                return Map(path, handle, allowMapping);
             }
             catch
             {
@@ -86,7 +91,19 @@ internal sealed unsafe partial class MappedFile : MemoryManager<byte>
         return opened is not { } o || named is not { } n || o.IsSameFile(n);
     }
 
-    private static MappedFile Map(string path, SafeFileHandle handle)
+    /// <summary>
+    /// True when no one but this process's user or root can change the file's bytes: a regular file owned by one of
+    /// them with no write permission for group or others. Permissions belong to the inode, so other names of it
+    /// (links) and the directory (which can only rename or remove the name, never change an open inode) do not
+    /// matter. The file's owner, or root, can still write or truncate it: the same contract as a shared library that
+    /// a process has mapped, and the toolkit's own writers never write an inode a reader holds locked.
+    /// </summary>
+    internal static bool IsImmutableToOthers(FileIdentity? identity) =>
+        identity is { IsRegularFile: true } id && (id.Owner == 0 || id.Owner == FileIdentity.CurrentUser) && (id.Mode & GroupOrOtherWrite) == 0;
+
+    private const uint GroupOrOtherWrite = 0x12; // 0o022
+
+    private static MappedFile Map(string path, SafeFileHandle handle, bool allowMapping)
     {
         long length = RandomAccess.GetLength(handle);
         if (length == 0)
@@ -97,13 +114,20 @@ internal sealed unsafe partial class MappedFile : MemoryManager<byte>
         if (length > FormatConstants.MaxFileSize)
             throw new AotCacheException(ErrorCode.FileTooLarge, FormatConstants.MaxFileSize,
                 $"'{path}' is {length} bytes, more than the {FormatConstants.MaxFileSize} a file may hold");
-        if (!OperatingSystem.IsLinux())
+        if (!OperatingSystem.IsLinux() || !allowMapping || !IsImmutableToOthers(FileIdentity.Of(handle)))
         {
-            // Elsewhere: read the file into memory (still no per-record parsing afterwards).
+            // A private copy, taken before anything is hashed: later writes to the file cannot reach it. (Elsewhere
+            // than Linux, too: still no per-record parsing afterwards.)
             byte[] buffer = GC.AllocateUninitializedArray<byte>((int)length, pinned: true);
-            RandomAccess.Read(handle, buffer, 0);
-            handle.Dispose();
-            fixed (byte* p = buffer) return new MappedFile(p, buffer.Length) { _pinned = buffer };
+            int read = 0;
+            while (read < buffer.Length)
+            {
+                int n = RandomAccess.Read(handle, buffer.AsSpan(read), read);
+                if (n == 0) break; // shrunk meanwhile: the header's file size tells the reader
+                read += n;
+            }
+            Release(handle);
+            fixed (byte* p = buffer) return new MappedFile(p, read) { _pinned = buffer };
         }
         nint address = Mmap(0, (nuint)length, ProtRead, MapPrivate | MapPopulate, (int)handle.DangerousGetHandle(), 0);
         if (address == -1)
@@ -113,9 +137,22 @@ internal sealed unsafe partial class MappedFile : MemoryManager<byte>
         return new MappedFile((byte*)address, (int)length) { _mapped = true, _handle = handle };
     }
 
+    private static void Release(SafeFileHandle handle)
+    {
+        if (OperatingSystem.IsLinux()) FileLock.Release(handle);
+        handle.Dispose();
+    }
+
     private bool _mapped;
     private SafeFileHandle? _handle;
     private byte[]? _pinned;
+
+    /// <summary>True when the bytes are the file's own pages (a mapping), false for a private copy.</summary>
+    public bool IsMapped => _mapped;
+
+    /// <summary>The open, share-locked file behind a mapping, for a loader that maps parts of it again (its code);
+    /// null for a private copy.</summary>
+    public SafeFileHandle? Handle => _mapped ? _handle : null;
 
     public override Span<byte> GetSpan()
     {

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using AotCache.Format;
 using F = AotCache.Format.FunctionRecord.At;
 using D = AotCache.Format.DataObjectRecord.At;
@@ -18,13 +19,18 @@ internal ref partial struct Validator
         ReadOnlySpan<DataObjectRecord> data = Table<DataObjectRecord>(SectionKind.DataObjects);
         long functionsAt = SectionStart(SectionKind.Functions);
         long dataAt = SectionStart(SectionKind.DataObjects);
+        // A prelinked file's code is checked against the canonical layout as each function's relocations are [REL-10].
+        var prelinked = new Prelinked(this, relocations);
         uint cursor = 0;
         for (int i = 0; i < functions.Length; i++)
         {
             ref readonly FunctionRecord f = ref functions[i];
             CheckRange(f.FirstRelocation, f.RelocationCount, ref cursor, relocations.Length, functionsAt + (long)i * FunctionRecord.RecordSize + F.FirstRelocation, true, i);
-            CheckOwnerRelocations(relocations.Slice((int)f.FirstRelocation, (int)f.RelocationCount), (int)f.FirstRelocation, f.CodeSize, true, i);
+            ReadOnlySpan<RelocationRecord> own = relocations.Slice((int)f.FirstRelocation, (int)f.RelocationCount);
+            CheckOwnerRelocations(own, (int)f.FirstRelocation, f.CodeSize, true, i);
+            if (prelinked.Layout is not null) prelinked.Check(own, (int)f.FirstRelocation, in f, i);
         }
+        Layout = prelinked.Layout;
         for (int i = 0; i < data.Length; i++)
         {
             ref readonly DataObjectRecord d = ref data[i];
@@ -37,6 +43,53 @@ internal ref partial struct Validator
     }
 
     private static string OwnerName(bool isFunction, int index) => isFunction ? $"function {index}" : $"data object {index}";
+
+    /// <summary>
+    /// The prelinked check [REL-10]: in a file with the Prelinked flag, every PC-relative field of a function holds
+    /// S + A − P of the canonical layout (FORMAT.md §16.2), read as a little-endian 32-bit value. Runs right after a
+    /// function's relocations passed the other checks, so targets and fields are known to be in range.
+    /// </summary>
+    private readonly ref struct Prelinked
+    {
+        private readonly ReadOnlySpan<byte> _code;
+        private readonly long _codeAt, _relocationsAt;
+        private readonly ReadOnlySpan<SymbolRecord> _symbols;
+        private readonly ReadOnlySpan<FunctionRecord> _functions;
+        private readonly ReadOnlySpan<DataObjectRecord> _data;
+        public readonly CanonicalLayout? Layout;
+
+        public Prelinked(in Validator v, ReadOnlySpan<RelocationRecord> relocations)
+        {
+            _code = v.Bytes(SectionKind.Code);
+            _codeAt = v.SectionStart(SectionKind.Code);
+            _relocationsAt = v.SectionStart(SectionKind.Relocations);
+            _symbols = v.Table<SymbolRecord>(SectionKind.Symbols);
+            _functions = v.Table<FunctionRecord>(SectionKind.Functions);
+            _data = v.Table<DataObjectRecord>(SectionKind.DataObjects);
+            ref readonly FileHeader h = ref MemoryMarshal.AsRef<FileHeader>(v._file[..FormatConstants.HeaderSize]);
+            // The layout's slot list reads SlotPcRel32 targets before their records are checked: only in-range ones count,
+            // and a file with any other kind of breach fails that check before its layout is ever used.
+            Layout = (h.OptionalFlags & (uint)OptionalFlags.Prelinked) == 0 ? null
+                : CanonicalLayout.Compute(_code.Length, _symbols, _data, v.ZeroFillSize, relocations);
+        }
+
+        public void Check(ReadOnlySpan<RelocationRecord> relocations, int firstIndex, in FunctionRecord f, int function)
+        {
+            CanonicalLayout layout = Layout!;
+            for (int k = 0; k < relocations.Length; k++)
+            {
+                ref readonly RelocationRecord r = ref relocations[k];
+                if (r.Kind == RelocationKind.Absolute64) continue;
+                long fieldAt = (long)f.CodeOffset + r.Offset;
+                int stored = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(_code[(int)fieldAt..]);
+                bool fits = layout.TryPrelink(r, f, _symbols, _functions, _data, out int expected);
+                if (fits && stored == expected) continue;
+                throw Fail(ErrorCode.PrelinkMismatch, _codeAt + fieldAt, fits
+                    ? $"function {function}: the prelinked {r.Kind} field at +{r.Offset} (relocation {firstIndex + k}) holds 0x{stored:x8}, but the canonical layout gives 0x{expected:x8}"
+                    : $"function {function}: the {r.Kind} field at +{r.Offset} (relocation {firstIndex + k}) cannot be prelinked: its value does not fit 32 bits");
+            }
+        }
+    }
 
     /// <param name="at">File offset of the owner's first-relocation field; its count field follows at +4.</param>
     private static void CheckRange(uint first, uint count, ref uint cursor, int total, long at, bool isFunction, int index)
@@ -82,7 +135,7 @@ internal ref partial struct Validator
         ReadOnlySpan<DeclarationRecord> declarations = Table<DeclarationRecord>(SectionKind.Declarations);
         ReadOnlySpan<byte> allowed = s_allowedTargets;
         ulong previousEnd = 0;
-        int stale = 0;
+        int stale = 0, absolute = 0;
         for (int k = 0; k < relocations.Length; k++)
         {
             ref readonly RelocationRecord r = ref relocations[k];
@@ -98,9 +151,11 @@ internal ref partial struct Validator
                 FailRelocation(relocations, firstIndex, k, ownerSize, isFunction, ownerIndex, previousEnd);
             // A callable target's declaration index was checked with the symbols [SYM-3].
             if (r.ExpectedSignatureHash != 0 && declarations[(int)target.Declaration].SignatureHash != r.ExpectedSignatureHash) stale++;
+            if (r.Kind == RelocationKind.Absolute64) absolute++;
             previousEnd = end;
         }
         StaleSignatureReferences += stale;
+        if (isFunction) CodeAbsoluteRelocations += absolute;
     }
 
     /// <summary>Diagnoses relocation <paramref name="k"/> of an owner, which failed a check: the first broken rule

@@ -25,12 +25,47 @@ internal ref partial struct Validator(ReadOnlySpan<byte> file, ReadOptions optio
     /// <summary>Relocations whose expected signature hash differs from their target's declaration [LOAD-5].</summary>
     public int StaleSignatureReferences;
 
-    public void Run()
+    /// <summary>Absolute64 relocations owned by functions: fields a loader must write in code pages.</summary>
+    public int CodeAbsoluteRelocations;
+
+    /// <summary>The canonical layout, computed while checking a prelinked file's fields; null for other files.</summary>
+    public CanonicalLayout? Layout;
+
+    /// <param name="checksum">When given, computes the file checksum (§13.1) on another thread while steps 6–18 run
+    /// here (FORMAT.md §14 allows it): a wrong checksum is still the breach reported, whatever those steps found,
+    /// and nothing they read is used before it is verified.</param>
+    public void Run(Func<ulong>? checksum = null)
     {
         if (!BitConverter.IsLittleEndian)
             throw new PlatformNotSupportedException("AotCache files are read in place and need a little-endian host");
         CheckFixedHeader();
-        CheckFileChecksum();
+        if (checksum is null)
+        {
+            CheckFileChecksum();
+            RunStructure();
+            return;
+        }
+        Task<ulong> hashing = Task.Run(checksum);
+        AotCacheException? breach = null;
+        try
+        {
+            RunStructure();
+        }
+        catch (AotCacheException e)
+        {
+            breach = e;
+        }
+        finally
+        {
+            hashing.Wait();
+        }
+        if (hashing.Result != Read64(FormatConstants.FileChecksumOffset)) CheckFileChecksum(); // throws, naming the damage
+        if (breach is not null) throw breach;
+    }
+
+    /// <summary>Steps 6–18: everything after the file checksum.</summary>
+    private void RunStructure()
+    {
         ref readonly FileHeader h = ref MemoryMarshal.AsRef<FileHeader>(_file[..FormatConstants.HeaderSize]);
         CheckHeader(in h);
         CheckDirectory(in h);
