@@ -8,16 +8,22 @@
  * Scenarios (the first argument):
  *   layout                                     the struct layout of aotcache.h (static asserts) and the ABI version
  *   validate [OPTIONS] FILE...                 aotcache_image_open of each file; the step is the file's name
- *   load [OPTIONS] FILE [--call NAME:SIG[:ARG]]... [--lookup NAME:SIG]...
- *                                              load the file, then look up and call functions (SIG: encoding in hex)
+ *   load [OPTIONS] FILE [--call NAME:SIG[:ARG]]... [--lookup NAME:SIG]... [--raw-call NAME:SIG[:ARG]]...
+ *                                              load the file, then look up functions and call them through
+ *                                              aotcache_module_call (--call) or as raw C function pointers
+ *                                              (--raw-call); SIG: the signature's encoding in hex
  *   hotswap FILE                               updates of the module written by the tests (see hotswap())
  *   unload FILE                                unload while a thread is inside, then when none is
+ *   calls FILE                                 aotcache_module_call: results, hot-swapped bodies, arguments that do
+ *                                              not fit the signature, unload attempted from inside a call
  *   misuse                                     NULL and dead handles, bad values: statuses, never a crash
  *   threads FILE                               calls on four threads while the main thread commits updates
  *
  * OPTIONS: --full, --lenient, --hot-swappable, --require-signature, --hmac NAME:SECRETHEX, --ecdsa DERFILE,
  *          --fingerprint KEY=VALUE, --import NAME:SIG (the address of host_add1 or host_sum2, by the signature),
- *          --import-data NAME.
+ *          --import-data NAME, --import-reenter NAME:FUNCTION (host_reenter as NAME, an (i64) -> i64 function that
+ *          calls the loaded module's FUNCTION with aotcache_module_call, prints that inner call's outcome as the
+ *          step reenter-FUNCTION, and returns its argument + 100).
  * Exit status: 0 when the scenario ran to its end (whatever the statuses it printed), 2 for a bad command line,
  * 3 when a check of the scenario itself failed (printed as "FAILED: ...").
  */
@@ -50,7 +56,8 @@ typedef int64_t (*void_to_i64)(void);
 static const uint8_t SIG_I64_TO_I64[] = {1, 1, 2, 1, 2};
 static const uint8_t SIG_VOID_TO_I64[] = {1, 0, 1, 2};
 
-static int64_t host_add1(int64_t v) { return v + 1; }
+static long host_add1_calls;
+static int64_t host_add1(int64_t v) { host_add1_calls++; return v + 1; }
 static int64_t host_sum2(int64_t a, int64_t b) { return a + b; }
 static int64_t host_data = 0x1234;
 
@@ -74,6 +81,22 @@ static void report_value(const char *step, aotcache_status status, long long val
 {
     if (status != AOTCACHE_OK) report(step, status);
     else printf("%s status=0 value=%lld\n", step, value);
+}
+
+static void report_call(const char *step, aotcache_status status, const aotcache_value *result);
+
+/* --import-reenter: the module the load scenario loaded, and the function host_reenter calls in it. */
+static aotcache_module *loaded_module;
+static char reenter_function[256];
+
+static int64_t host_reenter(int64_t v)
+{
+    char step[300];
+    aotcache_value result;
+    memset(&result, 0, sizeof result);
+    snprintf(step, sizeof step, "reenter-%s", reenter_function);
+    report_call(step, aotcache_module_call(loaded_module, reenter_function, NULL, 0, &result), &result);
+    return v + 100;
 }
 
 static void failed(const char *what)
@@ -150,6 +173,15 @@ static int option(aotcache_options *o, int argc, char **argv, int *i)
         const void *address = n >= 2 && sig[1] == 2 ? (const void *)host_sum2 : (const void *)host_add1;
         report("option-import", aotcache_options_add_import(o, name, address, sig, n));
         (*i)++;
+    } else if (strcmp(a, "--import-reenter") == 0 && next) {
+        char name[256];
+        const char *colon = strchr(next, ':');
+        if (!colon || (size_t)(colon - next) >= sizeof name || strlen(colon + 1) >= sizeof reenter_function) failed("--import-reenter NAME:FUNCTION");
+        memcpy(name, next, (size_t)(colon - next));
+        name[colon - next] = '\0';
+        snprintf(reenter_function, sizeof reenter_function, "%s", colon + 1);
+        report("option-import-reenter", aotcache_options_add_import(o, name, (const void *)host_reenter, SIG_I64_TO_I64, sizeof SIG_I64_TO_I64));
+        (*i)++;
     } else if (strcmp(a, "--import-data") == 0 && next) {
         report("option-import-data", aotcache_options_add_import(o, next, &host_data, NULL, 0));
         (*i)++;
@@ -196,9 +228,20 @@ static int validate(int argc, char **argv)
     return 0;
 }
 
-/* NAME:SIGHEX[:ARG]: looks the function up, calls it with ARG if its signature takes one, reports the result and
-   whether the call reached a refused function. */
-static void call(aotcache_module *m, const char *spec, int do_call)
+/* A call's outcome: its result as "value=N" (integers; doubles as their bits), "value=none", or its last error. */
+static void report_call(const char *step, aotcache_status status, const aotcache_value *result)
+{
+    if (status != AOTCACHE_OK) report(step, status);
+    else if (result->type == AOTCACHE_TYPE_NONE) printf("%s status=0 value=none\n", step);
+    else if (result->type == AOTCACHE_TYPE_I32) printf("%s status=0 value=%d\n", step, (int)result->as.i32);
+    else printf("%s status=0 value=%lld\n", step, (long long)result->as.i64);
+}
+
+/* NAME:SIGHEX[:ARG]: looks the function up with that signature, then (CALL_SAFE) calls it through
+   aotcache_module_call, or (CALL_RAW) calls the address, with ARG if the signature takes one. */
+enum call_kind { LOOKUP_ONLY, CALL_SAFE, CALL_RAW };
+
+static void call(aotcache_module *m, const char *spec, enum call_kind kind)
 {
     char name[256], step[300];
     uint8_t sig[300];
@@ -212,16 +255,23 @@ static void call(aotcache_module *m, const char *spec, int do_call)
     char *arg_colon = strchr(hex, ':');
     if (arg_colon) { *arg_colon = '\0'; arg = atoll(arg_colon + 1); }
     size_t n = parse_hex(hex, sig, sizeof sig);
+    int takes_argument = n >= 2 && sig[1] == 1;
     void *address = NULL;
     snprintf(step, sizeof step, "lookup-%s", name);
     aotcache_status s = aotcache_module_lookup(m, name, sig, n, &address);
     report(step, s);
-    if (s != AOTCACHE_OK || !do_call) return;
-    long long result = n >= 2 && sig[1] == 1 ? ((i64_to_i64)address)(arg) : ((void_to_i64)address)();
     snprintf(step, sizeof step, "call-%s", name);
-    printf("%s status=0 value=%lld\n", step, result);
-    snprintf(step, sizeof step, "refused-call-%s", name);
-    report(step, aotcache_module_check_refused_call(m));
+    if (kind == CALL_SAFE) {
+        aotcache_value argument, result;
+        memset(&argument, 0, sizeof argument);
+        memset(&result, 0xAB, sizeof result);
+        argument.type = AOTCACHE_TYPE_I64;
+        argument.as.i64 = arg;
+        report_call(step, aotcache_module_call(m, name, &argument, takes_argument ? 1 : 0, &result), &result);
+    } else if (kind == CALL_RAW && s == AOTCACHE_OK) {
+        long long result = takes_argument ? ((i64_to_i64)address)(arg) : ((void_to_i64)address)();
+        printf("%s status=0 value=%lld\n", step, result);
+    }
 }
 
 static int load(int argc, char **argv)
@@ -232,7 +282,7 @@ static int load(int argc, char **argv)
     int i = 2;
     for (; i < argc; i++) {
         if (option(o, argc, argv, &i)) continue;
-        if (strcmp(argv[i], "--call") == 0 || strcmp(argv[i], "--lookup") == 0) break;
+        if (strcmp(argv[i], "--call") == 0 || strcmp(argv[i], "--lookup") == 0 || strcmp(argv[i], "--raw-call") == 0) break;
         path = argv[i];
     }
     if (!path) failed("load: no FILE");
@@ -240,7 +290,10 @@ static int load(int argc, char **argv)
     aotcache_status s = aotcache_module_load_file(path, o, &m);
     report("load", s);
     if (s == AOTCACHE_OK) {
-        for (; i + 1 < argc; i += 2) call(m, argv[i + 1], strcmp(argv[i], "--call") == 0);
+        loaded_module = m;
+        for (; i + 1 < argc; i += 2)
+            call(m, argv[i + 1], strcmp(argv[i], "--call") == 0 ? CALL_SAFE : strcmp(argv[i], "--raw-call") == 0 ? CALL_RAW : LOOKUP_ONLY);
+        printf("host-add1-calls status=0 value=%ld\n", host_add1_calls);
         report("unload", aotcache_module_unload(m));
     }
     report("options-destroy", aotcache_options_destroy(o));
@@ -428,6 +481,76 @@ static int unload(const char *path)
     return 0;
 }
 
+/* The swap module loaded hot-swappable with tick = host_try_unload, which tries to unload the module from inside
+   the call that reached it. */
+static int64_t host_try_unload(int64_t v)
+{
+    report("unload-during-call", aotcache_module_unload(loaded_module));
+    return v + 1;
+}
+
+static aotcache_value i64_value(int64_t v)
+{
+    aotcache_value a;
+    memset(&a, 0, sizeof a);
+    a.type = AOTCACHE_TYPE_I64;
+    a.as.i64 = v;
+    return a;
+}
+
+static int calls(const char *path)
+{
+    aotcache_options *o;
+    report("options", aotcache_options_create(&o));
+    report("option-hot-swappable", aotcache_options_set_link_mode(o, AOTCACHE_LINK_HOT_SWAPPABLE));
+    report("option-import", aotcache_options_add_import(o, "tick", (const void *)host_try_unload, SIG_I64_TO_I64, sizeof SIG_I64_TO_I64));
+    aotcache_module *m = NULL;
+    aotcache_status s = aotcache_module_load_file(path, o, &m);
+    report("load", s);
+    report("options-destroy", aotcache_options_destroy(o));
+    if (s != AOTCACHE_OK) return 0;
+    loaded_module = m;
+    aotcache_value result, arg = i64_value(5);
+    report_call("call-main", aotcache_module_call(m, "main", NULL, 0, &result), &result);
+    report_call("call-add1", aotcache_module_call(m, "add1", &arg, 1, &result), &result);
+
+    aotcache_value narrow;
+    memset(&narrow, 0xFF, sizeof narrow); /* only the i32 member set: the rest of the union is garbage */
+    narrow.type = AOTCACHE_TYPE_I32;
+    narrow.reserved = 0;
+    narrow.as.i32 = 5;
+    report_call("call-add1-i32", aotcache_module_call(m, "add1", &narrow, 1, &result), &result);
+    report_call("call-add1-no-argument", aotcache_module_call(m, "add1", NULL, 0, &result), &result);
+    aotcache_value two[2] = {i64_value(1), i64_value(2)};
+    report_call("call-add1-two-arguments", aotcache_module_call(m, "add1", two, 2, &result), &result);
+    aotcache_value bad = i64_value(5);
+    bad.type = 9;
+    report_call("call-add1-bad-type", aotcache_module_call(m, "add1", &bad, 1, &result), &result);
+    bad = i64_value(5);
+    bad.reserved = 1;
+    report_call("call-add1-reserved", aotcache_module_call(m, "add1", &bad, 1, &result), &result);
+    report_call("call-add1-null-args", aotcache_module_call(m, "add1", NULL, 1, &result), &result);
+    report("call-add1-null-result", aotcache_module_call(m, "add1", &arg, 1, NULL));
+    report_call("call-missing", aotcache_module_call(m, "no_such_function", NULL, 0, &result), &result);
+
+    /* add1 redefined to tail-call tick (host_try_unload): main, called without enter/leave, reaches the new body,
+       and the host function's unload attempt from inside the call is refused. */
+    uint64_t tick_hash;
+    report("hash", aotcache_signature_hash(SIG_I64_TO_I64, sizeof SIG_I64_TO_I64, &tick_hash));
+    aotcache_relocation r = {1, AOTCACHE_RELOC_THUNK_PC_REL32, 0, "tick", -4, tick_hash};
+    aotcache_function_body b = body(TAIL_CALL, sizeof TAIL_CALL, SIG_I64_TO_I64, sizeof SIG_I64_TO_I64);
+    b.relocations = &r;
+    b.relocation_count = 1;
+    aotcache_update *u;
+    report("begin", aotcache_update_begin(m, &u));
+    report("redefine", aotcache_update_redefine(u, "add1", &b));
+    report("commit", aotcache_update_commit(u));
+    report_call("call-main-after-update", aotcache_module_call(m, "main", NULL, 0, &result), &result);
+    report("unload", aotcache_module_unload(m));
+    report_call("call-after-unload", aotcache_module_call(m, "main", NULL, 0, &result), &result);
+    return 0;
+}
+
 static int misuse(void)
 {
     aotcache_options *o = NULL;
@@ -467,7 +590,8 @@ static int misuse(void)
     report("update-begin-null", aotcache_update_begin(NULL, &u));
     report("update-commit-null", aotcache_update_commit(NULL));
     report("update-redefine-null", aotcache_update_redefine(NULL, "f", NULL));
-    report("check-refused-null", aotcache_module_check_refused_call(NULL));
+    aotcache_value value;
+    report("call-null-module", aotcache_module_call(NULL, "main", NULL, 0, &value));
     report("options-destroy", aotcache_options_destroy(o));
     report("options-destroy-again", aotcache_options_destroy(o));
     report("options-use-after-destroy", aotcache_options_require_signature(o, 1));
@@ -554,6 +678,7 @@ int main(int argc, char **argv)
     if (strcmp(scenario, "misuse") == 0) return misuse();
     if (argc == 3 && strcmp(scenario, "hotswap") == 0) return hotswap(argv[2]);
     if (argc == 3 && strcmp(scenario, "unload") == 0) return unload(argv[2]);
+    if (argc == 3 && strcmp(scenario, "calls") == 0) return calls(argv[2]);
     if (argc == 3 && strcmp(scenario, "threads") == 0) return threads(argv[2]);
     fprintf(stderr, "abi_test: unknown scenario or arguments: %s\n", scenario);
     return 2;

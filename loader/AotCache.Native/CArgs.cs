@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using AotCache.Format;
+using AotCache.Loader;
 using L = AotCache.Native.CLayout;
 
 namespace AotCache.Native;
@@ -116,6 +117,41 @@ internal static class CArgs
                 ContentHash(d + L.Dependency.ExpectedContentHash));
         }
         return dependencies;
+    }
+
+    /// <summary>The arguments of <c>aotcache_module_call</c>: <c>aotcache_value</c>s, each typed. Only the bytes of
+    /// the type are read (the low 4 of the union for i32 and f32), so a caller that set only a narrow member of the
+    /// union passes exactly that.</summary>
+    public static Value[] Values(nint p, nuint count, string what)
+    {
+        if (count == 0) return [];
+        if (p == 0) throw Null(what);
+        if (count > MaxArguments) throw new ArgumentException($"{what}: {count} arguments; a call takes at most {MaxArguments} (6 integer, 8 floating-point)");
+        var values = new Value[(int)count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            nint v = p + i * L.Value.Size;
+            var type = (Format.ValueType)Marshal.ReadInt32(v, L.Value.Type);
+            if (Marshal.ReadInt32(v, L.Value.Reserved) != 0) throw new ArgumentException($"{what}[{i}].reserved must be zero");
+            values[i] = type switch
+            {
+                Format.ValueType.I32 or Format.ValueType.F32 => new Value(type, Marshal.ReadInt32(v, L.Value.Bits)),
+                Format.ValueType.I64 or Format.ValueType.F64 or Format.ValueType.Ptr => new Value(type, Marshal.ReadInt64(v, L.Value.Bits)),
+                _ => throw new ArgumentException($"{what}[{i}].type {(int)type} is not an aotcache_type"),
+            };
+        }
+        return values;
+    }
+
+    private const int MaxArguments = 14;
+
+    /// <summary>Writes a call's result as an <c>aotcache_value</c>; type 0 (AOTCACHE_TYPE_NONE) for a function without one.</summary>
+    public static void WriteValue(nint destination, Value value, string what)
+    {
+        if (destination == 0) throw Null(what);
+        Marshal.WriteInt32(destination, L.Value.Type, (int)value.Type);
+        Marshal.WriteInt32(destination, L.Value.Reserved, 0);
+        Marshal.WriteInt64(destination, L.Value.Bits, value.Type is Format.ValueType.I32 or Format.ValueType.F32 ? (uint)(int)value.Bits : value.Bits);
     }
 
     /// <summary>16 bytes as FORMAT.md stores a content hash: the low 64 bits, then the high, little-endian.</summary>

@@ -30,4 +30,10 @@ internal static class CLayout
         public const int Code = 0, CodeSize = 8, Signature = 16, SignatureSize = 24, Relocations = 32, RelocationCount = 40,
             Dependencies = 48, DependencyCount = 56, Alignment = 64, Reserved = 68, RequiredCpuFeatures = 72, ContentHash = 80, Size = 96;
     }
+
+    /// <summary><c>aotcache_value</c>, 16 bytes: the type, then the value in the low bytes of an 8-byte union.</summary>
+    public static class Value
+    {
+        public const int Type = 0, Reserved = 4, Bits = 8, Size = 16;
+    }
 }

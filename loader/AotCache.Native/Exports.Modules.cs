@@ -68,22 +68,14 @@ public static partial class Exports
         return Status.Ok;
     });
 
-    [UnmanagedCallersOnly(EntryPoint = "aotcache_module_check_refused_call")]
-    public static int ModuleCheckRefusedCall(nint module) => Boundary.Run(() =>
+    [UnmanagedCallersOnly(EntryPoint = "aotcache_module_call")]
+    public static int ModuleCall(nint module, nint name, nint args, nuint argCount, nint result) => Boundary.Run(() =>
     {
         NativeModule m = HandleTable.Get<NativeModule>(module, "module");
-        try
-        {
-            m.Module.ThrowIfRefusedCallOccurred();
-        }
-        catch (AotCacheException e)
-        {
-            throw NativeFailure.From(e, Status.Refused);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new NativeFailure(Status.Refused, e.Message);
-        }
+        string function = CArgs.String(name, "name");
+        Loader.Value[] values = CArgs.Values(args, argCount, "args");
+        CArgs.CheckOut(result, "result");
+        CArgs.WriteValue(result, m.Call(function, values), "result");
         return Status.Ok;
     });
 }

@@ -4,10 +4,10 @@
  *   c-host CACHE.aotc [--fingerprint KEY=VALUE]... [--lenient] [--hot-swappable] [--entry NAME]
  *
  * It does what a C or Rust JIT would do to start warm: load the cache file (validated, mapped, relocated), supply the
- * host functions the program imports by address and signature, look up the entry with the signature it will be
- * called with, call it, and unload. The entry (default: main) is called as `int64_t main(void)`, or as
- * `void main(void)` if that is what the file declares. Its result (& 0xFF) is the exit status, as with `nib run`;
- * a cache that cannot be loaded exits 4 with the error's code, offset and requirement.
+ * host functions the program imports by address and signature, call the entry, and unload. The entry (default:
+ * main) is `int64_t main(void)` or `void main(void)`. Its result (& 0xFF) is the exit status, as with `nib run`;
+ * a cache that cannot be loaded, or a run that reaches a refused function (--lenient), exits 4 with the error's
+ * code, offset, requirement and message.
  *
  * Build: make (see Makefile), or
  *   gcc -O2 -I ../../loader/AotCache.Native/include c_host.c -L LIBDIR -laotcache -Wl,-rpath,LIBDIR -lm
@@ -32,7 +32,6 @@ static const uint8_t SIG_I64_TO_VOID[] = {1, 1, 2, 0};
 static const uint8_t SIG_F64_TO_VOID[] = {1, 1, 4, 0};
 static const uint8_t SIG_I64_TO_I64[] = {1, 1, 2, 1, 2};
 static const uint8_t SIG_VOID_TO_I64[] = {1, 0, 1, 2};
-static const uint8_t SIG_VOID_TO_VOID[] = {1, 0, 0};
 static const uint8_t SIG_F64_TO_F64[] = {1, 1, 4, 1, 4};
 
 /* The host functions a Nib program may declare `extern` (tools/demo/Build/HostLibrary.cs), and libm's sqrt. */
@@ -162,24 +161,20 @@ int main(int argc, char **argv)
     aotcache_module *module;
     CHECK(aotcache_module_load_file(path, options, &module), "cannot load the cache");
 
-    /* main is () -> i64 or () -> void: look it up with the first, and on a mismatch with the second. */
-    void *address;
-    int64_t result = 0;
-    aotcache_status status = aotcache_module_lookup(module, entry, SIG_VOID_TO_I64, sizeof SIG_VOID_TO_I64, &address);
-    if (status == AOTCACHE_E_SIGNATURE_MISMATCH)
-        CHECK(aotcache_module_lookup(module, entry, SIG_VOID_TO_VOID, sizeof SIG_VOID_TO_VOID, &address), "entry");
-    else if (status != AOTCACHE_OK)
-        return fail("entry", status);
-
-    CHECK(aotcache_module_enter(module), "enter");
-    if (status == AOTCACHE_OK) result = ((int64_t (*)(void))address)();
-    else ((void (*)(void))address)();
-    CHECK(aotcache_module_leave(module), "leave");
+    /* main is () -> i64 or () -> void. aotcache_module_call checks the arguments against the signature and enters
+       the code the way the loader's own callers do: a call that reaches a function the loader refused (a stale one
+       in lenient mode) is abandoned there and comes back as AOTCACHE_E_REFUSED naming it, instead of running the
+       program on. (aotcache_module_lookup gives a raw function pointer instead, for hosts that call often.) */
+    aotcache_value result;
+    aotcache_status status = aotcache_module_call(module, entry, NULL, 0, &result);
     fflush(stdout);
-    /* In lenient mode a stale function does not run: a call that reached one returned 0, and is reported here. */
-    CHECK(aotcache_module_check_refused_call(module), "the program reached a refused function");
+    if (status != AOTCACHE_OK) return fail(status == AOTCACHE_E_REFUSED ? "the program reached a refused function" : "entry", status);
+    if (result.type != AOTCACHE_TYPE_I64 && result.type != AOTCACHE_TYPE_NONE) {
+        fprintf(stderr, "c-host: %s returns type %d; expected i64 or nothing\n", entry, (int)result.type);
+        return 4;
+    }
 
     CHECK(aotcache_module_unload(module), "unload");
     CHECK(aotcache_options_destroy(options), "options");
-    return (int)(result & 0xFF);
+    return result.type == AOTCACHE_TYPE_I64 ? (int)(result.as.i64 & 0xFF) : 0;
 }

@@ -47,16 +47,32 @@ public sealed class CAbiTests(NativeToolchain native)
         return b.ToArray();
     }
 
-    /// <summary>leaf() = 7; caller() = leaf() + 1 compiled against leaf as (i64) -> i64 (stale); outer() = caller() + 1.</summary>
+    // sub rsp, 8; call rel32 (field at 5); add rsp, 8; mov rdi, rax; jmp rel32 (field at 17)
+    private static readonly byte[] CallThenTailCall = [0x48, 0x83, 0xEC, 0x08, 0xE8, 0, 0, 0, 0, 0x48, 0x83, 0xC4, 0x08, 0x48, 0x89, 0xC7, 0xE9, 0, 0, 0, 0];
+    // mov edi, 5; sub rsp, 8; call rel32 (field at 10); add rsp, 8; add rax, 1; ret
+    private static readonly byte[] Call5ThenAdd1 = [0xBF, 0x05, 0, 0, 0, 0x48, 0x83, 0xEC, 0x08, 0xE8, 0, 0, 0, 0, 0x48, 0x83, 0xC4, 0x08, 0x48, 0x83, 0xC0, 0x01, 0xC3];
+
+    /// <summary>leaf() = 7; caller() = leaf() + 1 compiled against leaf as (i64) -> i64 (stale); outer() = caller() + 1;
+    /// outer_then_tick() = tick(caller()); via_host() = reenter(5) + 1; hidden() = 7, local. Imports tick and reenter,
+    /// both (i64) -> i64: the C tests pass <see cref="StaleImports"/>.</summary>
     private static byte[] StaleModule()
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "stale" };
+        b.AddImportFunction("tick", b.AddDeclaration(I64ToI64));
+        b.AddImportFunction("reenter", b.AddDeclaration(I64ToI64));
         b.AddFunction("leaf", new FunctionBody(Return7, NoneToI64));
         b.AddFunction("caller", new FunctionBody(CallThenAdd1, NoneToI64, [new Relocation(5, RelocationKind.FunctionPcRel32, "leaf", -4, I64ToI64.Hash)]));
         b.AddFunction("outer", new FunctionBody(CallThenAdd1, NoneToI64, [new Relocation(5, RelocationKind.FunctionPcRel32, "caller", -4)]));
+        b.AddFunction("outer_then_tick", new FunctionBody(CallThenTailCall, NoneToI64,
+            [new Relocation(5, RelocationKind.FunctionPcRel32, "caller", -4), new Relocation(17, RelocationKind.ThunkPcRel32, "tick", -4)]));
+        b.AddFunction("via_host", new FunctionBody(Call5ThenAdd1, NoneToI64, [new Relocation(10, RelocationKind.ThunkPcRel32, "reenter", -4)]));
         b.AddFunction("hidden", new FunctionBody(Return7, NoneToI64), Linkage.Local);
         return b.ToArray();
     }
+
+    /// <summary>The stale module's imports: tick is the C test's host_add1 (it counts its calls), reenter its
+    /// host_reenter, which calls the module's outer through aotcache_module_call from inside a call.</summary>
+    private static readonly string[] StaleImports = ["--import", $"tick:{Hex(I64ToI64)}", "--import-reenter", "reenter:outer"];
 
     /// <summary>use_tick(x) = tick(x), use_missing(x) = host_missing(x), read_value() = *host_value.</summary>
     private static byte[] ImportModule()
@@ -125,25 +141,74 @@ public sealed class CAbiTests(NativeToolchain native)
         using var image = CacheImage.Read(bytes);
         int caller = image.FindFunction("caller");
         long relocation = image.SectionOffset(SectionKind.Relocations) + (long)image.Functions[caller].FirstRelocation * RelocationRecord.RecordSize;
-        AbiRun run = AbiRun.Of(native, "load", Write("stale", bytes), "--call", $"leaf:{Hex(NoneToI64)}");
+        AbiRun run = AbiRun.Of(native, ["load", .. StaleImports, Write("stale", bytes), "--call", $"leaf:{Hex(NoneToI64)}"]);
         AbiStep s = run.Failed("load", AbiRun.Unloadable, (int)ErrorCode.StaleCaller, "LOAD-5", relocation);
         Assert.Contains("caller refers to leaf", s.Message);
         Assert.Contains("sysv () -> i64", s.Message);
     }
 
     [Fact]
-    public void LOAD_5_lenient_the_rest_loads_and_a_stale_function_is_refused_and_never_runs()
+    public void LOAD_5_lenient_the_rest_loads_and_a_call_that_reaches_a_stale_function_is_abandoned_there_as_an_error()
     {
-        AbiRun run = AbiRun.Of(native, "load", "--lenient", Write("stale", StaleModule()),
-            "--call", $"leaf:{Hex(NoneToI64)}", "--call", $"caller:{Hex(NoneToI64)}", "--call", $"outer:{Hex(NoneToI64)}");
+        string none = Hex(NoneToI64);
+        AbiRun run = AbiRun.Of(native, ["load", "--lenient", .. StaleImports, Write("stale", StaleModule()),
+            "--call", $"leaf:{none}", "--call", $"caller:{none}", "--call", $"outer:{none}", "--call", $"outer_then_tick:{none}", "--call", $"via_host:{none}"]);
         run.Succeeded("load");
         Assert.Equal(7, run.Succeeded("call-leaf"));
-        run.Succeeded("refused-call-leaf");
+        // The stale function itself: refused at load, for lookups and calls alike.
         Assert.Contains("caller refers to leaf", run.Failed("lookup-caller", AbiRun.Refused, (int)ErrorCode.StaleCaller, "LOAD-5").Message);
-        // outer calls the stale caller: the refusal stub returns 0 instead of running it, and the host is told.
-        Assert.Equal(1, run.Succeeded("call-outer"));
-        Assert.Contains("refused function 'caller'", run.Failed("refused-call-outer", AbiRun.Refused, (int)ErrorCode.StaleCaller, "LOAD-5").Message);
+        Assert.Contains("'caller' was refused at load", run.Failed("call-caller", AbiRun.Refused, (int)ErrorCode.StaleCaller, "LOAD-5").Message);
+        // outer loads (it is current) and calls the stale caller: the call stops at the refusal and comes back as an
+        // error naming caller, not as a made-up result and not as a crash.
+        run.Succeeded("lookup-outer");
+        Assert.Contains("refused function 'caller'", run.Failed("call-outer", AbiRun.Refused, (int)ErrorCode.StaleCaller, "LOAD-5", -1).Message);
+        // Nothing of the caller runs after the refused call: outer_then_tick would pass caller's result to tick next.
+        Assert.Contains("refused function 'caller'", run.Failed("call-outer_then_tick", AbiRun.Refused, (int)ErrorCode.StaleCaller, "LOAD-5").Message);
+        Assert.Equal(0, run.Succeeded("host-add1-calls"));
+        // Entries nest: via_host calls the host, whose own call into outer is refused; that inner call comes back to the
+        // host function (the innermost entry), which returns 5 + 100, and via_host goes on to return 106.
+        Assert.Contains("refused function 'caller'", run.Failed("reenter-outer", AbiRun.Refused, (int)ErrorCode.StaleCaller, "LOAD-5").Message);
+        Assert.Equal(106, run.Succeeded("call-via_host"));
         run.Succeeded("unload");
+    }
+
+    [Fact]
+    public void LOAD_5_lenient_a_raw_call_that_reaches_a_stale_function_ends_the_process_naming_it()
+    {
+        // A raw function pointer has no entry to come back to (aotcache.h, aotcache_module_lookup): the process ends,
+        // naming the function, rather than running outer on a made-up result.
+        string none = Hex(NoneToI64);
+        ChildProcess.Result result = ChildProcess.Run(native.AbiTest, ["load", "--lenient", .. StaleImports, Write("stale", StaleModule()),
+            "--raw-call", $"leaf:{none}", "--raw-call", $"outer:{none}"], TimeSpan.FromMinutes(2));
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("call-leaf status=0 value=7", result.Stdout);
+        Assert.Contains("lookup-outer status=0", result.Stdout);
+        Assert.DoesNotContain("call-outer", result.Stdout);
+        Assert.Contains("refused function 'caller'", result.Stderr);
+        Assert.Contains("raw function pointer", result.Stderr);
+    }
+
+    [Fact]
+    public void Calls_through_the_library_check_arguments_follow_hot_swaps_and_keep_the_module_loaded()
+    {
+        AbiRun run = AbiRun.Of(native, "calls", Write("swap", SwapModule()));
+        run.Succeeded("load");
+        Assert.Equal(42, run.Succeeded("call-main"));
+        Assert.Equal(6, run.Succeeded("call-add1"));
+        Assert.Contains("must be i64, not i32", run.Failed("call-add1-i32", AbiRun.InvalidArgument).Message);
+        Assert.Contains("1 arguments expected, 0 given", run.Failed("call-add1-no-argument", AbiRun.InvalidArgument).Message);
+        Assert.Contains("1 arguments expected, 2 given", run.Failed("call-add1-two-arguments", AbiRun.InvalidArgument).Message);
+        Assert.Contains("type 9 is not an aotcache_type", run.Failed("call-add1-bad-type", AbiRun.InvalidArgument).Message);
+        Assert.Contains("reserved must be zero", run.Failed("call-add1-reserved", AbiRun.InvalidArgument).Message);
+        Assert.Contains("args is NULL", run.Failed("call-add1-null-args", AbiRun.InvalidArgument).Message);
+        Assert.Contains("result is NULL", run.Failed("call-add1-null-result", AbiRun.InvalidArgument).Message);
+        Assert.Contains("no_such_function", run.Failed("call-missing", AbiRun.NotFound).Message);
+        run.Succeeded("commit");
+        // add1 now tail-calls tick, the host function that tries to unload the module from inside the call: refused.
+        Assert.Contains("1 thread is between", run.Failed("unload-during-call", AbiRun.Busy).Message);
+        Assert.Equal(42, run.Succeeded("call-main-after-update"));
+        run.Succeeded("unload");
+        Assert.Contains("not a live aotcache_module handle", run.Failed("call-after-unload", AbiRun.InvalidArgument).Message);
     }
 
     [Fact]
@@ -185,13 +250,13 @@ public sealed class CAbiTests(NativeToolchain native)
     [Fact]
     public void A_lookup_with_another_signature_names_both_and_names_that_are_not_exported_functions_are_not_found()
     {
-        AbiRun run = AbiRun.Of(native, "load", Write("stale", StaleModule()), "--lenient", "--lookup", $"leaf:{Hex(I64ToI64)}");
+        AbiRun run = AbiRun.Of(native, ["load", .. StaleImports, Write("stale", StaleModule()), "--lenient", "--lookup", $"leaf:{Hex(I64ToI64)}"]);
         AbiStep s = run.Failed("lookup-leaf", AbiRun.SignatureMismatch);
         Assert.Contains("function 'leaf' is sysv () -> i64 (encoding 01000102), not the expected sysv (i64) -> i64 (encoding 0101020102)", s.Message);
-        run = AbiRun.Of(native, "load", Write("stale", StaleModule()), "--lenient", "--lookup", $"no_such:{Hex(NoneToI64)}", "--lookup", $"hidden:{Hex(NoneToI64)}");
+        run = AbiRun.Of(native, ["load", .. StaleImports, Write("stale", StaleModule()), "--lenient", "--lookup", $"no_such:{Hex(NoneToI64)}", "--lookup", $"hidden:{Hex(NoneToI64)}"]);
         Assert.Contains("no_such", run.Failed("lookup-no_such", AbiRun.NotFound).Message);
         Assert.Contains("not exported", run.Failed("lookup-hidden", AbiRun.NotFound).Message);
-        run = AbiRun.Of(native, "load", Write("stale", StaleModule()), "--lenient", "--lookup", "leaf:0100020202"); // two results
+        run = AbiRun.Of(native, ["load", .. StaleImports, Write("stale", StaleModule()), "--lenient", "--lookup", "leaf:0100020202"]); // two results
         Assert.Contains("[SIG-1]", run.Failed("lookup-leaf", AbiRun.InvalidArgument).Message);
     }
 
@@ -321,7 +386,7 @@ public sealed class CAbiTests(NativeToolchain native)
             "import-signature-null-bytes", "hmac-empty-secret", "ecdsa-not-der", "fingerprint-empty-key", "signature-hash-malformed",
             "image-open-null-path", "image-open-null-out", "load-null-image", "load-options-as-image", "load-made-up-handle",
             "lookup-null-module", "enter-null", "unload-null", "update-begin-null", "update-commit-null", "update-redefine-null",
-            "check-refused-null", "options-destroy-again", "options-use-after-destroy",
+            "call-null-module", "options-destroy-again", "options-use-after-destroy",
         })
             run.Failed(step, AbiRun.InvalidArgument);
         Assert.Contains("is NULL", run["load-null-image"].Message);

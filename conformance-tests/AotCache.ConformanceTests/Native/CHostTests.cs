@@ -92,6 +92,31 @@ public sealed class CHostTests(NativeToolchain native)
     }
 
     [Fact]
+    public void The_C_host_refuses_a_stale_caller_strictly_and_in_lenient_mode_reports_the_call_that_reached_it()
+    {
+        // leaf() = 7; caller() = leaf() + 1, compiled against leaf as (i64) -> i64: stale [LOAD-5]; main() = caller() + 1.
+        Signature noneToI64 = Signature.SysV([], [ValueType.I64]);
+        byte[] callThenAdd1 = [0x48, 0x83, 0xEC, 0x08, 0xE8, 0, 0, 0, 0, 0x48, 0x83, 0xC4, 0x08, 0x48, 0xFF, 0xC0, 0xC3];
+        var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "stale" };
+        b.AddFunction("leaf", new FunctionBody([0xB8, 0x07, 0, 0, 0, 0xC3], noneToI64));
+        b.AddFunction("caller", new FunctionBody(callThenAdd1, noneToI64,
+            [new Relocation(5, RelocationKind.FunctionPcRel32, "leaf", -4, Signature.SysV([ValueType.I64], [ValueType.I64]).Hash)]));
+        b.AddFunction("main", new FunctionBody(callThenAdd1, noneToI64, [new Relocation(5, RelocationKind.FunctionPcRel32, "caller", -4)]));
+        string path = Path.Combine(native.NewDirectory("stale"), "stale.aotc");
+        File.WriteAllBytes(path, b.ToArray());
+
+        ChildProcess.Result strict = CHost(path);
+        Assert.Equal(4, strict.ExitCode);
+        Assert.Contains("cannot load the cache: status 4, error code 205", strict.Stderr);
+        Assert.Contains("requirement LOAD-5", strict.Stderr);
+
+        ChildProcess.Result lenient = CHost(path, "--lenient");
+        Assert.Equal(4, lenient.ExitCode);
+        Assert.Contains("the program reached a refused function: status 7, error code 205, offset -1, requirement LOAD-5", lenient.Stderr);
+        Assert.Contains("refused function 'caller'", lenient.Stderr);
+    }
+
+    [Fact]
     public void The_C_host_reports_a_malformed_cache_with_the_specs_code_offset_and_requirement()
     {
         string path = Path.Combine(native.NewDirectory("garbage"), "garbage.aotc");

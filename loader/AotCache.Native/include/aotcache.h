@@ -3,8 +3,9 @@
  *
  * libaotcache loads AotCache files (.aotc, specified in spec/FORMAT.md): it validates a file (FORMAT.md §14),
  * maps its code executable (no page is ever writable and executable at once), resolves its imports against
- * addresses the host supplies, relocates it, refuses stale callers, and gives back the addresses of its exported
- * functions, which the host calls as ordinary C function pointers. Modules loaded hot-swappable can have functions
+ * addresses the host supplies, relocates it, refuses stale callers, and calls its exported functions for the host
+ * (aotcache_module_call, which turns a call that reaches a refused function into an error) or gives back their
+ * addresses as ordinary C function pointers (aotcache_module_lookup). Modules loaded hot-swappable can have functions
  * redefined, added and removed while they run. It is the toolkit's own loader (AotCache.Loader) compiled with
  * NativeAOT into a self-contained shared library: no .NET installation is needed to use it.
  *
@@ -22,7 +23,7 @@
  *     (1 = System V), parameter count, parameter types, result count (0 or 1), result type, one byte each; types:
  *     1 i32, 2 i64, 3 f32, 4 f64, 5 ptr. `int64_t f(int64_t)` under System V is {1, 1, 2, 1, 2}.
  *   - Thread safety: functions on different handles may be called from any threads at once. On one module,
- *     lookups, enter/leave and updates may run concurrently (commits are serialized); unload must not race with
+ *     lookups, calls, enter/leave and updates may run concurrently (commits are serialized); unload must not race with
  *     other calls on that module from other threads. An options object may be read by loads on several threads,
  *     but must not be changed while one of them runs. An update handle belongs to one thread at a time.
  *
@@ -62,7 +63,8 @@ enum {
     AOTCACHE_E_SIGNATURE_MISMATCH = 5,
     /* No exported function of that name (lookup), no function of that name (update). */
     AOTCACHE_E_NOT_FOUND = 6,
-    /* The function was refused (stale in lenient mode, missing CPU features, removed), or a call reached one. */
+    /* The function was refused (stale in lenient mode, missing CPU features, removed), or a call made with
+       aotcache_module_call reached one and was abandoned there; the last error names the refused function. */
     AOTCACHE_E_REFUSED = 7,
     /* An update was refused as a whole: it would leave functions stale (error code 205, LOAD-5); nothing changed. */
     AOTCACHE_E_STALE = 8,
@@ -106,7 +108,8 @@ typedef enum aotcache_validation {
 
 typedef enum aotcache_stale_policy {
     AOTCACHE_STALE_STRICT = 0,  /* a stale caller [LOAD-5] refuses the whole load, naming every one (default) */
-    AOTCACHE_STALE_LENIENT = 1  /* load the rest; each stale function is routed to a stub that reports the call */
+    AOTCACHE_STALE_LENIENT = 1  /* load the rest; each stale function is routed to a stub that abandons the call
+                                   (aotcache_module_call returns AOTCACHE_E_REFUSED naming it) */
 } aotcache_stale_policy;
 
 typedef enum aotcache_link_mode {
@@ -171,24 +174,65 @@ aotcache_status aotcache_module_load_file(const char *path, const aotcache_optio
    dangle afterwards, as after dlclose. */
 aotcache_status aotcache_module_unload(aotcache_module *module);
 
-/* The address of the exported function `name`, after checking that its signature equals `expected_signature`.
-   Cast it to the matching C function pointer type. In a hot-swappable module it is the function's entry thunk,
-   which follows later redefinitions with the same signature. Errors: AOTCACHE_E_NOT_FOUND (no such exported
-   function), AOTCACHE_E_SIGNATURE_MISMATCH (the message names both signatures), AOTCACHE_E_REFUSED (refused at
-   load: stale in lenient mode, missing CPU features). */
+/* ---- Calling the module's code ----------------------------------------------------------------------------- */
+
+/* Value types of a signature (FORMAT.md §6.2), and of the values aotcache_module_call passes. */
+typedef enum aotcache_type {
+    AOTCACHE_TYPE_NONE = 0, /* a result only: the function returns nothing */
+    AOTCACHE_TYPE_I32 = 1,
+    AOTCACHE_TYPE_I64 = 2,
+    AOTCACHE_TYPE_F32 = 3,
+    AOTCACHE_TYPE_F64 = 4,
+    AOTCACHE_TYPE_PTR = 5
+} aotcache_type;
+
+/* An argument or result: its type, and the value in the union member of that type. */
+typedef struct aotcache_value {
+    int32_t type;     /* aotcache_type */
+    int32_t reserved; /* zero */
+    union {
+        int32_t i32;
+        int64_t i64;
+        float f32;
+        double f64;
+        void *ptr;
+    } as;
+} aotcache_value;
+
+/* Calls the exported function `name` through the loader's entry, as the .NET API's LoadedModule.Invoke does: the
+   arguments are checked against the function's signature (count and types; System V, at most 6 integer and 8
+   floating-point parameters), the call runs on the calling thread, and `result` receives the function's result
+   (type AOTCACHE_TYPE_NONE when it has none). This is the safe way in: if the call reaches a function the loader
+   refused (stale in lenient mode, missing CPU features, removed by an update), the call is abandoned there (no
+   instruction of its callers after that call runs; like longjmp, their frames are dropped) and this returns
+   AOTCACHE_E_REFUSED, the last error naming the refused function, its error code (e.g. 205 StaleCaller) and why.
+   Calls nest: a host function the module calls may call into a module again, and a refused call returns to the
+   innermost aotcache_module_call. Unload refuses (AOTCACHE_E_BUSY) while a call is in progress, and hot-swappable
+   modules need no enter/leave around it. Errors: AOTCACHE_E_NOT_FOUND (no such exported function),
+   AOTCACHE_E_REFUSED (refused at load, or a call that reached a refused function), AOTCACHE_E_INVALID_ARGUMENT
+   (arguments that do not match the signature). */
+aotcache_status aotcache_module_call(aotcache_module *module, const char *name, const aotcache_value *args,
+                                     size_t arg_count, aotcache_value *result);
+
+/* The address of the exported function `name`, after checking that its signature equals `expected_signature`:
+   the fast way in, a plain C function pointer. Cast it to the matching C function pointer type. In a hot-swappable
+   module it is the function's entry thunk, which follows later redefinitions with the same signature. A raw call
+   has no entry to come back to: if it reaches a refused function, the process ends (abort) with a message naming
+   it, since returning to its caller would run it on made-up values. So call through aotcache_module_call when the
+   module may reach refused functions (loaded lenient, or with functions refused for CPU features, or after updates
+   that remove functions). Errors: AOTCACHE_E_NOT_FOUND (no such exported function), AOTCACHE_E_SIGNATURE_MISMATCH
+   (the message names both signatures), AOTCACHE_E_REFUSED (refused at load: stale in lenient mode, missing CPU
+   features). */
 aotcache_status aotcache_module_lookup(aotcache_module *module, const char *name,
                                        const uint8_t *expected_signature, size_t expected_signature_size,
                                        void **address);
 
-/* Marks the calling thread as running the module's code until aotcache_module_leave (nestable). Required around
-   calls into a hot-swappable module (a commit frees replaced code only once no thread entered before it can still
-   run it); for any module, it makes aotcache_module_unload refuse while the thread is inside. */
+/* Marks the calling thread as running the module's code through raw pointers until aotcache_module_leave
+   (nestable). Required around raw calls into a hot-swappable module (a commit frees replaced code only once no
+   thread entered before it can still run it); for any module, it makes aotcache_module_unload refuse while the
+   thread is inside. */
 aotcache_status aotcache_module_enter(aotcache_module *module);
 aotcache_status aotcache_module_leave(aotcache_module *module);
-
-/* After calling into the module: AOTCACHE_OK, or AOTCACHE_E_REFUSED when, since the last check on this thread, its
-   code reached a refused function (which returned 0 instead of running); the last error names the function. */
-aotcache_status aotcache_module_check_refused_call(aotcache_module *module);
 
 /* ---- Hot-swap updates (modules loaded AOTCACHE_LINK_HOT_SWAPPABLE) ---------------------------------------- */
 
