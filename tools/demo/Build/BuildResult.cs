@@ -40,6 +40,10 @@ public sealed record BuildResult(
     /// from it (<see cref="Writer.AtomicFile.WriteReusingSpare"/>), or as a fresh file.</summary>
     public Writer.SpareWriteResult? Write { get; init; }
 
+    /// <summary>Set when the whole cache came from the team cache's module entry (REMOTE.md §10): nothing was analysed or
+    /// compiled, and <see cref="Reused"/> counts the module's functions.</summary>
+    public RemoteModuleHit? RemoteModule { get; init; }
+
     public int Compiled => Changed.Count(f => f.Outcome == FunctionOutcome.Compiled);
     public int StaleRecompiled => Changed.Count(f => f.Outcome == FunctionOutcome.StaleRecompiled);
     public int Fetched => Changed.Count(f => f.Outcome == FunctionOutcome.Fetched);
@@ -50,8 +54,10 @@ public sealed record BuildResult(
         : Changed.Where(f => f.Outcome == outcome).Select(f => f.Name);
 
     /// <summary>One line: counts and times.</summary>
-    public string Summary() =>
-        $"build: {Compiled} compiled, {StaleRecompiled} stale-recompiled, {Reused} reused{(Fetched > 0 ? $", {Fetched} fetched" : "")} " +
+    public string Summary() => RemoteModule is { } module
+        ? $"build: remote module hit: {module.Functions} functions, 0 analysed, 0 compiled ({Size(module.Bytes)} fetched and checked in {Ms(module.FetchTime)}, " +
+          $"write {Ms(WriteTime)}{(Write is { } mw ? $" ({Size(mw.BytesWritten)} of {Size(mw.Length)})" : "")})"
+        : $"build: {Compiled} compiled, {StaleRecompiled} stale-recompiled, {Reused} reused{(Fetched > 0 ? $", {Fetched} fetched" : "")} " +
         $"({(Incremental ? "incremental: " : "")}analyze {Ms(AnalyzeTime)}, compile {Ms(CompileTime)}, write {Ms(WriteTime)}{(Write is { } w ? $" ({Size(w.BytesWritten)} of {Size(w.Length)})" : CacheWritten ? "" : ", cache unchanged")})";
 
     private static string Size(long bytes) => bytes < 1 << 20 ? $"{bytes / 1024.0:F0} KiB" : $"{bytes / (1024.0 * 1024):F1} MiB";
