@@ -68,6 +68,10 @@ public static class Program
             HelpName = "FILE",
         };
         var remoteReadOnly = new Option<bool>("--remote-read-only") { Description = $"Fetch from the team cache, never upload (or ${Remote.RemoteSettings.ReadOnlyVariable}=1)" };
+        var noRemoteModules = new Option<bool>("--no-remote-modules")
+        {
+            Description = $"Use the team cache's per-function entries only, not whole-module entries (or ${Remote.RemoteSettings.ModulesVariable}=0)",
+        };
         var noRemote = new Option<bool>("--no-remote-cache") { Description = $"Ignore ${Remote.RemoteSettings.AddressVariable} for this build" };
         var remoteConnect = new Option<int?>("--remote-connect-timeout")
         {
@@ -85,7 +89,7 @@ public static class Program
         foreach (Command c in new[] { run, build })
         {
             c.Arguments.Add(file);
-            foreach (Option o in new Option[] { cacheDir, verify, quiet, remoteCache, remoteKey, remoteReadOnly, noRemote, remoteConnect, remoteCommand,
+            foreach (Option o in new Option[] { cacheDir, verify, quiet, remoteCache, remoteKey, remoteReadOnly, noRemote, noRemoteModules, remoteConnect, remoteCommand,
                          omit, importCalls, globalAccess, verifySeed })
                 c.Options.Add(o);
         }
@@ -113,7 +117,7 @@ public static class Program
             p.GetValue(file)!, p.GetValue(cacheDir), p.GetValue(quiet), p.GetResult(verify) is not null, p.GetValue(verify),
             p.GetValue(verifySeed), ParseOmissions(p.GetValue(omit) ?? []), new CodegenSettings(p.GetValue(importCalls), p.GetValue(globalAccess)),
             Remote.RemoteSettings.From(p.GetValue(remoteCache), p.GetValue(remoteKey), p.GetValue(remoteReadOnly), p.GetValue(remoteConnect),
-                p.GetValue(remoteCommand), p.GetValue(noRemote), environment));
+                p.GetValue(remoteCommand), p.GetValue(noRemote), environment)?.WithModules(!p.GetValue(noRemoteModules)));
 
         run.SetAction(p => Commands.Run(Request(p), p.GetValue(watch), stdout, stderr, interactive, p.GetValue(lazy)));
         build.SetAction(p => Commands.Build(Request(p), stdout, stderr, interactive));

@@ -7,6 +7,7 @@ using AotCache.Format;
 using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Linking;
+using AotCache.Remote;
 using AotCache.Writer;
 
 namespace AotCache.Demo.Build;
@@ -90,10 +91,23 @@ public static class BuildEngine
         NibIndex? index = previous is null ? null : NibIndex.Read(previous);
         if (options.AllowIncremental && !options.DeferStale && previous is not null && index is not null
             && IncrementalBuild.TryBuild(file, options, previous, index, path, requireMain, warnings) is { } incremental)
+        {
+            if (incremental.CacheWritten && options.AllowIncremental && options.UsableRemote?.Modules is { } edited)
+                ModuleEntryBuild.Upload(file, edited, edited.KeyOf(file, host), options, path);
             return (incremental, null);
+        }
+        // The local cache cannot give this build alone: the team cache's module entry of this exact program may
+        // (REMOTE.md §10), without analysing anything. Verifying and watching need the analysis, and a build that defers
+        // stale functions writes a file that depends on the previous one, so they skip it.
+        RemoteModuleCache? modules = options.AllowIncremental && !options.DeferStale ? options.UsableRemote?.Modules : null;
+        RemoteModuleKey? moduleKey = modules?.KeyOf(file, host);
+        if (moduleKey is not null && ModuleEntryBuild.TryBuild(file, modules!, moduleKey, options, path, requireMain, warnings) is { } fromModule)
+            return (fromModule, null);
         ProgramAnalysis analysis = ProgramAnalysis.Analyze(file.Text, host, options.Codegen, options.KeyInputs, options.Progress);
         if (requireMain) ProgramRunner.CheckMain(analysis);
-        return (BuildFull(analysis, options, previous, index, path, warnings, clock.Elapsed), analysis);
+        BuildResult built = BuildFull(analysis, options, previous, index, path, warnings, clock.Elapsed);
+        if (moduleKey is not null && built.CacheWritten) ModuleEntryBuild.Upload(file, modules!, moduleKey, options, path);
+        return (built, analysis);
     }
 
     /// <summary>Analyzes and builds <paramref name="source"/>.</summary>

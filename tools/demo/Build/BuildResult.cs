@@ -47,6 +47,10 @@ public sealed record BuildResult(
     /// from it (<see cref="Writer.AtomicFile.WriteReusingSpare"/>), or as a fresh file.</summary>
     public Writer.SpareWriteResult? Write { get; init; }
 
+    /// <summary>Set when the whole cache came from the team cache's module entry (REMOTE.md §10): nothing was analysed or
+    /// compiled, and <see cref="Reused"/> counts the module's functions.</summary>
+    public RemoteModuleHit? RemoteModule { get; init; }
+
     public int Compiled => Changed.Count(f => f.Outcome == FunctionOutcome.Compiled);
     public int StaleRecompiled => Changed.Count(f => f.Outcome == FunctionOutcome.StaleRecompiled);
     public int Fetched => Changed.Count(f => f.Outcome == FunctionOutcome.Fetched);
@@ -58,8 +62,10 @@ public sealed record BuildResult(
         : Changed.Where(f => f.Outcome == outcome).Select(f => f.Name);
 
     /// <summary>One line: counts and times.</summary>
-    public string Summary() =>
-        $"build: {Compiled} compiled, {StaleRecompiled} stale-recompiled, {Reused} reused{(Fetched > 0 ? $", {Fetched} fetched" : "")}" +
+    public string Summary() => RemoteModule is { } module
+        ? $"build: remote module hit: {module.Functions} functions, 0 analysed, 0 compiled ({Size(module.Bytes)} fetched and checked in {Ms(module.FetchTime)}, " +
+          $"write {Ms(WriteTime)}{(Write is { } mw ? $" ({WriteText(mw)})" : "")})"
+        : $"build: {Compiled} compiled, {StaleRecompiled} stale-recompiled, {Reused} reused{(Fetched > 0 ? $", {Fetched} fetched" : "")}" +
         $"{(Deferred > 0 ? $", {Deferred} deferred (stale, compiled on call)" : "")} " +
         $"({(Incremental ? "incremental: " : "")}analyze {Ms(AnalyzeTime)}, compile {Ms(CompileTime)}, write {Ms(WriteTime)}{(Write is { } w ? $" ({WriteText(w)})" : CacheWritten ? "" : ", cache unchanged")})";
 
