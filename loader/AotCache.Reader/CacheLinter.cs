@@ -168,7 +168,8 @@ public static class CacheLinter
         if (minor > FormatConstants.MinorVersion) return;
         foreach (SectionEntry e in image.Directory)
             if (!Enum.IsDefined((SectionKind)e.Kind)) return;
-        int lowest = image.HasSection(SectionKind.Signature) ? 1 : 0; // 1.1 added the Signature section
+        // 1.1 added the Signature section; 1.2 the prelinked flag and the Unwind section.
+        int lowest = image.IsPrelinked || image.HasSection(SectionKind.Unwind) ? 2 : image.HasSection(SectionKind.Signature) ? 1 : 0;
         if (minor > lowest)
             findings.Add(new LintFinding("REC-10", 10, $"minor version {minor}, but the file uses no feature after 1.{lowest}; write the lowest version that describes it (1.{lowest})"));
     }

@@ -13,7 +13,8 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == Memory.LoaderChild.Switch) return Memory.LoaderChild.Run(args);
-        if (args.Length > 0 && args[0] == "--warm-loop") return WarmLoop(int.Parse(args[1]), int.Parse(args[2]), prelink: !args.Contains("--plain"));
+        if (args.Length > 0 && args[0] == "--warm-loop")
+            return WarmLoop(int.Parse(args[1]), int.Parse(args[2]), prelink: !args.Contains("--plain"), unwind: !args.Contains("--no-unwind"));
         if (args.Contains("--quick") || args.Contains("--peer-only"))
         {
             int[] sizes = [1_000, 10_000, 100_000];
@@ -30,10 +31,11 @@ public static class Program
         return 0;
     }
 
-    /// <summary><c>--warm-loop N COUNT [--plain]</c>: writes an N-function cache once (prelinked unless --plain), then
-    /// loads it COUNT times and prints the median and best warm start with its parts (map, hash, validation from
-    /// memory); for profilers (<c>perf record</c>) and for looking at one size closely.</summary>
-    private static int WarmLoop(int functions, int count, bool prelink)
+    /// <summary><c>--warm-loop N COUNT [--plain] [--no-unwind]</c>: writes an N-function cache once (prelinked unless
+    /// --plain), then loads it COUNT times (registering unwind information unless --no-unwind) and prints the median and
+    /// best warm start with its parts (map, hash, validation from memory); for profilers (<c>perf record</c>) and for
+    /// looking at one size closely.</summary>
+    private static int WarmLoop(int functions, int count, bool prelink, bool unwind)
     {
         string path = Path.Combine(Path.GetTempPath(), $"aotcache-warm-loop-{functions}.aotc");
         Writer.AtomicFile.Write(path, new Workload(functions).CompileAll(prelink));
@@ -44,7 +46,7 @@ public static class Program
             var sw = System.Diagnostics.Stopwatch.StartNew();
             using var image = Reader.CacheImage.OpenFile(path);
             reads.Add(sw.Elapsed.TotalMilliseconds);
-            using (var module = Loader.LoadedModule.Load(image, Workload.LoadOptions())) { }
+            using (var module = Loader.LoadedModule.Load(image, Workload.LoadOptions() with { RegisterUnwindInfo = unwind })) { }
             times.Add(sw.Elapsed.TotalMilliseconds);
         }
         var maps = new List<double>();

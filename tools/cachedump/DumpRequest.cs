@@ -20,6 +20,7 @@ internal enum DumpSection
     Data,
     Relocations,
     Dependencies,
+    Unwind,
     Signature,
     Disassembly,
 }

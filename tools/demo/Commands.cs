@@ -40,7 +40,7 @@ internal static class Commands
         LoadedModule module;
         try
         {
-            module = ProgramRunner.Load(build!.CachePath, host);
+            module = ProgramRunner.Load(build!.CachePath, host, perfMap: request.PerfMap);
         }
         catch (AotCacheException e)
         {

@@ -33,6 +33,7 @@ public static class Program
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print no build summary" };
         var watch = new Option<bool>("--watch") { Description = "Keep running: on every save, hot-swap the changed functions into the running program and run main again" };
+        var perfMap = new Option<bool>("--perf-map") { Description = "Write /tmp/perf-PID.map (start, size, name of every loaded function, appended on hot-swap) for perf and other profilers" };
         // Test and exploration switches, hidden from --help.
         var omit = new Option<string[]>("--key-omit") { Hidden = true, Description = "Leave an input out of the cache keys (tests of --verify-cache)" };
         var importCalls = new Option<ImportCallStyle>("--import-calls") { Hidden = true, DefaultValueFactory = _ => ImportCallStyle.Thunk };
@@ -47,6 +48,7 @@ public static class Program
             foreach (Option o in new Option[] { cacheDir, verify, quiet, omit, importCalls, globalAccess, verifySeed }) c.Options.Add(o);
         }
         run.Options.Add(watch);
+        run.Options.Add(perfMap);
 
         var check = new Command("check", "Parse and type-check a program; print its errors");
         check.Arguments.Add(file);
@@ -67,7 +69,8 @@ public static class Program
 
         BuildRequest Request(ParseResult p) => new(
             p.GetValue(file)!, p.GetValue(cacheDir), p.GetValue(quiet), p.GetResult(verify) is not null, p.GetValue(verify),
-            p.GetValue(verifySeed), ParseOmissions(p.GetValue(omit) ?? []), new CodegenSettings(p.GetValue(importCalls), p.GetValue(globalAccess)));
+            p.GetValue(verifySeed), ParseOmissions(p.GetValue(omit) ?? []), new CodegenSettings(p.GetValue(importCalls), p.GetValue(globalAccess)),
+            p.GetValue(perfMap));
 
         run.SetAction(p => Commands.Run(Request(p), p.GetValue(watch), stdout, stderr, interactive));
         build.SetAction(p => Commands.Build(Request(p), stdout, stderr, interactive));
@@ -117,7 +120,7 @@ public sealed class UsageException(string message) : Exception(message);
 /// <summary>What <c>run</c> and <c>build</c> were asked to do.</summary>
 public sealed record BuildRequest(
     FileInfo File, DirectoryInfo? CacheDirectory, bool Quiet, bool Verify, string? VerifyAmount, int? VerifySeed,
-    KeyInputs KeyInputs, CodegenSettings Codegen)
+    KeyInputs KeyInputs, CodegenSettings Codegen, bool PerfMap = false)
 {
     public string CacheDirectoryPath => CacheDirectory?.FullName ?? Path.Combine(File.DirectoryName ?? ".", ".aotcache");
 
