@@ -26,7 +26,7 @@ public sealed class CacheDumpTests : IDisposable
         (int exit, string output, string errors) = Run(path, "--verify");
 
         Assert.Equal(CacheDumpCommand.ExitOk, exit);
-        Assert.Equal($"OK: {path} is a valid AotCache 1.2 file (3 functions, 7 relocations)\n", output.ReplaceLineEndings("\n"));
+        Assert.Equal($"OK: {path} is a valid AotCache 1.2 file (3 functions, 7 relocations), unsigned\n", output.ReplaceLineEndings("\n"));
         Assert.Equal("", errors);
     }
 
@@ -107,7 +107,7 @@ public sealed class CacheDumpTests : IDisposable
         Assert.Equal(CacheDumpCommand.ExitUnreadable, dumpExit);
         Assert.Equal("", output);
         Assert.StartsWith($"error: cannot read {path}: ", errors);
-        Assert.Contains("Could not find file", errors);
+        Assert.Contains("No such file or directory", errors);
         Assert.Equal(errors, dumpErrors);
         AssertOneErrorLine(errors);
     }

@@ -12,8 +12,10 @@ namespace AotCache.CrashWriter;
 /// <c>spare-loop PATH SEED [COUNT]</c>: the same through <see cref="AtomicFile.WriteReusingSpare"/>, until killed or COUNT
 /// versions are written; then prints "spare N fresh M": how many went through the spare, how many fell back to a fresh file.
 /// <c>update PATH COUNT</c>: COUNT locked read-modify-write updates, each adding 1 to the generation.
-/// <c>read-loop PATH MILLISECONDS</c>: reads and fully validates the file repeatedly; prints "reads N torn M busy B",
-/// where busy counts opens refused because a writer was rewriting that very inode (an <see cref="IOException"/>, never a torn view).
+/// <c>read-loop PATH</c>: prints "ready", then reads and fully validates the file repeatedly until its standard input
+/// ends (the parent closes it once the writers are done) and at least one read succeeded; prints "reads N torn M busy B",
+/// where busy counts opens refused because a writer was rewriting that very inode (an <see cref="IOException"/>, never a
+/// torn view). No clock: the parent decides how long the reads overlap the writes.
 /// </summary>
 public static class Program
 {
@@ -79,9 +81,11 @@ public static class Program
                     });
                 return 0;
             case "read-loop":
-                var until = DateTime.UtcNow.AddMilliseconds(int.Parse(args[2], CultureInfo.InvariantCulture));
                 long reads = 0, torn = 0, busy = 0;
-                while (DateTime.UtcNow < until)
+                Task stop = Task.Run(() => Console.In.ReadToEnd());
+                Console.WriteLine("ready");
+                Console.Out.Flush();
+                while (!stop.IsCompleted || reads == 0)
                 {
                     try
                     {
@@ -100,7 +104,7 @@ public static class Program
                 Console.WriteLine($"reads {reads} torn {torn} busy {busy}");
                 return torn == 0 ? 0 : 1;
             default:
-                Console.Error.WriteLine("usage: write-loop PATH SEED | spare-loop PATH SEED [COUNT] | update PATH COUNT | read-loop PATH MILLISECONDS");
+                Console.Error.WriteLine("usage: write-loop PATH SEED | spare-loop PATH SEED [COUNT] | update PATH COUNT | read-loop PATH");
                 return 2;
         }
     }

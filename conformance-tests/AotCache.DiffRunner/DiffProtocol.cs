@@ -28,6 +28,9 @@ public sealed record DiffRequest(string Path, bool ResultIsF64, IReadOnlyList<st
 {
     public const string EntryName = "entry";
 
+    /// <summary>The line the runner prints once it is started and reading requests.</summary>
+    public const string Ready = "ready";
+
     /// <summary>One line: path, result type, globals, calls; tab-separated, numbers in hex.</summary>
     public string Format() => string.Join('\t',
         Path,

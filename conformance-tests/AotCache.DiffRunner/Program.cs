@@ -10,7 +10,7 @@ namespace AotCache.DiffRunner;
 /// <summary>
 /// Reads requests (<see cref="DiffRequest"/>), one per line, from standard input; for each, loads the
 /// cache file with <see cref="LoadedModule"/>, calls <c>entry</c> through a typed function pointer for every
-/// argument set, and answers with one line of outcomes. Runs until end of input or <c>quit</c>.
+/// argument set, and answers with one line of outcomes. Prints a ready line first; runs until end of input or <c>quit</c>.
 /// </summary>
 public static unsafe class Program
 {
@@ -26,6 +26,8 @@ public static unsafe class Program
         using var libraries = new NativeLibraryResolver(DiffHost.NativeLibraries);
         var options = new LoadOptions { Imports = new ChainedResolver(table, libraries) };
 
+        Console.Out.WriteLine(DiffRequest.Ready); // the parent waits for this line, however long starting took
+        Console.Out.Flush();
         string? line;
         while ((line = Console.In.ReadLine()) is not null && line != "quit")
         {

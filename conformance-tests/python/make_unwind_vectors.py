@@ -63,7 +63,7 @@ def unwind_entry(d: Draft) -> int:
 
 
 def vectors():
-    yield Draft("unwind", "Unwind information (format 1.2): a frame-pointer function, one without unwind information, a leaf.", module,
+    yield Draft("unwind", "Unwind information (format 1.3): a frame-pointer function, one without unwind information, a leaf.", module,
                 ["framed's CFA program remembers the state before its first epilogue and restores it after the ret;",
                  "plain has no unwind entry (NONE); leaf's FDE has an empty program: CFA = rsp + 8 throughout."]).valid(
         "UNW-1", "UNW-2", "UNW-3", "UNW-4", "UNW-5", "SEC-6", findings=["REC-7", "REC-7", "REC-7"])

@@ -70,17 +70,18 @@ def signed() -> Module:
 
 
 # A section kind of a later version: the last one §4 reserves, so that no version this reader knows assigns it
-# (13 served until 1.2 made it Unwind).
+# (13 served until 1.3 made it Unwind).
 LATER_KIND = 0x7FFFFFFF
 
 
 def later_minor(required: bool) -> Module:
     """A file of minor version 1.7 with a section kind (LATER_KIND) this reader does not know, and an
-    optional header flag it does not know either."""
+    optional header flag it does not know either: bit 31, which FORMAT.md does not define (bit 1 is
+    *prelinked* since 1.2)."""
     m = tiny()
     m.module_name = "from-1.7"
     m.minor_version = 7
-    m.optional_flags = 0b10
+    m.optional_flags = 1 << 31
     m.add_raw_section(LATER_KIND, b"notes of a later minor version".ljust(32, b"\0"), required=required,
                       comment=f"contents of section kind 0x{LATER_KIND:X} (not in this version of FORMAT.md)")
     return m
@@ -97,6 +98,52 @@ def stale() -> Module:
     m.add_data("config", spec.READ_ONLY, (3).to_bytes(8, "little"), content_hash=0x2)
     m.add_function("user", NONE_TO_I64, bytes.fromhex("488b0500000000" "c3"), [Relocation(3, spec.DATA_PC_REL32, "config", -4)])
     m.add_dependency("user", "config", spec.DATA_CONTENT, 0x1)
+    return m
+
+
+def prelinked(build):
+    """The module `build` gives, written prelinked (format 1.2, [REL-10])."""
+    def make():
+        m = build()
+        m.prelinked = True
+        return m
+    return make
+
+
+def layout_notes(build) -> list:
+    return build().canonical_layout().describe()
+
+
+PRELINKED_NOTE = [
+    "Optional flag bit 1 (prelinked): every FunctionPcRel32, DataPcRel32, SlotPcRel32 and ThunkPcRel32 field",
+    "of every function holds S + A - P (G + A - P for a slot, L + A - P for a thunk) in the canonical layout",
+    "(FORMAT.md §16.2, [REL-10]); the line of each such field shows its arithmetic, with P = C + the",
+    "function's code offset + the field's offset. Absolute64 fields and the fields of data objects are not",
+    "prelinked: they hold what the writer left.",
+]
+
+
+def left_as_written() -> Module:
+    """A prelinked file whose unprelinked fields hold something else than zero: an Absolute64 field in
+    code, and a SlotPcRel32 field owned by a data object."""
+    m = Module(module_name="left-as-written", code_alignment=16, prelinked=True)
+    m.add_data("cell", spec.READ_ONLY, bytes.fromhex("efbeadde") + bytes(4), [Relocation(0, spec.SLOT_PC_REL32, "f", 0)],
+               content_hash=0xCE11)
+    m.add_function("f", NONE_TO_I64, bytes.fromhex(
+        "488d0500000000"         # lea rax, [rip+cell]   +3  DataPcRel32 -4 (prelinked)
+        "48b98877665544332211"   # movabs rcx, cell      +9  Absolute64 (holds 0x1122334455667788)
+        "c3"),                   # ret
+        [Relocation(3, spec.DATA_PC_REL32, "cell", -4), Relocation(9, spec.ABSOLUTE64, "cell", 0)], content_hash=0xF)
+    return m
+
+
+def unfit() -> Module:
+    """A prelinked file with a field whose canonical value cannot fit 32 bits: DataPcRel32 to data
+    below the code, with the lowest addend [REL-7] allows, -2^31."""
+    m = Module(module_name="unfit", code_alignment=16, prelinked=True, prelink_overflow="wrap")
+    m.add_data("d", spec.READ_ONLY, (7).to_bytes(8, "little"), content_hash=0xD)
+    m.add_function("f", NONE_TO_I64, bytes.fromhex("488b0500000000" "c3"),  # mov rax, [rip+d-0x80000000]; ret
+                   [Relocation(3, spec.DATA_PC_REL32, "d", -(1 << 31))], content_hash=0xF)
     return m
 
 
@@ -190,7 +237,8 @@ def valid_vectors():
     d = Draft("later-minor-optional-section", "Minor version 1.7 with an optional section of unknown kind 0x7FFFFFFF and an unknown optional flag.",
               lambda: later_minor(required=False),
               ["A 1.x reader reads every minor of its major (§12): it skips the unknown section, whose required flag",
-               "is clear, after checking its bounds, padding and checksum (SEC-5), and ignores the optional flag.",
+               "is clear, after checking its bounds, padding and checksum (SEC-5), and ignores the optional flag (bit 31,",
+               "which no version of FORMAT.md defines; bit 1 would be 1.2's prelinked flag).",
                "A minor version above the reader's own is no strict finding: the file may use features the reader cannot see."])
     yield d.valid("SEC-5", "HDR-2", findings=["REC-7"])
     yield Draft("stale", "A valid file whose loader must refuse functions: a stale call and a stale dependency.", stale,
@@ -199,8 +247,23 @@ def valid_vectors():
     counts = {"calls": 1, "imports": 5, "data": 0, "table": 6, "spec-example": 2}  # functions and data without content hashes
     for name in ("calls", "imports", "data", "table", "spec-example"):
         module = programs.ALL[name]
-        yield Draft(name, f"The second writer's program '{name}' ({module.__doc__.splitlines()[0].strip()})", module).valid(
-            findings=["REC-7"] * counts[name])
+        notes = PRELINKED_NOTE + layout_notes(module) if module().prelinked else []
+        yield Draft(name, f"The second writer's program '{name}' ({module.__doc__.splitlines()[0].strip()})", module, notes).valid(
+            *(["REL-10"] if module().prelinked else []), findings=["REC-7"] * counts[name])
+    module = prelinked(programs.all_kinds)
+    yield Draft("prelinked-all-kinds", "A prelinked file (format 1.2): every relocation kind, with imports, the three data kinds and "
+                "data relocations, under the canonical layout.", module,
+                ["The second writer's program 'all-kinds' (conformance-tests/python/aotcache/programs.py), which its tests run,",
+                 "prelinked and not; its docstring says what each function does.",
+                 "add_one's slot exists only because rel_table, a data object, has a SlotPcRel32 to it: the slots of counter",
+                 "and negate come after it. host_value, an imported datum, has a slot but no thunk: host_xor's thunk is the",
+                 "second (8), not the third.", *PRELINKED_NOTE, *layout_notes(module)]).valid(
+        "REL-10", "REL-6", "DAT-2", findings=[])
+    yield Draft("prelinked-fields-left-as-written", "A prelinked file whose Absolute64 field in code and whose data object's "
+                "SlotPcRel32 field hold arbitrary values.", left_as_written,
+                ["[REL-10] fixes the PC-relative fields of functions only: a reader accepts whatever the others hold",
+                 "(here 0x1122334455667788 and 0xDEADBEEF); a loader overwrites them.", *PRELINKED_NOTE,
+                 *layout_notes(left_as_written)]).valid("REL-10", findings=[])
 
 
 def clean() -> Module:
@@ -486,6 +549,49 @@ def malformed_vectors():
     yield d.brk("Relocations[2].expected_signature_hash", u64(0x1234), "  expected signature hash 0x1234 (target is data)").error(
         "UnexpectedSignatureHash", d.at("Relocations[2].expected_signature_hash"))
 
+    # ---- prelinked files ([REL-10]) ----
+    P = prelinked(programs.all_kinds)
+    layout = P().canonical_layout()
+    notes = ["The second writer's program 'all-kinds', prelinked, as valid/prelinked-all-kinds.txt, but for one field.",
+             *layout_notes(P)]
+
+    def nudge(d, key, delta, comment):
+        value = int.from_bytes(d.fields.get(key).data, "little", signed=True) + delta
+        return d.brk(key, (value & 0xFFFFFFFF).to_bytes(4, "little"), comment + f": holds {value}")
+
+    d = Draft("rel-10-prelinked-field-off-by-one", "In a prelinked file, a FunctionPcRel32 field holds its canonical value plus one.", P, notes)
+    yield nudge(d, "Code.add_two@5", 1, "  add_two+5: FunctionPcRel32 to add_one, the canonical value plus one").error(
+        "PrelinkMismatch", d.at("Code.add_two@5"))
+    d = Draft("rel-10-slot-numbered-without-data-owners", "In a prelinked file, a slot numbered as if the SlotPcRel32 of a data "
+              "object reached nothing.", P,
+              ["Slots go to every import, then to every defined symbol that some SlotPcRel32 of any owner reaches (§16.2):",
+               "add_one's slot is there only for rel_table's SlotPcRel32, a data object's. A writer that counts the",
+               "functions' relocations alone numbers counter's slot 3, not 4: bump+11 is 8 less than its canonical value.",
+               *notes])
+    yield nudge(d, "Code.bump@11", -8, "  bump+11: SlotPcRel32 to counter, with G = slot 3 (add_one's slot left out)").error(
+        "PrelinkMismatch", d.at("Code.bump@11"))
+    d = Draft("rel-10-thunk-numbered-among-all-imports", "In a prelinked file, a thunk numbered as if imported data had thunks too.", P,
+              ["Thunks go to ImportFunction symbols only (§16.2): host_xor's is the second, at 8. A writer that gives",
+               "host_value (ImportData) one too puts it at 16: call_xor+5 is 8 more than its canonical value.", *notes])
+    yield nudge(d, "Code.call_xor@5", 8, "  call_xor+5: ThunkPcRel32 to host_xor, with L = 16 (a thunk for host_value too)").error(
+        "PrelinkMismatch", d.at("Code.call_xor@5"))
+    below = layout.rw_start - layout.rw_floor
+    d = Draft("rel-10-writable-data-without-rw-floor", "In a prelinked file, writable data placed from RW as if rw_start were "
+              "on a page boundary.", P,
+              [f"Each writable object goes to RW + (its section offset - rw_floor), rw_floor being rw_start rounded down to a page",
+               f"(§16.2): counter, at section offset {layout.rw_start}, goes to RW + {below}. A writer that puts the first",
+               f"writable object at RW itself makes bump+3 {below} less than its canonical value.", *notes])
+    assert below > 0
+    yield nudge(d, "Code.bump@3", -below, f"  bump+3: DataPcRel32 to counter, with S = RW (not RW + {below})").error(
+        "PrelinkMismatch", d.at("Code.bump@3"))
+    d = Draft("rel-10-prelinked-value-does-not-fit", "In a prelinked file, a field whose canonical value does not fit 32 bits.", unfit,
+              ["The addend -2^31 is in range (REL-7); without the prelinked flag the file is valid, and a loader that",
+               "places the module so that the value cannot fit refuses it (RelocationOverflow, REL-9). With the flag,",
+               "no 32-bit value is the canonical one: the field holds the value's low 32 bits, and a reader reports",
+               "PrelinkMismatch at it.", *PRELINKED_NOTE, *layout_notes(unfit)])
+    key = "Code.f@3"
+    yield d.brk(key, d.fields.get(key).data, d.fields.get(key).comment).error("PrelinkMismatch", d.at(key))
+
     # ---- dependencies ----
     d = Draft("dep-1-kind-does-not-match-the-target", "A FunctionContent dependency on a data object.", R)
     yield d.brk("Dependencies[1].kind", u16(S.FUNCTION_CONTENT), "  kind 1 = FunctionContent (target is data)").error("BadDependency", d.at("Dependencies[1].kind"))
@@ -502,6 +608,40 @@ def malformed_vectors():
     yield d.error("BadDependency", d.at("Dependencies[1].function"))
     d = Draft("dep-1-function-out-of-range", "A dependency of function 5, of 2.", R)
     yield d.brk("Dependencies[0].function", u32(5), "dependency 0: function 5").error("BadDependency", d.at("Dependencies[0].function"))
+
+    # ---- which breach comes first (§14): each vector breaks two rules and expects the earlier one ----
+    def with_raw_sections(*sections):
+        def build():
+            m = tiny()
+            for kind, data in sections:
+                m.add_raw_section(kind, data, required=False, comment=f"contents of section kind {kind}")
+            return m
+        return build
+    private = 0x80000001
+    d = Draft("sec-4-two-private-sections-of-one-kind", "Two sections of the private kind 0x80000001, both optional.",
+              with_raw_sections((private, b"index, part 1".ljust(16, b"\0")), (private, b"index, part 2".ljust(16, b"\0"))),
+              ["[SEC-4] holds for unknown and private kinds too: a later version that defines the kind must not find two of it."])
+    i = d.entry(private) + 1
+    yield d.brk(f"directory[{i}].kind", u32(private), f"section {i}: kind 0x80000001 (private), a second time").error(
+        "DuplicateSection", d.at(f"directory[{i}].kind"))
+    d = Draft("sec-4-duplicate-kind-before-nonzero-padding", "A non-zero padding byte before section 1, and section 2 is a second Signatures section.", T,
+              ["Padding is step 8 of §14, checked once every directory entry has passed step 7: the duplicate kind is reported."])
+    pad = next(f for f in d.fields.fields if f.is_padding and len(f.data) > 0)
+    assert pad.offset < d.section_at(S.SIGNATURES)
+    pad.data = b"\xCC" + pad.data[1:]
+    pad.comment = "padding, first byte CC  <== BROKEN (second)"
+    yield d.brk("directory[2].kind", u32(S.SIGNATURES), "section 2: kind 2 = Signatures (again)").error(
+        "DuplicateSection", d.at("directory[2].kind"))
+    d = Draft("sec-1-alignment-after-a-misplaced-signature-section", "A Signature section that is not the last section, and the entry after it has alignment 3.",
+              with_raw_sections((S.SIGNATURE, bytes(128)), (private, b"after the signature".ljust(24, b"\0"))),
+              ["The signature section's place and size are checked in step 18 of §14; the later entry's alignment in step 7."])
+    i = d.entry(private)
+    assert d.entry(S.SIGNATURE) < i
+    yield d.brk(f"directory[{i}].alignment", u32(3), "  alignment 3").error("BadSectionAlignment", d.at(f"directory[{i}].alignment"))
+    d = Draft("rel-1-unknown-kind-before-a-later-range", "Relocation 0 (of function f) has kind 9, and function g's range does not tile.", R,
+              ["Step 16 of §14 goes owner by owner: f's relocations are checked before g's range."])
+    d.brk("Functions[1].first_relocation", u32(1), "  first relocation 1 (should be 3)  (second)")
+    yield d.brk("Relocations[0].kind", u16(9), "  kind 9").error("UnknownRelocationKind", d.at("Relocations[0].kind"))
 
     # ---- signature section ----
     d = Draft("auth-1-unknown-algorithm", "The signature record names algorithm 9.", signed)

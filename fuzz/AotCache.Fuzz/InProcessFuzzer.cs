@@ -19,7 +19,7 @@ public sealed record Finding(string Kind, byte[] Input, string Detail, string? S
 /// <summary>
 /// A bounded, seeded, coverage-guided loop in one process (what AFL++ does, without the fork
 /// server): run every seed, then mutate entries of the corpus and keep each input that reaches a new edge
-/// or hit-count bucket. Stops at the time bound or at the first finding. It cannot survive a stack overflow
+/// or hit-count bucket. Stops at the time bound, the execution budget or the first finding. It cannot survive a stack overflow
 /// or a hang: those are what the AFL++ runs of fuzz/README.md are for.
 /// </summary>
 public sealed class InProcessFuzzer(Action<ReadOnlyMemory<byte>> target, CoverageMap coverage)
@@ -27,6 +27,10 @@ public sealed class InProcessFuzzer(Action<ReadOnlyMemory<byte>> target, Coverag
     public const int MaxInputLength = 64 * 1024;
 
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>Stop after this many executions (seeds included), whichever of this and <see cref="Duration"/> comes
+    /// first. With a seed and an execution budget the run is the same on a quiet and on a loaded machine.</summary>
+    public long MaxExecutions { get; init; } = long.MaxValue;
     public TimeSpan PerInputLimit { get; init; } = TimeSpan.FromSeconds(2);
     public int Seed { get; init; } = 1;
 
@@ -52,7 +56,7 @@ public sealed class InProcessFuzzer(Action<ReadOnlyMemory<byte>> target, Coverag
             }
             int seedEdges = coverage.Edges, seedCorpus = corpus.Count;
             var mutator = new Mutator(Seed, MaxInputLength);
-            while (clock.Elapsed < Duration)
+            while (clock.Elapsed < Duration && executions < MaxExecutions)
             {
                 // Favour recent finds: half the picks come from the newest quarter of the corpus.
                 int pick = mutator.Random.Next(2) == 0 || corpus.Count < 8

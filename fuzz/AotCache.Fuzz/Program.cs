@@ -11,7 +11,7 @@ namespace AotCache.Fuzz;
 /// <list type="bullet">
 /// <item>no arguments: the AFL++ entry point; each input is one candidate cache file given to <see cref="Target.Run"/>;</item>
 /// <item><c>seed-corpus [--out DIR]</c>: regenerate fuzz/corpus from the golden caches and the spec vectors;</item>
-/// <item><c>ci [--seconds N] [--seed S] [--corpus DIR] [--findings DIR] [--queue DIR]</c>: the bounded in-process coverage-guided run;</item>
+/// <item><c>ci [--seconds N] [--executions N] [--seed S] [--corpus DIR] [--findings DIR] [--queue DIR]</c>: the bounded in-process coverage-guided run;</item>
 /// <item><c>replay FILE...</c>: run inputs through the target uninstrumented and say what each did;</item>
 /// <item><c>to-vector FILE NAME</c>: print a finding as a spec vector (annotated hex with its expected error).</item>
 /// </list>
@@ -52,7 +52,7 @@ public static class Program
         Console.Error.WriteLine($"error: {problem}");
         Console.Error.WriteLine("usage: AotCache.Fuzz                (AFL++ entry point, see fuzz/README.md)");
         Console.Error.WriteLine("       AotCache.Fuzz seed-corpus [--out DIR]");
-        Console.Error.WriteLine("       AotCache.Fuzz ci [--seconds N] [--seed S] [--corpus DIR] [--findings DIR] [--queue DIR]");
+        Console.Error.WriteLine("       AotCache.Fuzz ci [--seconds N] [--executions N] [--seed S] [--corpus DIR] [--findings DIR] [--queue DIR]");
         Console.Error.WriteLine("       AotCache.Fuzz replay FILE...");
         Console.Error.WriteLine("       AotCache.Fuzz to-vector FILE NAME");
         return 2;
@@ -90,18 +90,22 @@ public static class Program
             SeedCorpus.Load(corpus),
             options.GetValueOrDefault("findings") ?? Path.Combine(root, "fuzz", "findings", "in-process"),
             options.GetValueOrDefault("queue"),
-            Console.Out);
+            Console.Out,
+            long.Parse(options.GetValueOrDefault("executions") ?? long.MaxValue.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture));
         return report.Finding is null ? 0 : 1;
     }
 
     /// <summary>The bounded run: instrument, fuzz, print the report (and a finding as hex). Shared with the CI test.</summary>
-    public static FuzzReport RunCi(TimeSpan duration, int seed, IReadOnlyList<byte[]> seeds, string? findings, string? queue, TextWriter log)
+    public static FuzzReport RunCi(TimeSpan duration, int seed, IReadOnlyList<byte[]> seeds, string? findings, string? queue, TextWriter log,
+        long maxExecutions = long.MaxValue, TimeSpan? perInputLimit = null)
     {
         using var target = new InstrumentedTarget();
         log.WriteLine($"instrumented {string.Join(", ", target.Summary)}");
         var fuzzer = new InProcessFuzzer(target.Run, new CoverageMap())
         {
             Duration = duration,
+            MaxExecutions = maxExecutions,
+            PerInputLimit = perInputLimit ?? TimeSpan.FromSeconds(2),
             Seed = seed,
             FindingsDirectory = findings,
             QueueDirectory = queue,

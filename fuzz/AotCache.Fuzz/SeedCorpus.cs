@@ -6,6 +6,7 @@ namespace AotCache.Fuzz;
 /// <summary>
 /// The seed corpus: the golden caches of the conformance tests, the loader regressions of fuzz/regressions,
 /// and every spec vector (valid, strict, malformed), assembled to bytes. Deterministic: the same sources give the same files.
+/// Beside the seeds, the corpus folder keeps the minimized inputs of the last AFL++ campaign (<see cref="GrownPrefix"/>).
 /// </summary>
 public static partial class SeedCorpus
 {
@@ -42,12 +43,19 @@ public static partial class SeedCorpus
         return seeds;
     }
 
-    /// <summary>Rewrites <paramref name="directory"/> to hold exactly the seeds.</summary>
+    /// <summary>Prefix of the inputs a fuzz campaign grew (AFL++'s queue after <c>afl-cmin</c>, fuzz/README.md): kept in
+    /// the corpus as they are, never written or deleted by <see cref="Write"/>.</summary>
+    public const string GrownPrefix = "grown-";
+
+    /// <summary>Whether a corpus file is a grown input rather than a seed.</summary>
+    public static bool IsGrown(string path) => Path.GetFileName(path).StartsWith(GrownPrefix, StringComparison.Ordinal);
+
+    /// <summary>Rewrites <paramref name="directory"/> to hold exactly the seeds, besides the grown inputs.</summary>
     public static int Write(string root, string directory)
     {
         SortedDictionary<string, byte[]> seeds = Build(root);
         Directory.CreateDirectory(directory);
-        foreach (string stale in Directory.EnumerateFiles(directory).Where(p => !seeds.ContainsKey(Path.GetFileName(p))))
+        foreach (string stale in Directory.EnumerateFiles(directory).Where(p => !IsGrown(p) && !seeds.ContainsKey(Path.GetFileName(p))))
             File.Delete(stale);
         foreach ((string name, byte[] bytes) in seeds) File.WriteAllBytes(Path.Combine(directory, name), bytes);
         return seeds.Count;

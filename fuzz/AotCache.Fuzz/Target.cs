@@ -39,7 +39,9 @@ public static class Target
             {
                 Walk(image);
                 Link(image, LinkMode.Direct, StalePolicy.Strict);
-                Link(image, LinkMode.HotSwappable, StalePolicy.Lenient);
+                // A host with only the file-level CPU features: functions that need more are refused [LOAD-3], and so
+                // is whatever jumps into their bodies [LOAD-7].
+                Link(image, LinkMode.HotSwappable, StalePolicy.Lenient, image.RequiredCpuFeatures);
             }
         }
         catch (AotCacheException)
@@ -68,14 +70,15 @@ public static class Target
     /// into memory that is never made executable. The host matches the file (target, CPU features, fingerprint)
     /// so that linking is reached; every region is freed again.
     /// </summary>
+    /// <param name="cpuFeatures">The host's CPU features; null: every feature.</param>
     /// <returns>The size of the module's region.</returns>
-    public static long Link(CacheImage image, LinkMode mode, StalePolicy stale)
+    public static long Link(CacheImage image, LinkMode mode, StalePolicy stale, CpuFeatures? cpuFeatures = null)
     {
         var memory = new ManagedMemory(MemoryBudget);
         var imports = new DummyImports(memory);
         var options = new LoadOptions
         {
-            Host = HostFor(image),
+            Host = HostFor(image) with { CpuFeatures = cpuFeatures ?? CpuFeatures.AllKnown },
             Imports = imports,
             Memory = memory,
             LinkMode = mode,
@@ -88,13 +91,34 @@ public static class Target
         {
             for (int s = 0; s < image.Symbols.Length; s++) _ = module.GetSymbolAddress(image.SymbolName(s));
             _ = module.Segments;
-            _ = module.RefusedFunctions.Count;
+            CheckNoJumpIntoRefusedBody(image, module);
             size = module.Region.Size;
         }
         imports.Dispose();
         if (memory.LiveRegions != 0)
             throw new InvalidOperationException($"unloading left {memory.LiveRegions} region(s) mapped");
         return size;
+    }
+
+    /// <summary>
+    /// An oracle for [LOAD-7]: a refused function's body is a jump to its refusal stub, so no function that runs may
+    /// jump into the middle of it. A loader that links one there (into the stubs' bytes) is a finding.
+    /// </summary>
+    private static void CheckNoJumpIntoRefusedBody(CacheImage image, LoadedModule module)
+    {
+        if (module.RefusedFunctions.Count == 0) return;
+        var refused = module.RefusedFunctions.Select(r => image.FindFunction(r.Name)).ToHashSet();
+        ReadOnlySpan<FunctionRecord> functions = image.Functions;
+        ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
+        for (int f = 0; f < functions.Length; f++)
+        {
+            if (refused.Contains(f)) continue;
+            foreach (RelocationRecord r in image.RelocationsOf(functions[f]))
+                if (symbols[(int)r.Target].Kind == SymbolKind.Function && RelocationRules.IsBodyBound(r.Kind, r.Addend)
+                    && refused.Contains((int)symbols[(int)r.Target].Definition))
+                    throw new InvalidOperationException(
+                        $"function {f} runs but jumps into the middle of refused function {symbols[(int)r.Target].Definition} [LOAD-7]");
+        }
     }
 
     /// <summary>A host that accepts the file: its target, every CPU feature, and the file's own fingerprint values.</summary>

@@ -1,3 +1,4 @@
+using AotCache.Format;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
 using AotCache.Reader;
@@ -32,18 +33,30 @@ public sealed record LoadOptions
     public HostEnvironment Host { get; init; } = HostEnvironment.Current;
 
     /// <summary>How <see cref="LoadedModule.LoadFile"/> reads the file: e.g. a <see cref="SignaturePolicy"/>
-    /// that refuses unsigned or tampered files before anything is mapped.</summary>
+    /// that refuses unsigned or tampered files before anything is mapped. The signature policy applies to
+    /// <see cref="LoadedModule.Load(CacheImage, LoadOptions?)"/> too: an image read without it is checked against it.</summary>
     public ReadOptions Read { get; init; } = ReadOptions.Default;
 
     public StalePolicy StalePolicy { get; init; } = StalePolicy.Strict;
 
     /// <summary>
-    /// Called, on the calling thread, when loaded code reaches a refused function (stale in lenient mode,
-    /// missing CPU features, removed): a front end can schedule its recompilation. The call itself still
-    /// fails: <see cref="LoadedModule.Invoke"/> throws when control returns. The callback runs inside a
-    /// native frame: it must not throw (exceptions are caught and dropped) and must not commit updates.
+    /// Called, on the calling thread, when loaded code reaches a refused function (stale in lenient mode, missing CPU
+    /// features, removed) that <see cref="CompileOnCall"/> did not give a body. The call is abandoned: control goes back
+    /// to the innermost entry into the module (<see cref="LoadedModule.Invoke"/>), which throws naming the function; no
+    /// instruction of its caller after the call runs. The callback runs inside a native frame: it must not throw
+    /// (exceptions are caught and dropped) and must not commit updates.
     /// </summary>
     public Action<RefusedFunction>? OnRefusedCall { get; init; }
+
+    /// <summary>
+    /// Compile-on-call: gives a refused function (stale in lenient mode, missing CPU features, removed by an update) a
+    /// body on its first call. The loader calls it once per function, on the calling thread (concurrent first calls wait
+    /// for one compile), links the body (in a hot-swappable module through an update; in a direct one into room it
+    /// reserved), and continues the original call with its original arguments. Null, a body of another signature, one
+    /// that is itself stale, or an exception: the call is refused as without a compiler. It runs inside module code:
+    /// it may compile and read the module, not call into it.
+    /// </summary>
+    public Func<RefusedFunction, FunctionBody?>? CompileOnCall { get; init; }
 
     public LinkMode LinkMode { get; init; } = LinkMode.Direct;
 
@@ -59,7 +72,7 @@ public sealed record LoadOptions
     /// <summary>
     /// Register the module's unwind information (FORMAT.md §19) with the system unwinder (libgcc's, which glibc's
     /// <c>backtrace()</c>, <c>_Unwind_Backtrace</c> and C++ exceptions use) before its code can run, and withdraw it
-    /// when the code is unloaded or a replaced body is freed [LOAD-7]. On by default: it costs O(1) per module, the
+    /// when the code is unloaded or a replaced body is freed [LOAD-8]. On by default: it costs O(1) per module, the
     /// unwinder sorts the entries on its first walk through them. Functions without unwind information stop a walk.
     /// </summary>
     public bool RegisterUnwindInfo { get; init; } = true;

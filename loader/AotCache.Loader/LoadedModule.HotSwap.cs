@@ -16,19 +16,22 @@ public sealed partial class LoadedModule
     public UpdateTransaction BeginUpdate()
     {
         ThrowIfDisposed();
-        if (_swap is null) throw new InvalidOperationException($"module '{_image.ModuleName}' was loaded with LinkMode.Direct; load it with LinkMode.HotSwappable to update it");
+        if (_swap is null) throw new InvalidOperationException($"module {Names.Quote(_image.ModuleName)} was loaded with LinkMode.Direct; load it with LinkMode.HotSwappable to update it");
         return new UpdateTransaction(_swap);
     }
 
     /// <summary>
-    /// Marks the calling thread as executing loaded code until disposed, so that bodies it may be running
-    /// are not freed by a concurrent commit. <see cref="Invoke"/> does this by itself; hosts that call raw
-    /// function pointers of a hot-swappable module must.
+    /// Marks the calling thread as executing loaded code until disposed, so that bodies it may be running are not
+    /// freed by a concurrent commit, and so that a call reaching a refused function with no compiler ends the process
+    /// with a message naming it rather than returning made-up values to its caller or going back past this scope (a raw
+    /// call has no entry to go back to). <see cref="Invoke"/> does this by itself; hosts that call raw function
+    /// pointers must.
     /// </summary>
     public CodeScope EnterCode()
     {
         ThrowIfDisposed();
         _swap?.Epochs.Enter();
+        CallShim.PushBarrier();
         return new CodeScope(_swap?.Epochs);
     }
 
@@ -48,6 +51,16 @@ public sealed partial class LoadedModule
             return new SwapStatistics(_swap.ByName.Count, _swap.Arena.LiveBatches, _swap.Arena.RetiredBatches, _swap.Arena.CommittedBytes);
     }
 
+    /// <summary>Inner-loop iterations of the reference bookkeeping of commits so far (tests check it grows linearly).</summary>
+    internal long SwapWorkSteps
+    {
+        get
+        {
+            if (_swap is null) return 0;
+            lock (_swap.CommitLock) return _swap.WorkSteps;
+        }
+    }
+
     /// <summary>Names of the functions currently defined, for tools and tests.</summary>
     public IReadOnlyCollection<string> FunctionNames
     {
@@ -64,13 +77,14 @@ public sealed partial class LoadedModule
     private nint FindSwappable(string name, out Signature signature, bool stable)
     {
         if (!_swap!.ByName.TryGetValue(name, out SwapEntry? e))
-            throw new KeyNotFoundException($"module '{_image.ModuleName}' has no function named '{name}'");
+            throw new KeyNotFoundException($"module {Names.Quote(_image.ModuleName)} has no function named {Names.Quote(name)}");
         // Read the entry's fields once: a commit replaces them together under its lock, and publishes the
         // slot only after they are set, so (signature, body) below belong to one definition.
         lock (_swap.CommitLock)
         {
-            if (!e.Exported) throw new KeyNotFoundException($"function '{name}' is local to module '{_image.ModuleName}' (not exported)");
-            if (e.Refused is { } refused) throw new AotCacheException(refused.Reason, -1, $"function '{name}' was refused: {refused.Detail}");
+            if (!e.Exported) throw new KeyNotFoundException($"function {Names.Quote(name)} is local to module {Names.Quote(_image.ModuleName)} (not exported)");
+            // A refused function runs only when a compiler can give it a body: its stub (through the entry) asks for one.
+            if (e.Refused is { } refused && _compileOnCall is null) throw new AotCacheException(refused.Reason, -1, $"function {Names.Quote(name)} was refused: {refused.Detail}");
             signature = e.Signature!;
             return stable ? _swap.EntryThunk(e.Index) : e.Body;
         }
@@ -159,5 +173,9 @@ public readonly struct CodeScope : IDisposable
 {
     private readonly EpochTracker? _epochs;
     internal CodeScope(EpochTracker? epochs) => _epochs = epochs;
-    public void Dispose() => _epochs?.Exit();
+    public void Dispose()
+    {
+        CallShim.PopBarrier();
+        _epochs?.Exit();
+    }
 }

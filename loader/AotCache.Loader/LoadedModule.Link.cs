@@ -47,6 +47,7 @@ public sealed partial class LoadedModule
                     refused[s.Owner] = new RefusedFunction(image.SymbolName((int)functions[s.Owner].Symbol), ErrorCode.StaleCaller, StaleAnalysis.Describe(image, s));
             }
         }
+        RefuseBodyBoundReferrers(image, refused); // [LOAD-7]
 
         bool hotSwap = options.LinkMode == LinkMode.HotSwappable;
         int swapEntries = hotSwap ? functions.Length + (options.AddCapacity >= 0 ? options.AddCapacity : functions.Length / 4 + 64) : 0;
@@ -74,7 +75,9 @@ public sealed partial class LoadedModule
         bool codeAsIs = !hotSwap && image.IsPrelinked;
         foreach (int f in refused.Keys) codeAsIs &= functions[f].CodeSize >= 5;
         bool codeWrites = refused.Count > 0 || image.CodeAbsoluteRelocations > 0;
-        long reserve = hotSwap ? HotSwapReserve(options, layout, memory) : 0;
+        // Room for new bodies within rel32 reach: every hot-swappable module; a direct one that can compile refused functions.
+        bool compiles = !hotSwap && options.CompileOnCall is not null && refused.Count > 0;
+        long reserve = hotSwap || compiles ? HotSwapReserve(image, options, layout, memory) : 0;
         MemoryRegion region = memory.Reserve(layout.TotalSize + reserve);
         long id = Interlocked.Increment(ref s_nextId);
         try
@@ -84,7 +87,8 @@ public sealed partial class LoadedModule
             // Thunks, read-only data, slots and writable data are written now; the zero-fill area costs nothing until touched.
             memory.Commit(region, 0, canonical.ZeroFillOffset);
             memory.CommitUntouched(region, canonical.ZeroFillOffset, canonical.CodeOffset - canonical.ZeroFillOffset);
-            bool codeMapped = codeAsIs && image.TryGetMappedFile(out var file)
+            // (A Code section that does not start on a page of the file cannot be mapped there: it is copied.)
+            bool codeMapped = codeAsIs && image.SectionOffset(SectionKind.Code) % ModuleLayout.PageSize == 0 && image.TryGetMappedFile(out var file)
                 && memory.TryMapFile(region, canonical.CodeOffset, codeFull, file, image.SectionOffset(SectionKind.Code), writable: codeWrites);
             // The last, partial code page is copied either way: only Code section bytes (and zeros) become executable.
             memory.Commit(region, canonical.CodeOffset + (codeMapped ? codeFull : 0), canonical.End - canonical.CodeOffset - (codeMapped ? codeFull : 0));
@@ -140,13 +144,22 @@ public sealed partial class LoadedModule
                 }
                 memory.Protect(region, offset, length, protection);
             }
+            int[]? stubFunction = null;
+            if (!hotSwap && stubOf.Count > 0)
+            {
+                stubFunction = new int[stubOf.Count];
+                foreach (var (f, stub) in stubOf) stubFunction[stub] = f;
+            }
             var module = new LoadedModule(image, ownsImage, memory, region, links, refused, stubs, id, swap)
             {
                 _onRefusedCall = options.OnRefusedCall,
+                _compileOnCall = options.CompileOnCall,
+                _stubFunction = stubFunction,
+                _directArena = compiles ? new CodeArena(memory, region, layout.TotalSize, memory.PageSize) : null,
                 _imports = options.Imports,
                 CodeMappedFromFile = codeMapped && codeFull > 0,
             };
-            // Only now, before any of it can run: the unwinder (and, if asked, profilers and debuggers) learn the code [LOAD-7].
+            // Only now, before any of it can run: the unwinder (and, if asked, profilers and debuggers) learn the code [LOAD-8].
             // The file's CFI is registered where it lies: its pc_begin values are relative to the code, not to the file.
             module._registration = CodeRegistration.Create(options.Tools, region.Address + (nint)canonical.CodeOffset, canonical.CodeSize,
                 image.UnwindCfi, cfiInPlace: true, () => FileFunctions(image));
@@ -171,15 +184,17 @@ public sealed partial class LoadedModule
 
     /// <summary>Address space a hot-swappable module reserves beyond its own pages for new bodies, all within rel32
     /// reach. The default shrinks to what fits; an explicit one that does not fit is refused [REL-9].</summary>
-    private static long HotSwapReserve(LoadOptions options, ModuleLayout layout, IExecutableMemory memory)
+    private static long HotSwapReserve(CacheImage image, LoadOptions options, ModuleLayout layout, IExecutableMemory memory)
     {
         long codeSize = layout.Canonical.End - layout.Canonical.CodeOffset;
-        long reserve = options.CodeReserve > 0 ? options.CodeReserve
+        long reserve = options.CodeReserve > 0 ? Math.Min(options.CodeReserve, int.MaxValue)
             : Math.Min(Math.Max(64L << 20, 4 * codeSize), (int.MaxValue - layout.TotalSize) / memory.PageSize * memory.PageSize);
         reserve = ModuleLayout.AlignUp(Math.Max(reserve, memory.PageSize), memory.PageSize);
-        if (layout.TotalSize + reserve > int.MaxValue)
-            throw new AotCacheException(ErrorCode.RelocationOverflow, -1,
-                $"the module ({layout.TotalSize} bytes) plus a code reserve of {reserve} bytes exceeds 2 GiB: every rel32 between the module and new bodies must reach");
+        // A reserve that fits beside no module is the caller's mistake; one that does not fit beside this file's
+        // module is this file's size, refused before anything is mapped [REL-9].
+        if (reserve + memory.PageSize > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(options), options.CodeReserve, "LoadOptions.CodeReserve leaves no room for any module below 2 GiB (rel32 reach)");
+        CheckModuleSize(image, layout, reserve);
         return reserve;
     }
 
@@ -197,7 +212,7 @@ public sealed partial class LoadedModule
             at = image.SectionOffset(SectionKind.DataObjects) + (long)(data.Length - 1) * DataObjectRecord.RecordSize + 12;
         throw new AotCacheException(ErrorCode.RelocationOverflow, at,
             $"the module needs a {layout.TotalSize}-byte region (code {image.Code.Length}, data {image.Data.Length}, zero-fill {image.ZeroFillSize}, " +
-            $"loader thunks, stubs and slots); one module must fit in 2 GiB so that every rel32 inside it reaches");
+            $"loader thunks, stubs and slots){(reserve > 0 ? $" and {reserve} bytes reserved for new code" : "")}; one module must fit in 2 GiB so that every rel32 inside it reaches");
     }
 
     private static void CheckTarget(CacheImage image, HostEnvironment host)
@@ -222,11 +237,11 @@ public sealed partial class LoadedModule
             if (c.Match == MatchRule.Informational) continue;
             string key = image.GetString(c.Key);
             string fileValue = c.ValueKind == FingerprintValueKind.String
-                ? $"\"{image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32)))}\""
+                ? $"\"{Names.Escape(image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32))))}\""
                 : c.ValueKind == FingerprintValueKind.FeatureSet ? $"0x{c.Value:x}" : c.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (!host.Fingerprint.TryGetValue(key, out FingerprintValue hostValue))
             {
-                problems.Add($"{key}: the file requires {fileValue} ({c.Match}) and the host provides no value");
+                problems.Add($"{Names.Escape(key)}: the file requires {fileValue} ({c.Match}) and the host provides no value");
                 continue;
             }
             bool ok = c.Match switch
@@ -236,7 +251,7 @@ public sealed partial class LoadedModule
                     ? image.GetString(new StringRef((uint)c.Value, (uint)(c.Value >> 32))) == hostValue.Text
                     : c.Value == hostValue.Number),
             };
-            if (!ok) problems.Add($"{key}: the file has {fileValue}, the host {hostValue} ({c.Match})");
+            if (!ok) problems.Add($"{Names.Escape(key)}: the file has {fileValue}, the host {hostValue} ({c.Match})");
         }
         if (problems.Count > 0)
             throw new AotCacheException(ErrorCode.FingerprintMismatch, image.SectionOffset(SectionKind.Fingerprint), "codegen fingerprint does not match: " + Join(problems));
@@ -258,7 +273,7 @@ public sealed partial class LoadedModule
             if (resolver is not null && resolver.TryResolve(request, out nint address) && address != 0)
                 addresses[slot] = address;
             else
-                (unresolved ??= []).Add(signature is null ? $"{request.Name} (data)" : $"{request.Name}: {signature}");
+                (unresolved ??= []).Add(signature is null ? $"{Names.Escape(request.Name)} (data)" : $"{Names.Escape(request.Name)}: {signature}");
         }
         if (unresolved is not null)
             throw new AotCacheException(ErrorCode.UnresolvedImports, -1, $"{unresolved.Count} unresolved import{(unresolved.Count == 1 ? "" : "s")}: {Join(unresolved)}");
@@ -290,26 +305,14 @@ public sealed partial class LoadedModule
         long handlerSlot = layout.HandlerSlotOffset;
         BinaryPrimitives.WriteInt64LittleEndian(mem[(int)handlerSlot..], RefusedCallTrap.HandlerAddress);
         if (stubCount == 0) return;
-        long common = layout.CommonStubOffset;
         for (int i = 0; i < stubCount; i++)
         {
             long at = layout.StubsOffset + (long)i * ModuleLayout.StubSize;
-            Span<byte> s = mem.Slice((int)at, ModuleLayout.StubSize);
-            s.Fill(0xCC);
-            s[0] = 0xBE; BinaryPrimitives.WriteInt32LittleEndian(s[1..], i);                            // mov esi, i
-            s[5] = 0xE9; BinaryPrimitives.WriteInt32LittleEndian(s[6..], checked((int)(common - (at + 10)))); // jmp common
+            long slot = layout.StubSlotsOffset + 8L * i;
+            StubCode.WriteStub(mem, at, i, slot, layout.CommonStubOffset);
+            BinaryPrimitives.WriteInt64LittleEndian(mem[(int)slot..], links.BaseAddress + at + StubCode.ResolveOffset); // until it has a body
         }
-        Span<byte> c = mem.Slice((int)common, ModuleLayout.CommonStubSize);
-        c.Fill(0xCC);
-        int p = 0;
-        c[p++] = 0x48; c[p++] = 0x83; c[p++] = 0xEC; c[p++] = 0x08;                // sub rsp, 8 (16-byte alignment at the call)
-        c[p++] = 0x48; c[p++] = 0xBF; BinaryPrimitives.WriteInt64LittleEndian(c[p..], moduleId); p += 8; // mov rdi, module id
-        c[p++] = 0xFF; c[p++] = 0x15;                                               // call [rip + handler slot]
-        BinaryPrimitives.WriteInt32LittleEndian(c[p..], checked((int)(handlerSlot - (common + p + 4)))); p += 4;
-        c[p++] = 0x48; c[p++] = 0x83; c[p++] = 0xC4; c[p++] = 0x08;                // add rsp, 8
-        c[p++] = 0x31; c[p++] = 0xC0;                                               // xor eax, eax
-        c[p++] = 0x0F; c[p++] = 0x57; c[p++] = 0xC0;                                // xorps xmm0, xmm0
-        c[p] = 0xC3;                                                                // ret
+        StubCode.WriteCommon(mem, layout.CommonStubOffset, handlerSlot, moduleId);
     }
 
     private static void BlockRefusedBody(Span<byte> mem, long bodyOffset, int size, long baseAddress, nint stubAddress)

@@ -8,9 +8,6 @@ using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.Loader;
 
-/// <summary>A function the loader refused to run, and why.</summary>
-public sealed record RefusedFunction(string Name, ErrorCode Reason, string Detail);
-
 /// <summary>
 /// A module loaded into executable memory: one mapping, code read+execute, read-only data read-only,
 /// writable data read-write, no page ever writable and executable. Look functions up by name and call
@@ -23,6 +20,9 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
 
     static LoadedModule()
     {
+        RefusedCallTrap.Resolver = (id, stub) => s_live.TryGetValue(id, out LoadedModule? module) ? module.ResolveRefused(stub) : 0;
+        RefusedCallTrap.Describe = (id, stub) => s_live.TryGetValue(id, out LoadedModule? module)
+            ? $"'{module.DescribeStub(stub).Name}' ({module.DescribeStub(stub).Detail})" : $"#{stub} of an unloaded module";
         RefusedCallTrap.Observer = (id, stub) =>
         {
             if (!s_live.TryGetValue(id, out LoadedModule? module) || module._onRefusedCall is not { } callback) return;
@@ -72,7 +72,18 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     }
 
     /// <summary>Loads a validated image. The image must stay alive (and, if mapped, undisposed) while the module is used.</summary>
-    public static LoadedModule Load(CacheImage image, LoadOptions? options = null) => Load(image, ownsImage: false, options ?? new LoadOptions());
+    /// <remarks>The signature policy of <paramref name="options"/>' <see cref="LoadOptions.Read"/> applies here too: an
+    /// image read without it (or with another one) is checked against it before anything is mapped, and refused with
+    /// <see cref="AotCacheException"/> (<c>SignatureMissing</c> [AUTH-3], <c>SignatureInvalid</c> [AUTH-2]) as reading
+    /// it with that policy would have (<see cref="CacheImage.CheckSignature"/>). An image read with the same policy is
+    /// not checked twice.</remarks>
+    public static LoadedModule Load(CacheImage image, LoadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        options ??= new LoadOptions();
+        if (options.Read.Signatures is { } policy) image.CheckSignature(policy);
+        return Load(image, ownsImage: false, options);
+    }
 
     /// <summary>Reads, validates and loads a cache file; the module owns the file mapping.</summary>
     public static LoadedModule LoadFile(string path, LoadOptions? options = null)
@@ -139,7 +150,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     {
         ThrowIfDisposed();
         int s = _image.FindSymbol(name);
-        if (s < 0) throw new KeyNotFoundException($"module '{_image.ModuleName}' has no symbol named '{name}'");
+        if (s < 0) throw new KeyNotFoundException($"module {Names.Quote(_image.ModuleName)} has no symbol named {Names.Quote(name)}");
         return (nint)_links.SymbolAddress(s);
     }
 
@@ -194,7 +205,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         ArgumentNullException.ThrowIfNull(expected);
         nint address = FindCallable(name, out Signature actual, stable: true);
         if (!actual.Equals(expected))
-            throw new InvalidOperationException($"function '{name}' is {actual}, not {expected}");
+            throw new InvalidOperationException($"function {Names.Quote(name)} is {actual}, not {expected}");
         return address;
     }
 
@@ -237,9 +248,9 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         // use one signature with the other's body.
         nint address = FindCallable(name, out Signature signature, stable: false);
         if (signature.Convention != CallingConvention.SysV)
-            throw new InvalidOperationException($"function '{name}' uses {signature.Convention}; only System V functions can be invoked here");
+            throw new InvalidOperationException($"function {Names.Quote(name)} uses {signature.Convention}; only System V functions can be invoked here");
         if (args.Length != signature.Parameters.Length)
-            throw new ArgumentException($"function '{name}' is {signature}: {signature.Parameters.Length} arguments expected, {args.Length} given", nameof(args));
+            throw new ArgumentException($"function {Names.Quote(name)} is {signature}: {signature.Parameters.Length} arguments expected, {args.Length} given", nameof(args));
         Span<long> ints = stackalloc long[6];
         Span<double> doubles = stackalloc double[8];
         int ni = 0, nd = 0;
@@ -247,15 +258,15 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         {
             ValueType want = signature.Parameters[i];
             if (args[i].Type != want)
-                throw new ArgumentException($"argument {i} of '{name}' must be {Signature.TypeName(want)}, not {Signature.TypeName(args[i].Type)}", nameof(args));
+                throw new ArgumentException($"argument {i} of {Names.Quote(name)} must be {Signature.TypeName(want)}, not {Signature.TypeName(args[i].Type)}", nameof(args));
             if (args[i].IsFloat)
             {
-                if (nd == 8) throw new NotSupportedException($"'{name}' has more than 8 floating-point parameters (stack arguments are not supported by Invoke)");
+                if (nd == 8) throw new NotSupportedException($"{Names.Quote(name)} has more than 8 floating-point parameters (stack arguments are not supported by Invoke)");
                 doubles[nd++] = BitConverter.Int64BitsToDouble(args[i].Bits);
             }
             else
             {
-                if (ni == 6) throw new NotSupportedException($"'{name}' has more than 6 integer parameters (stack arguments are not supported by Invoke)");
+                if (ni == 6) throw new NotSupportedException($"{Names.Quote(name)} has more than 6 integer parameters (stack arguments are not supported by Invoke)");
                 ints[ni++] = args[i].Type == ValueType.I32 ? (int)args[i].Bits : args[i].Bits;
             }
         }
@@ -291,7 +302,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         if (module != _id || (uint)stub >= (uint)_stubs.Length)
             throw new InvalidOperationException("loaded code of another module reached a refused function");
         RefusedFunction r = DescribeStub(stub);
-        throw new AotCacheException(r.Reason, -1, $"a call reached refused function '{r.Name}': {r.Detail}");
+        throw new AotCacheException(r.Reason, -1, $"a call reached refused function {Names.Quote(r.Name)}: {r.Detail}");
     }
 
     /// <summary>The address to call for an exported function: its body (or, when <paramref name="stable"/>,
@@ -302,15 +313,27 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         ArgumentNullException.ThrowIfNull(name);
         if (_swap is not null) return FindSwappable(name, out signature, stable);
         int s = _image.FindSymbol(name);
-        if (s < 0) throw new KeyNotFoundException($"module '{_image.ModuleName}' has no function named '{name}'");
+        if (s < 0) throw new KeyNotFoundException($"module {Names.Quote(_image.ModuleName)} has no function named {Names.Quote(name)}");
         SymbolRecord symbol = _image.Symbols[s];
-        if (symbol.Kind != SymbolKind.Function) throw new KeyNotFoundException($"'{name}' is a {symbol.Kind}, not a function of this module");
-        if (symbol.Linkage != Linkage.Export) throw new KeyNotFoundException($"function '{name}' is local to module '{_image.ModuleName}' (not exported)");
+        if (symbol.Kind != SymbolKind.Function) throw new KeyNotFoundException($"{Names.Quote(name)} is a {symbol.Kind}, not a function of this module");
+        if (symbol.Linkage != Linkage.Export) throw new KeyNotFoundException($"function {Names.Quote(name)} is local to module {Names.Quote(_image.ModuleName)} (not exported)");
         int function = (int)symbol.Definition;
         if (_refused.TryGetValue(function, out RefusedFunction? refused))
-            throw new AotCacheException(refused.Reason, -1, $"function '{name}' was refused at load: {refused.Detail}");
+        {
+            // A compiler can still give it a body: through its stub, the first call compiles it.
+            if (_directBodies.TryGetValue(function, out nint compiled)) return SignatureAnd(out signature, symbol, compiled);
+            if (_compileOnCall is not null && _stubFunction is not null && Array.IndexOf(_stubFunction, function) is var stub && stub >= 0)
+                return SignatureAnd(out signature, symbol, (nint)_links.Stub(stub));
+            throw new AotCacheException(refused.Reason, -1, $"function {Names.Quote(name)} was refused at load: {refused.Detail}");
+        }
         signature = _image.GetSignature((int)symbol.Declaration); // decoded once per image
         return (nint)_links.Body(function);
+    }
+
+    private nint SignatureAnd(out Signature signature, in SymbolRecord symbol, nint address)
+    {
+        signature = _image.GetSignature((int)symbol.Declaration);
+        return address;
     }
 
     private RefusedFunction DescribeStub(int stub) =>
@@ -319,7 +342,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
 
     private void ThrowIfDisposed()
     {
-        if (_disposed) throw new ObjectDisposedException(nameof(LoadedModule), $"module '{_image.ModuleName}' was unloaded (disposed); its code and data are unmapped");
+        if (_disposed) throw new ObjectDisposedException(nameof(LoadedModule), $"module {Names.Quote(_image.ModuleName)} was unloaded (disposed); its code and data are unmapped");
     }
 
     /// <summary>Unmaps the module. Any later use is an <see cref="ObjectDisposedException"/>; pointers obtained
@@ -329,7 +352,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         if (_disposed) return;
         _disposed = true;
         s_live.TryRemove(_id, out _);
-        // Tools forget the code before its pages go [LOAD-7]: an unwinder must never find frames of unmapped code.
+        // Tools forget the code before its pages go [LOAD-8]: an unwinder must never find frames of unmapped code.
         _registration?.Dispose();
         _swap?.Arena.DisposeRegistrations();
         _memory.Free(_region);

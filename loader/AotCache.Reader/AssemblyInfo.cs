@@ -5,5 +5,8 @@ using System.Runtime.CompilerServices;
 [assembly: InternalsVisibleTo("AotCache.Loader")]
 [assembly: InternalsVisibleTo("AotCache.ConformanceTests")]
 
+// cachedump maps the file itself, so that after an error it names the field from the bytes the validator saw.
+[assembly: InternalsVisibleTo("cachedump")]
+
 // The bench maps files for its physical floor exactly as the reader does.
 [assembly: InternalsVisibleTo("aotcache-bench")]

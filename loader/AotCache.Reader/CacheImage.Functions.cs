@@ -27,6 +27,33 @@ public sealed partial class CacheImage : ISymbolScope
         return names[symbol] ??= GetString(Symbols[symbol].Name);
     }
 
+    private Dictionary<ulong, int>? _declarationByHash;
+
+    /// <summary>Work counted by the analyses that name things in an image (declaration lookups by hash, stale
+    /// analysis): inner-loop iterations, so that tests can check that the work grows linearly with the file.</summary>
+    internal long AnalysisSteps;
+
+    /// <summary>The first declaration whose signature hash is <paramref name="signatureHash"/>, or −1. The
+    /// declarations are indexed by hash on first use (O(declarations) once, then O(1) per lookup): what naming the
+    /// signatures of many stale references needs. Racing threads build equal indexes; either may win.</summary>
+    public int FindDeclaration(ulong signatureHash)
+    {
+        Dictionary<ulong, int>? index = Volatile.Read(ref _declarationByHash);
+        if (index is null)
+        {
+            ReadOnlySpan<DeclarationRecord> declarations = Declarations;
+            index = new Dictionary<ulong, int>(declarations.Length);
+            for (int i = 0; i < declarations.Length; i++)
+            {
+                AnalysisSteps++;
+                index.TryAdd(declarations[i].SignatureHash, i);
+            }
+            Volatile.Write(ref _declarationByHash, index);
+        }
+        AnalysisSteps++;
+        return index.TryGetValue(signatureHash, out int declaration) ? declaration : -1;
+    }
+
     /// <summary>The declaration of a function or imported function, decoded once per image.</summary>
     public Signature GetSignature(int declaration)
     {
@@ -84,7 +111,7 @@ public sealed partial class CacheImage : ISymbolScope
     public FunctionBody GetFunctionBody(string name)
     {
         int function = FindFunction(name);
-        if (function < 0) throw new KeyNotFoundException($"module '{ModuleName}' has no function named '{name}'");
+        if (function < 0) throw new KeyNotFoundException($"module {Names.Quote(ModuleName)} has no function named {Names.Quote(name)}");
         return GetFunctionBody(function);
     }
 

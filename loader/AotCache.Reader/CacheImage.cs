@@ -22,8 +22,9 @@ public sealed partial class CacheImage : IDisposable
     private CanonicalLayout? _layout;
     private readonly int _codeAbsoluteRelocations;
 
-    private CacheImage(ReadOnlyMemory<byte> file, in Validator validator, IDisposable? owner)
+    private CacheImage(ReadOnlyMemory<byte> file, in Validator validator, IDisposable? owner, SignaturePolicy? verifiedPolicy)
     {
+        _verifiedPolicy = verifiedPolicy;
         _file = file;
         _sections = validator.Sections;
         _zeroFillSize = validator.ZeroFillSize;
@@ -37,9 +38,10 @@ public sealed partial class CacheImage : IDisposable
     /// for the image's life. Throws <see cref="AotCacheException"/> on any malformed input.</summary>
     public static CacheImage Read(ReadOnlyMemory<byte> file, ReadOptions? options = null)
     {
-        var validator = new Validator(file.Span, options ?? ReadOptions.Default);
+        options ??= ReadOptions.Default;
+        var validator = new Validator(file.Span, options);
         validator.Run(ConcurrentChecksum(file));
-        return new CacheImage(file, validator, owner: null);
+        return new CacheImage(file, validator, owner: null, options.Signatures);
     }
 
     /// <summary>Files from this size up have their checksum computed on another core while the structure is checked:
@@ -78,13 +80,31 @@ public sealed partial class CacheImage : IDisposable
         {
             var validator = new Validator(mapped.Memory.Span, options);
             validator.Run(ConcurrentChecksum(mapped.Memory));
-            return new CacheImage(mapped.Memory, validator, mapped);
+            return new CacheImage(mapped.Memory, validator, mapped, options.Signatures);
         }
         catch
         {
             mapped.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The signature policy the image was read with (null: none), so that checking it again is skipped.</summary>
+    private readonly SignaturePolicy? _verifiedPolicy;
+
+    /// <summary>
+    /// Checks the image's signature against <paramref name="policy"/> as reading with that policy would have
+    /// (FORMAT.md §13.3, step 18 of §14): a file signed by an untrusted key or changed after signing is refused
+    /// [AUTH-2], an unsigned file too when the policy requires a signature [AUTH-3]. For an image read without the
+    /// policy, e.g. by <see cref="Read(ReadOnlyMemory{byte}, ReadOptions?)"/> with default options; an image read with
+    /// an equal policy is not checked twice. Throws <see cref="AotCacheException"/>.
+    /// </summary>
+    public void CheckSignature(SignaturePolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        if (policy.Equals(_verifiedPolicy)) return;
+        var validator = new Validator(File, new ReadOptions { Signatures = policy }) { Sections = _sections };
+        validator.CheckSignatureStep();
     }
 
     /// <summary>Name of a section kind for messages; unknown kinds by number.</summary>

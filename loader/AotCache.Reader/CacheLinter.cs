@@ -85,7 +85,7 @@ public static class CacheLinter
             if (s.Length == 0) return;
             string text = image.GetString(s);
             if (seen.TryGetValue(text, out StringRef first) && first != s)
-                findings.Add(new LintFinding("REC-4", at, $"\"{text}\" is stored twice in the string table (at {first.Offset} and {s.Offset})"));
+                findings.Add(new LintFinding("REC-4", at, $"\"{Names.Escape(text)}\" is stored twice in the string table (at {first.Offset} and {s.Offset})"));
             else seen.TryAdd(text, s);
         }
         Use(image.Header.Producer, 64);
@@ -126,11 +126,11 @@ public static class CacheLinter
             long at = tableAt + (long)f * FunctionRecord.RecordSize;
             string name = image.SymbolName((int)functions[f].Symbol);
             if (functions[f].ContentHash.IsNone)
-                findings.Add(new LintFinding("REC-7", at + 32, $"function '{name}' has no content hash: a front end cannot tell whether it is current"));
+                findings.Add(new LintFinding("REC-7", at + 32, $"function {Names.Quote(name)} has no content hash: a front end cannot tell whether it is current"));
             ReadOnlySpan<byte> padding = image.Code[(int)previousEnd..(int)functions[f].CodeOffset];
             int bad = padding.IndexOfAnyExcept(FormatConstants.CodePadding);
             if (bad >= 0)
-                findings.Add(new LintFinding("REC-8", image.SectionOffset(SectionKind.Code) + previousEnd + bad, $"padding before function '{name}' is not int3 (CC)"));
+                findings.Add(new LintFinding("REC-8", image.SectionOffset(SectionKind.Code) + previousEnd + bad, $"padding before function {Names.Quote(name)} is not int3 (CC)"));
             previousEnd = functions[f].CodeOffset + functions[f].CodeSize;
         }
     }
@@ -142,7 +142,7 @@ public static class CacheLinter
         for (int d = 0; d < data.Length; d++)
             if (data[d].ContentHash.IsNone)
                 findings.Add(new LintFinding("REC-7", tableAt + (long)d * DataObjectRecord.RecordSize + 32,
-                    $"data object '{image.SymbolName((int)data[d].Symbol)}' has no content hash: a dependency on it cannot be checked"));
+                    $"data object {Names.Quote(image.SymbolName((int)data[d].Symbol))} has no content hash: a dependency on it cannot be checked"));
     }
 
     private static void Relocations(CacheImage image, List<LintFinding> findings)
@@ -154,7 +154,7 @@ public static class CacheLinter
             SymbolKind target = image.Symbols[(int)relocations[k].Target].Kind;
             if (relocations[k].ExpectedSignatureHash == 0 && target is SymbolKind.Function or SymbolKind.ImportFunction)
                 findings.Add(new LintFinding("REC-9", tableAt + (long)k * RelocationRecord.RecordSize + 24,
-                    $"relocation {k} to '{image.SymbolName((int)relocations[k].Target)}' does not record the signature it was compiled against: a signature change cannot be caught"));
+                    $"relocation {k} to {Names.Quote(image.SymbolName((int)relocations[k].Target))} does not record the signature it was compiled against: a signature change cannot be caught"));
         }
     }
 
@@ -168,8 +168,8 @@ public static class CacheLinter
         if (minor > FormatConstants.MinorVersion) return;
         foreach (SectionEntry e in image.Directory)
             if (!Enum.IsDefined((SectionKind)e.Kind)) return;
-        // 1.1 added the Signature section; 1.2 the prelinked flag and the Unwind section.
-        int lowest = image.IsPrelinked || image.HasSection(SectionKind.Unwind) ? 2 : image.HasSection(SectionKind.Signature) ? 1 : 0;
+        // 1.1 added the Signature section, 1.2 the prelinked flag, 1.3 the Unwind section (FORMAT.md §12).
+        int lowest = image.HasSection(SectionKind.Unwind) ? 3 : image.IsPrelinked ? 2 : image.HasSection(SectionKind.Signature) ? 1 : 0;
         if (minor > lowest)
             findings.Add(new LintFinding("REC-10", 10, $"minor version {minor}, but the file uses no feature after 1.{lowest}; write the lowest version that describes it (1.{lowest})"));
     }

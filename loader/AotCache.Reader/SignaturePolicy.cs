@@ -19,13 +19,31 @@ public sealed class VerificationKey
     internal byte[]? Secret { get; }
     internal ECDsa? PublicKey { get; }
 
-    /// <summary>A shared HMAC-SHA256 secret, known by the name its signer used.</summary>
-    public static VerificationKey Hmac(string name, byte[] secret) =>
-        new(SignatureAlgorithm.HmacSha256, SignedMessage.KeyIdOf(name), (byte[])secret.Clone(), null);
+    /// <summary>A shared HMAC-SHA256 secret, known by the name its signer used. The secret must have at least 32
+    /// bytes, as the signer's does (spec/SECURITY.md, key handling): an empty or short secret is an
+    /// <see cref="ArgumentException"/>, not a key that anyone could guess.</summary>
+    public static VerificationKey Hmac(string name, byte[] secret)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(secret);
+        if (secret.Length < MinimumHmacSecretLength)
+            throw new ArgumentException($"an HMAC-SHA256 secret needs at least {MinimumHmacSecretLength} bytes, not {secret.Length}", nameof(secret));
+        return new(SignatureAlgorithm.HmacSha256, SignedMessage.KeyIdOf(name), (byte[])secret.Clone(), null);
+    }
+
+    /// <summary>The shortest HMAC secret a key may have, for signing and verifying alike.</summary>
+    public const int MinimumHmacSecretLength = 32;
+
+    /// <summary>The key id a file signed with this key records (FORMAT.md §13.3): SHA-256 of the HMAC key's name or of
+    /// the ECDSA key's SubjectPublicKeyInfo.</summary>
+    public ReadOnlySpan<byte> KeyId => Id;
 
     /// <summary>An ECDSA P-256 public key.</summary>
-    public static VerificationKey Ecdsa(ECDsa publicKey) =>
-        new(SignatureAlgorithm.EcdsaP256Sha256, SignedMessage.KeyIdOf(publicKey), null, publicKey);
+    public static VerificationKey Ecdsa(ECDsa publicKey)
+    {
+        ArgumentNullException.ThrowIfNull(publicKey);
+        return new(SignatureAlgorithm.EcdsaP256Sha256, SignedMessage.KeyIdOf(publicKey), null, publicKey);
+    }
 
     /// <summary>
     /// Whether <paramref name="signature"/> is this key's signature of <paramref name="file"/>'s signed message

@@ -37,6 +37,7 @@ public static class StaleAnalysis
         // Validation counted the stale signature references: the relocation table is scanned only to name them.
         if (image.StaleSignatureReferences > 0)
         {
+            image.AnalysisSteps += image.Relocations.Length;
             for (int f = 0; f < functions.Length; f++)
                 Scan(image.RelocationsOf(functions[f]), (int)functions[f].FirstRelocation, true, f, symbols, declarations, stale);
             for (int d = 0; d < data.Length; d++)
@@ -46,30 +47,67 @@ public static class StaleAnalysis
         // Content dependencies: a function that inlined a target whose content hash changed is stale, and so
         // is, transitively, every function that inlined a stale function (it will be recompiled).
         ReadOnlySpan<DependencyRecord> dependencies = image.Dependencies;
-        HashSet<int>? staleFunctions = null;
+        List<int>? changed = null;
+        bool[]? isStale = null;
         for (int i = 0; i < dependencies.Length; i++)
         {
+            image.AnalysisSteps++;
             ref readonly DependencyRecord d = ref dependencies[i];
             SymbolRecord target = symbols[(int)d.Target];
             ContentHash actual = target.Kind == SymbolKind.Function ? functions[(int)target.Definition].ContentHash : data[(int)target.Definition].ContentHash;
             if (actual == d.ExpectedContentHash) continue;
             stale.Add(new StaleReference(StaleKind.Content, true, (int)d.Function, i, (int)d.Target, d.ExpectedContentHash.Low, actual.Low));
-            (staleFunctions ??= []).Add((int)d.Function);
+            isStale ??= new bool[functions.Length];
+            if (!isStale[d.Function])
+            {
+                isStale[d.Function] = true;
+                (changed ??= []).Add((int)d.Function);
+            }
         }
-        if (staleFunctions is not null)
-        {
-            var queue = new Queue<int>(staleFunctions);
-            while (queue.TryDequeue(out int changed))
-                for (int i = 0; i < dependencies.Length; i++)
-                {
-                    ref readonly DependencyRecord d = ref dependencies[i];
-                    if (symbols[(int)d.Target].Kind != SymbolKind.Function || (int)symbols[(int)d.Target].Definition != changed) continue;
-                    if (!staleFunctions.Add((int)d.Function)) continue;
-                    stale.Add(new StaleReference(StaleKind.TransitiveContent, true, (int)d.Function, i, (int)d.Target, 0, 0));
-                    queue.Enqueue((int)d.Function);
-                }
-        }
+        if (changed is not null) AddTransitivelyStale(image, changed, isStale!, stale);
         return stale;
+    }
+
+    /// <summary>
+    /// The functions that depend on the content of a stale function, transitively, breadth first from
+    /// <paramref name="changed"/>, each with the first dependency (in table order) that makes it stale. The
+    /// dependents of each function are indexed once (a reverse adjacency over the dependency table), so the
+    /// closure costs O(functions + dependencies), however many functions are stale.
+    /// </summary>
+    private static void AddTransitivelyStale(CacheImage image, List<int> changed, bool[] isStale, List<StaleReference> stale)
+    {
+        ReadOnlySpan<DependencyRecord> dependencies = image.Dependencies;
+        ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
+        int functionCount = image.Functions.Length;
+        // first[f]..first[f + 1]: the dependencies on function f's content, in table order.
+        var first = new int[functionCount + 1];
+        for (int i = 0; i < dependencies.Length; i++)
+        {
+            image.AnalysisSteps++;
+            SymbolRecord target = symbols[(int)dependencies[i].Target];
+            if (target.Kind == SymbolKind.Function) first[target.Definition + 1]++;
+        }
+        for (int f = 0; f < functionCount; f++) first[f + 1] += first[f];
+        var dependents = new int[first[functionCount]];
+        var next = (int[])first.Clone();
+        for (int i = 0; i < dependencies.Length; i++)
+        {
+            image.AnalysisSteps++;
+            SymbolRecord target = symbols[(int)dependencies[i].Target];
+            if (target.Kind == SymbolKind.Function) dependents[next[target.Definition]++] = i;
+        }
+        var queue = new Queue<int>(changed);
+        while (queue.TryDequeue(out int function))
+            for (int k = first[function]; k < first[function + 1]; k++)
+            {
+                image.AnalysisSteps++;
+                int i = dependents[k];
+                ref readonly DependencyRecord d = ref dependencies[i];
+                if (isStale[d.Function]) continue;
+                isStale[d.Function] = true;
+                stale.Add(new StaleReference(StaleKind.TransitiveContent, true, (int)d.Function, i, (int)d.Target, 0, 0));
+                queue.Enqueue((int)d.Function);
+            }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -91,8 +129,8 @@ public static class StaleAnalysis
     /// <summary>"main refers to add compiled against sysv (i64) -> i64, but add is now sysv (i64, i64) -> i64".</summary>
     public static string Describe(CacheImage image, in StaleReference s)
     {
-        string owner = image.SymbolName((int)(s.OwnerIsFunction ? image.Functions[s.Owner].Symbol : image.DataObjects[s.Owner].Symbol));
-        string target = image.SymbolName(s.TargetSymbol);
+        string owner = Names.Escape(image.SymbolName((int)(s.OwnerIsFunction ? image.Functions[s.Owner].Symbol : image.DataObjects[s.Owner].Symbol)));
+        string target = Names.Escape(image.SymbolName(s.TargetSymbol));
         return s.Kind switch
         {
             StaleKind.Signature => $"{owner} refers to {target} compiled against {SignatureText(image, s.ExpectedHash)}, but {target} is now {SignatureText(image, s.ActualHash)}",
@@ -107,12 +145,12 @@ public static class StaleAnalysis
         return s.Kind == SymbolKind.Function ? image.Functions[(int)s.Definition].ContentHash : image.DataObjects[(int)s.Definition].ContentHash;
     }
 
-    /// <summary>A signature by hash: its text when some declaration of the file has it, else the hash.</summary>
+    /// <summary>A signature by hash: its text when some declaration of the file has it, else the hash. The
+    /// declarations are indexed by hash once per image (<see cref="CacheImage.FindDeclaration"/>), so naming every
+    /// stale reference of a file costs O(declarations + stale references).</summary>
     public static string SignatureText(CacheImage image, ulong hash)
     {
-        ReadOnlySpan<DeclarationRecord> declarations = image.Declarations;
-        for (int i = 0; i < declarations.Length; i++)
-            if (declarations[i].SignatureHash == hash) return $"{image.GetSignature(i)} (0x{hash:x16})";
-        return $"the signature with hash 0x{hash:x16}";
+        int declaration = image.FindDeclaration(hash);
+        return declaration >= 0 ? $"{image.GetSignature(declaration)} (0x{hash:x16})" : $"the signature with hash 0x{hash:x16}";
     }
 }

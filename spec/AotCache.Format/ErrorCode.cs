@@ -89,7 +89,7 @@ public enum ErrorCode
     SignatureMissing = 121,
     SignatureInvalid = 122,
 
-    // Unwind information (since 1.2)
+    // Unwind information (since 1.3)
     BadUnwindSection = 130,
     BadUnwindRecord = 131,
     BadUnwindCie = 132,

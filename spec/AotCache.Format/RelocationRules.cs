@@ -132,11 +132,11 @@ public static class RelocationRules
     /// <paramref name="targetKind"/> is null when there is no such symbol.</summary>
     public static RelocationProblem? CheckTarget(in Relocation r, int index, SymbolKind? targetKind)
     {
-        if (targetKind is not { } kind) return new(index, "REL-5", $"the relocation at +{r.Offset} targets '{r.Target}', which is not a symbol here");
+        if (targetKind is not { } kind) return new(index, "REL-5", $"the relocation at +{r.Offset} targets {Names.Quote(r.Target)}, which is not a symbol here");
         if (!TargetAllowed(r.Kind, kind))
-            return new(index, "REL-6", $"a {r.Kind} relocation at +{r.Offset} cannot target '{r.Target}', a {kind}");
+            return new(index, "REL-6", $"a {r.Kind} relocation at +{r.Offset} cannot target {Names.Quote(r.Target)}, a {kind}");
         if (r.ExpectedSignatureHash is { } h && h != 0 && !IsCallable(kind))
-            return new(index, "REL-8", $"the relocation at +{r.Offset} targets {kind} '{r.Target}' and cannot carry a signature hash");
+            return new(index, "REL-8", $"the relocation at +{r.Offset} targets {kind} {Names.Quote(r.Target)} and cannot carry a signature hash");
         return null;
     }
 }

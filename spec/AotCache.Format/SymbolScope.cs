@@ -32,7 +32,7 @@ public sealed class SymbolScope(ISymbolScope? fallback = null) : ISymbolScope
         ArgumentException.ThrowIfNullOrEmpty(name);
         if (!RelocationRules.IsKnown(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown symbol kind");
         if (RelocationRules.IsCallable(kind) != signature is not null)
-            throw new ArgumentException(signature is null ? $"function '{name}' needs a signature" : $"data '{name}' has no signature", nameof(signature));
+            throw new ArgumentException(signature is null ? $"function {Names.Quote(name)} needs a signature" : $"data {Names.Quote(name)} has no signature", nameof(signature));
         _symbols[name] = new SymbolInfo(kind, signature);
         return this;
     }
@@ -48,7 +48,7 @@ public static class SymbolScopes
     public static SymbolInfo Get(this ISymbolScope scope, string name)
     {
         ArgumentNullException.ThrowIfNull(scope);
-        return scope.TryGetSymbol(name, out SymbolInfo symbol) ? symbol : throw new KeyNotFoundException($"no symbol named '{name}' in this scope");
+        return scope.TryGetSymbol(name, out SymbolInfo symbol) ? symbol : throw new KeyNotFoundException($"no symbol named {Names.Quote(name)} in this scope");
     }
 
     /// <summary>The signature hash a reference to <paramref name="target"/> records when compiled against

@@ -19,7 +19,7 @@ namespace AotCache.Bench;
 /// </summary>
 public static class QuickRun
 {
-    public static int Run(int[] sizes, int repetitions, TextWriter log, bool peer = true)
+    public static int Run(int[] sizes, int repetitions, TextWriter log, bool peer = true, bool remote = true)
     {
         string directory = Directory.CreateTempSubdirectory("aotcache-bench-").FullName;
         var result = new Dictionary<string, object>();
@@ -119,6 +119,7 @@ public static class QuickRun
                     ((Dictionary<string, object>)result[$"n{n}"])["nib_incremental_written_fraction"] = Round(frontEnd.WrittenFraction);
                     ((Dictionary<string, object>)result[$"n{n}"])["nib_incremental_recompiled"] = frontEnd.Compiled;
                     ((Dictionary<string, object>)result[$"n{n}"])["nib_incremental_edited_in_place"] = frontEnd.InPlace;
+                    if (remote) Remote.RemoteFigures.Add(n, directory, log, (Dictionary<string, object>)result[$"n{n}"]);
                 }
                 processFigures.AddProcessAndMemory(n, path, (Dictionary<string, object>)result[$"n{n}"]);
                 log.WriteLine($"[{n} functions] cold {cold * 1000:F0} ms, warm {warmMedian * 1000:F2} ms, floor {floorMedian * 1000:F2} ms, hot-swap {hotSwap[n] * 1e6:F0} µs");
@@ -129,6 +130,32 @@ public static class QuickRun
                 // The same ratio for the physical floor: how flat the machine itself lets a per-function cost be.
                 result["floor_per_function_largest_over_smallest"] = Round(perFunctionFloor[sizes[^1]] / perFunctionFloor[sizes[0]]);
                 result["hot_swap_largest_over_smallest"] = Round(hotSwap[sizes[^1]] / hotSwap[sizes[0]]);
+            }
+            (double staleSmall, double staleLarge) = StrictStaleLoad(2_000, 4_000);
+            result["stale_strict_load_ms"] = new Dictionary<string, object> { ["n2000"] = Round(staleSmall * 1000), ["n4000"] = Round(staleLarge * 1000) };
+            result["stale_strict_load_4000_over_2000"] = Round(staleLarge / staleSmall);
+            result["machine"] = Machine;
+            Console.Out.WriteLine(JsonSerializer.Serialize(result));
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary><c>--remote-only</c>: the team cache's figures alone, for each size, as one JSON object.</summary>
+    public static int RunRemoteOnly(int[] sizes, TextWriter log)
+    {
+        string directory = Directory.CreateTempSubdirectory("aotcache-bench-").FullName;
+        try
+        {
+            var result = new Dictionary<string, object>();
+            foreach (int n in sizes)
+            {
+                var figures = new Dictionary<string, object>();
+                Remote.RemoteFigures.Add(n, directory, log, figures);
+                result[$"n{n}"] = figures;
             }
             result["machine"] = Machine;
             Console.Out.WriteLine(JsonSerializer.Serialize(result));
@@ -242,6 +269,47 @@ public static class QuickRun
         memory.Free(region);
         GC.KeepAlive(hash);
         return seconds;
+    }
+
+    /// <summary>
+    /// Median time of a strict load refused for stale callers, at two sizes: every one of n callers calls its own callee
+    /// (n distinct signatures) compiled against a signature the file lacks, so the refusal names 2n signatures. Linear
+    /// work gives a ratio near 2; the per-reference scan of every declaration it replaced gave 4.
+    /// </summary>
+    private static (double Small, double Large) StrictStaleLoad(int small, int large)
+    {
+        byte[] Build(int n)
+        {
+            var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "stale-callers" };
+            Signature Distinct(int i)
+            {
+                var parameters = new List<Format.ValueType>();
+                do { parameters.Add((Format.ValueType)(1 + i % 5)); i /= 5; } while (i > 0);
+                return Signature.SysV([.. parameters], [Format.ValueType.I64]);
+            }
+            Signature callerSignature = b.AddDeclaration(Distinct(0)).Signature;
+            for (int i = 0; i < n; i++)
+            {
+                var callee = b.AddFunction($"callee{i}", new FunctionBody([0xB8, 7, 0, 0, 0, 0xC3], b.AddDeclaration(Distinct(i)).Signature));
+                b.AddFunction($"caller{i}", new FunctionBody([0xE8, 0, 0, 0, 0, 0xC3], callerSignature,
+                    [new Relocation(1, RelocationKind.FunctionPcRel32, callee.Name, -4, Distinct(n + i).Hash)]));
+            }
+            return b.ToArray();
+        }
+        double Time(byte[] file)
+        {
+            var times = new List<double>();
+            for (int r = -1; r < 7; r++)
+            {
+                using var image = CacheImage.Read(file); // a fresh image: no index left from the previous round
+                var sw = Stopwatch.StartNew();
+                if (LoadedModule.TryLoad(image, null, out LoadedModule? module, out _)) module!.Dispose();
+                if (r >= 0) times.Add(sw.Elapsed.TotalSeconds);
+            }
+            return Median(times);
+        }
+        byte[] smallFile = Build(small), largeFile = Build(large);
+        return (Time(smallFile), Time(largeFile));
     }
 
     /// <summary>Median time of committing a one-function redefinition in a hot-swappable module.</summary>

@@ -1,48 +1,73 @@
+using System.Runtime.InteropServices;
 using AotCache.Format;
 using AotCache.Reader;
+using AotCache.Reader.Memory;
 
 namespace AotCache.Tools.CacheDump;
 
 public static partial class CacheDumpCommand
 {
     /// <summary>
-    /// Opens and validates the file with the loader's own validator (<see cref="ReadOptions.Full"/>: section
-    /// checksums too, so dump and <c>--verify</c> accept exactly the same files), then verifies or dumps it.
-    /// A malformed file is one error line and exit 1; an unreadable one is exit 2; output that cannot be written
-    /// is exit 4. Nothing else is caught: the reader throws only <see cref="AotCacheException"/> for bad bytes, so
-    /// anything else is a bug here.
+    /// Maps the file (a regular file only: a FIFO, pipe or device is refused before it is read) and validates it
+    /// with the loader's own validator (<see cref="ReadOptions.Full"/>: section checksums too, so dump and
+    /// <c>--verify</c> accept exactly the same files), then verifies or dumps it. A malformed file is one error line
+    /// and exit 1, its field named from the bytes the validator saw (<see cref="FieldNames"/> reads only the header
+    /// and the directory): the file is never read again. An unreadable file or a bad <c>--trust</c> is exit 2; output
+    /// that cannot be written is exit 4. Nothing else is caught: the reader throws only <see cref="AotCacheException"/>
+    /// for bad bytes, so anything else is a bug here.
     /// </summary>
     private static int Execute(DumpRequest request, TextWriter stdout, TextWriter stderr)
     {
-        CacheImage image;
+        List<TrustedKey> trusted;
         try
         {
-            image = CacheImage.OpenFile(request.Path, ReadOptions.Full with { MapFiles = false }); // a copy: a file truncated meanwhile cannot fault the tool
+            trusted = TrustedKeys.Parse(request.Trust ?? []);
+        }
+        catch (UsageException e)
+        {
+            return Report(stderr, $"error: {e.Message}", ExitUnreadable);
+        }
+        ReadOptions options = ReadOptions.Full;
+        if (trusted.Count > 0 || request.RequireSignature)
+            options = options with { Signatures = new SignaturePolicy { RequireSignature = request.RequireSignature, TrustedKeys = [.. trusted.Select(t => t.Key)] } };
+
+        MappedFile mapped;
+        try
+        {
+            mapped = MappedFile.OpenRead(request.Path, allowMapping: false); // a copy: a file truncated meanwhile cannot fault the tool
         }
         catch (AotCacheException e)
         {
-            return Report(stderr, ErrorLine(e, FileBytes(request.Path)), ExitMalformed);
+            return Report(stderr, ErrorLine(e, default), ExitMalformed); // larger than any file may be [LIM-2]
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return Report(stderr, $"error: cannot read {request.Path}: {e.Message}", ExitUnreadable);
+            return Report(stderr, $"error: cannot read {Names.Escape(request.Path)}: {Names.Escape(e.Message)}", ExitUnreadable);
         }
-
-        using (image)
+        using (mapped)
         {
+            CacheImage image;
             try
             {
-                return Output(request, image, stdout);
+                image = CacheImage.Read(mapped.Memory, options);
+            }
+            catch (AotCacheException e)
+            {
+                return Report(stderr, ErrorLine(e, mapped.Memory.Span), ExitMalformed);
+            }
+            try
+            {
+                return Output(request, image, trusted, stdout);
             }
             catch (IOException e)
             {
                 // A full disk or a stream closed under us: no stack trace, a code that says the output is incomplete.
-                return Report(stderr, $"error: cannot write the output: {e.Message}", ExitOutputFailed);
+                return Report(stderr, $"error: cannot write the output: {Names.Escape(e.Message)}", ExitOutputFailed);
             }
         }
     }
 
-    private static int Output(DumpRequest request, CacheImage image, TextWriter stdout)
+    private static int Output(DumpRequest request, CacheImage image, IReadOnlyList<TrustedKey> trusted, TextWriter stdout)
     {
         if (!request.Verify)
         {
@@ -52,8 +77,8 @@ public static partial class CacheDumpCommand
             return ExitOk;
         }
         ref readonly FileHeader h = ref image.Header;
-        stdout.WriteLine($"OK: {request.Path} is a valid AotCache {h.MajorVersion}.{h.MinorVersion} file " +
-            $"({image.Functions.Length} functions, {image.Relocations.Length} relocations)");
+        stdout.WriteLine($"OK: {Names.Escape(request.Path)} is a valid AotCache {h.MajorVersion}.{h.MinorVersion} file " +
+            $"({image.Functions.Length} functions, {image.Relocations.Length} relocations), {SignatureVerdict(image, trusted)}");
         if (!request.Strict) return ExitOk;
         List<LintFinding> findings = CacheLinter.Lint(image);
         foreach (LintFinding f in findings) stdout.WriteLine(FindingLine(f, image.File));
@@ -76,17 +101,17 @@ public static partial class CacheDumpCommand
         return exitCode;
     }
 
-    /// <summary>The file's bytes for naming the field of an error, or empty when it cannot be read again.</summary>
-    private static byte[] FileBytes(string path)
+    /// <summary>What <c>--verify</c> says of a valid file's signature: <c>signed by trusted key …</c> (the reader checked
+    /// it with the policy of <c>--trust</c> [AUTH-2]), <c>unsigned</c>, or <c>signature present, not checked</c>.</summary>
+    private static string SignatureVerdict(CacheImage image, IReadOnlyList<TrustedKey> trusted)
     {
-        try
-        {
-            return File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OutOfMemoryException)
-        {
-            return [];
-        }
+        if (!image.HasSection(SectionKind.Signature)) return "unsigned";
+        if (trusted.Count == 0) return "signature present, not checked (no --trust key given)";
+        SignatureRecord record = MemoryMarshal.Read<SignatureRecord>(image.File.Slice(image.SectionOffset(SectionKind.Signature), SignatureRecord.RecordSize));
+        ReadOnlySpan<byte> keyId = record.KeyId;
+        foreach (TrustedKey t in trusted)
+            if ((ushort)t.Key.Algorithm == record.Algorithm && keyId.SequenceEqual(t.Key.KeyId)) return $"signed by trusted key {t.Label}";
+        throw new InvalidOperationException("the reader accepted a signature by a key that was not given: a bug");
     }
 
     /// <summary><c>error: Code (number) at offset N (0xN) [REQ-1] in FIELD: detail</c>; the offset and field are left
@@ -96,7 +121,7 @@ public static partial class CacheDumpCommand
         bool atField = e.Offset >= 0 && e.Code != ErrorCode.SignatureMissing;
         string at = atField ? $" at offset {e.Offset} (0x{e.Offset:x})" : "";
         string field = atField && file.Length > 0 ? $" in {FieldNames.At(file, e.Offset)}" : "";
-        return $"error: {e.Code} ({(int)e.Code}){at} [{e.Requirement}]{field}: {e.Detail}";
+        return $"error: {e.Code} ({(int)e.Code}){at} [{e.Requirement}]{field}: {e.Detail}"; // names in it are escaped by the reader (Names)
     }
 
     /// <summary><c>REC-7 at offset N (0xN) in FIELD: message</c>.</summary>

@@ -6,7 +6,10 @@ namespace AotCache.Tools.CacheDump;
 /// <param name="Json">Print the dump as JSON instead of text.</param>
 /// <param name="Sections">The parts of the dump to print.</param>
 /// <param name="Strict">With <paramref name="Verify"/>: also report the SHOULD-level findings ([REC-n]) of a valid file.</param>
-internal sealed record DumpRequest(string Path, bool Verify, bool Json, IReadOnlySet<DumpSection> Sections, bool Strict = false);
+/// <param name="Trust">With <paramref name="Verify"/>: the trusted keys, as written after <c>--trust</c> (<see cref="TrustedKeys"/>).</param>
+/// <param name="RequireSignature">With <paramref name="Verify"/>: refuse an unsigned file [AUTH-3].</param>
+internal sealed record DumpRequest(string Path, bool Verify, bool Json, IReadOnlySet<DumpSection> Sections, bool Strict = false,
+    IReadOnlyList<string>? Trust = null, bool RequireSignature = false);
 
 /// <summary>The parts of a dump, in the order they are printed.</summary>
 internal enum DumpSection

@@ -99,10 +99,8 @@ internal sealed class ImageFacts
     /// <summary>A signature known by its hash: its text when a declaration of the file has that hash.</summary>
     public string SignatureText(ulong hash)
     {
-        ReadOnlySpan<DeclarationRecord> declarations = _image.Declarations;
-        for (int i = 0; i < declarations.Length; i++)
-            if (declarations[i].SignatureHash == hash) return _image.GetSignature(i).ToString();
-        return $"unknown signature {Hex64(hash)}";
+        int declaration = _image.FindDeclaration(hash);
+        return declaration >= 0 ? _image.GetSignature(declaration).ToString() : $"unknown signature {Hex64(hash)}";
     }
 
     /// <summary>The declaration of a function or import as <c>sysv (i64) -> i64</c>; null for data.</summary>
@@ -162,21 +160,8 @@ internal sealed class ImageFacts
     public static string HexBytes(ReadOnlySpan<byte> bytes) =>
         string.Join(' ', bytes.ToArray().Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
 
-    /// <summary>Names and strings as printed in text tables: control characters escaped, so that a hostile
-    /// name cannot break a line or forge another row.</summary>
-    public static string Printable(string text)
-    {
-        if (!text.Any(c => char.IsControl(c) || c == '\\')) return text;
-        var sb = new System.Text.StringBuilder(text.Length + 8);
-        foreach (char c in text)
-        {
-            if (c == '\\') sb.Append(@"\\");
-            else if (c == '\n') sb.Append(@"\n");
-            else if (c == '\r') sb.Append(@"\r");
-            else if (c == '\t') sb.Append(@"\t");
-            else if (char.IsControl(c)) sb.Append($"\\u{(int)c:x4}");
-            else sb.Append(c);
-        }
-        return sb.ToString();
-    }
+    /// <summary>Names and strings as printed in text tables: every character that does not print as itself
+    /// escaped (<see cref="Names.Escape"/>), so that a hostile name cannot break a line, forge another row or reach
+    /// the terminal as an escape sequence.</summary>
+    public static string Printable(string text) => Names.Escape(text);
 }

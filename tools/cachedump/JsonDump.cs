@@ -267,7 +267,7 @@ internal static class JsonDump
         json.WriteEndArray();
     }
 
-    /// <summary>The Unwind section (format 1.2), only when the file has one: per function its FDE's offset in the CFI
+    /// <summary>The Unwind section (format 1.3), only when the file has one: per function its FDE's offset in the CFI
     /// area (or null), the rows of its CFA program by code offset, and the instructions.</summary>
     private static void Unwind(CacheImage image, ImageFacts facts, Utf8JsonWriter json)
     {

@@ -1,9 +1,11 @@
 using System.CommandLine;
+using AotCache.Format;
 
 namespace AotCache.Tools.CacheDump;
 
 /// <summary>
-/// <c>cachedump FILE [--json] [--verify [--strict]] [--no-disasm] [--section NAME]...</c>: the command line only.
+/// <c>cachedump FILE [--json] [--verify [--strict] [--trust KEY]... [--require-signature]] [--no-disasm] [--section NAME]...</c>:
+/// the command line only.
 /// What each mode does is in <c>CacheDumpCommand.Execute.cs</c>.
 /// </summary>
 public static partial class CacheDumpCommand
@@ -50,6 +52,19 @@ public static partial class CacheDumpCommand
             Description = "With --verify: also report SHOULD-level findings (FORMAT.md's [REC-n] recommendations), one line each; " +
                 "exit 3 when there are any",
         };
+        var trust = new Option<string[]>("--trust")
+        {
+            Description = "With --verify: check the file's signature against this trusted key (repeatable). hmac:NAME:SECRET_FILE is an " +
+                "HMAC-SHA256 key known by NAME (no ':' in it) whose secret is the raw bytes of SECRET_FILE (at least 32); " +
+                "ecdsa:PUBLIC_KEY_FILE is an ECDSA P-256 public key in PEM (BEGIN PUBLIC KEY). A file signed by another key, or " +
+                "changed after signing, is refused [AUTH-2]. The OK line says 'signed by trusted key ...', 'unsigned', or, " +
+                "without --trust, 'signature present, not checked'",
+            HelpName = "KEY",
+        };
+        var requireSignature = new Option<bool>("--require-signature")
+        {
+            Description = "With --verify: refuse an unsigned file [AUTH-3] (a signed one needs --trust to be checked)",
+        };
         var noDisassembly = new Option<bool>("--no-disasm") { Description = "Leave out the disassembly of the functions" };
         var sections = new Option<string[]>("--section")
         {
@@ -63,6 +78,8 @@ public static partial class CacheDumpCommand
         root.Options.Add(json);
         root.Options.Add(verify);
         root.Options.Add(strict);
+        root.Options.Add(trust);
+        root.Options.Add(requireSignature);
         root.Options.Add(noDisassembly);
         root.Options.Add(sections);
         root.Validators.Add(result =>
@@ -71,6 +88,8 @@ public static partial class CacheDumpCommand
                 result.AddError("--verify prints one line and takes no dump options (--json, --no-disasm, --section)");
             if (result.GetValue(strict) && !result.GetValue(verify))
                 result.AddError("--strict is a level of --verify: use --verify --strict");
+            if ((result.GetValue(trust) is { Length: > 0 } || result.GetValue(requireSignature)) && !result.GetValue(verify))
+                result.AddError("--trust and --require-signature check signatures for --verify: use them with --verify");
         });
         root.SetAction(parse =>
         {
@@ -79,7 +98,9 @@ public static partial class CacheDumpCommand
                 parse.GetValue(verify),
                 parse.GetValue(json),
                 DumpSections.Select(parse.GetValue(sections), disassemble: !parse.GetValue(noDisassembly)),
-                parse.GetValue(strict));
+                parse.GetValue(strict),
+                parse.GetValue(trust) ?? [],
+                parse.GetValue(requireSignature));
             return Execute(request, stdout, stderr);
         });
 
@@ -87,8 +108,8 @@ public static partial class CacheDumpCommand
         if (parsed.Errors.Count > 0 && parsed.Action is not { ClearsParseErrors: true }) // --help clears them
         {
             // A usage error is "cannot do what was asked", like an unreadable file: exit 2, not 1 (malformed file).
-            foreach (var error in parsed.Errors) stderr.WriteLine($"error: {error.Message}");
-            stderr.WriteLine("usage: cachedump FILE [--json] [--verify [--strict]] [--no-disasm] [--section NAME]... (see --help)");
+            foreach (var error in parsed.Errors) stderr.WriteLine($"error: {Names.Escape(error.Message)}");
+            stderr.WriteLine("usage: cachedump FILE [--json] [--verify [--strict] [--trust KEY]... [--require-signature]] [--no-disasm] [--section NAME]... (see --help)");
             return ExitUnreadable;
         }
         return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });

@@ -179,7 +179,7 @@ internal static class TextDump
     }
 
     /// <summary>
-    /// The Unwind section (format 1.2) as <c>readelf --debug-dump=frames-interp</c> would show it: per function, the rows
+    /// The Unwind section (format 1.3) as <c>readelf --debug-dump=frames-interp</c> would show it: per function, the rows
     /// of its CFA program by code offset (the CFA, and where each saved register is), then the instructions themselves.
     /// Nothing for a file without the section.
     /// </summary>

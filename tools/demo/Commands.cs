@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AotCache.Demo.Build;
 using AotCache.Demo.Generator;
 using AotCache.Demo.Language;
+using AotCache.Demo.Remote;
 using AotCache.Format;
 using AotCache.Reader;
 using AotCache.Loader;
@@ -75,6 +76,9 @@ internal static class Commands
         if (ReadSource(request.File, stderr) is not { } file) return Program.ExitUsage;
         int? sample = request.Verify ? request.VerifySample : 0; // parse the option before any work
         var progress = new ProgressBar(stderr, interactive);
+        if (request.Remote is not null && request.KeyInputs != KeyInputs.All)
+            stderr.WriteLine("warning: the remote cache is not used: --key-omit leaves inputs out of the cache keys, and such keys must not be shared");
+        using RemoteFunctionCache? remote = request.KeyInputs == KeyInputs.All ? request.Remote?.Open(request.Codegen) : null;
         var options = new BuildOptions
         {
             CacheDirectory = request.CacheDirectoryPath,
@@ -82,6 +86,7 @@ internal static class Commands
             KeyInputs = request.KeyInputs,
             Progress = progress,
             AllowIncremental = !request.Verify && !needAnalysis,
+            Remote = remote,
         };
         try
         {
@@ -102,18 +107,21 @@ internal static class Commands
             progress.Finish();
         }
         foreach (string warning in build.Warnings) stderr.WriteLine($"warning: {warning}");
+        // One line however many functions the fault touched [RMT-14]; the build went on offline.
+        if (remote?.Warning is { } remoteWarning) stderr.WriteLine($"warning: {remoteWarning}");
         if (!request.Quiet)
         {
             stderr.WriteLine(build.Summary());
+            if (remote is not null) stderr.WriteLine(remote.Summary(build.Reused, build.Compiled + build.StaleRecompiled));
             foreach (FunctionReport f in build.Changed.Take(20))
-                stderr.WriteLine($"  {(f.Outcome == FunctionOutcome.Compiled ? "compiled" : "stale   ")} {f.Name}: {f.Reason}");
+                stderr.WriteLine($"  {f.Outcome switch { FunctionOutcome.Compiled => "compiled", FunctionOutcome.Fetched => "fetched ", _ => "stale   " }} {f.Name}: {f.Reason}");
             if (build.Changed.Count > 20) stderr.WriteLine($"  ... and {build.Changed.Count - 20} more");
         }
         if (!request.Verify) return Program.ExitOk;
         int seed = request.VerifySeed ?? Random.Shared.Next();
         VerifyReport report = CacheVerifier.Verify(analysis!, build, sample, seed);
         foreach (CacheMismatch m in report.Mismatches) stderr.WriteLine($"error: --verify-cache: {m}");
-        stderr.WriteLine($"verify-cache: {report.Checked} of {report.Reused} reused functions recompiled and compared (seed {report.Seed}): " +
+        stderr.WriteLine($"verify-cache: {report.Checked} of {report.Reused} {(build.Fetched > 0 ? "reused and fetched" : "reused")} functions recompiled and compared (seed {report.Seed}): " +
             (report.Passed ? "all identical" : $"{report.Mismatches.Count} differ"));
         return report.Passed ? Program.ExitOk : Program.ExitVerifyFailed;
     }

@@ -18,11 +18,13 @@ public static class Program
     public const int ExitVerifyFailed = 3;
     public const int ExitLoadFailed = 4;
 
-    public static int Main(string[] args) => Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected);
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected, Environment.GetEnvironmentVariable);
 
-    /// <summary>Runs the tool with the given output streams (tests pass their own).</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool interactive = false)
+    /// <summary>Runs the tool with the given output streams (tests pass their own) and environment variables (null: none;
+    /// the process's are read only by <see cref="Main"/>).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool interactive = false, Func<string, string?>? environment = null)
     {
+        environment ??= static _ => null;
         var file = new Argument<FileInfo>("FILE") { Description = "The Nib program (.nib)" };
         var cacheDir = new Option<DirectoryInfo?>("--cache-dir") { Description = "The cache directory (default: .aotcache beside the program)" };
         var verify = new Option<string?>("--verify-cache")
@@ -39,13 +41,37 @@ public static class Program
         var importCalls = new Option<ImportCallStyle>("--import-calls") { Hidden = true, DefaultValueFactory = _ => ImportCallStyle.Thunk };
         var globalAccess = new Option<GlobalAccessStyle>("--global-access") { Hidden = true, DefaultValueFactory = _ => GlobalAccessStyle.RipRelative };
         var verifySeed = new Option<int?>("--verify-seed") { Hidden = true };
+        var remoteCache = new Option<string?>("--remote-cache")
+        {
+            Description = $"A team cache of compiled functions, after the local cache and before compiling (default: ${Remote.RemoteSettings.AddressVariable})",
+            HelpName = "redis://HOST:PORT[,HOST:PORT...]",
+        };
+        var remoteKey = new Option<string?>("--remote-key")
+        {
+            Description = $"Keys that sign uploads and that fetched entries must be signed with: 'hmac NAME BASE64' lines or ECDSA P-256 PEM blocks (default: ${Remote.RemoteSettings.KeyVariable})",
+            HelpName = "FILE",
+        };
+        var remoteReadOnly = new Option<bool>("--remote-read-only") { Description = $"Fetch from the team cache, never upload (or ${Remote.RemoteSettings.ReadOnlyVariable}=1)" };
+        var noRemote = new Option<bool>("--no-remote-cache") { Description = $"Ignore ${Remote.RemoteSettings.AddressVariable} for this build" };
+        var remoteConnect = new Option<int?>("--remote-connect-timeout")
+        {
+            Description = $"Milliseconds to connect before building offline (default 2000; ${Remote.RemoteSettings.ConnectTimeoutVariable})",
+            HelpName = "MS",
+        };
+        var remoteCommand = new Option<int?>("--remote-command-timeout")
+        {
+            Description = $"Milliseconds for one batch of lookups or uploads before building offline (default 1000; ${Remote.RemoteSettings.CommandTimeoutVariable})",
+            HelpName = "MS",
+        };
 
         var run = new Command("run", "Build the program through its cache (compiling only what changed) and run its main");
         var build = new Command("build", "Build the program's cache without running it");
         foreach (Command c in new[] { run, build })
         {
             c.Arguments.Add(file);
-            foreach (Option o in new Option[] { cacheDir, verify, quiet, omit, importCalls, globalAccess, verifySeed }) c.Options.Add(o);
+            foreach (Option o in new Option[] { cacheDir, verify, quiet, remoteCache, remoteKey, remoteReadOnly, noRemote, remoteConnect, remoteCommand,
+                         omit, importCalls, globalAccess, verifySeed })
+                c.Options.Add(o);
         }
         run.Options.Add(watch);
         run.Options.Add(perfMap);
@@ -70,6 +96,8 @@ public static class Program
         BuildRequest Request(ParseResult p) => new(
             p.GetValue(file)!, p.GetValue(cacheDir), p.GetValue(quiet), p.GetResult(verify) is not null, p.GetValue(verify),
             p.GetValue(verifySeed), ParseOmissions(p.GetValue(omit) ?? []), new CodegenSettings(p.GetValue(importCalls), p.GetValue(globalAccess)),
+            Remote.RemoteSettings.From(p.GetValue(remoteCache), p.GetValue(remoteKey), p.GetValue(remoteReadOnly), p.GetValue(remoteConnect),
+                p.GetValue(remoteCommand), p.GetValue(noRemote), environment),
             p.GetValue(perfMap));
 
         run.SetAction(p => Commands.Run(Request(p), p.GetValue(watch), stdout, stderr, interactive));
@@ -120,7 +148,7 @@ public sealed class UsageException(string message) : Exception(message);
 /// <summary>What <c>run</c> and <c>build</c> were asked to do.</summary>
 public sealed record BuildRequest(
     FileInfo File, DirectoryInfo? CacheDirectory, bool Quiet, bool Verify, string? VerifyAmount, int? VerifySeed,
-    KeyInputs KeyInputs, CodegenSettings Codegen, bool PerfMap = false)
+    KeyInputs KeyInputs, CodegenSettings Codegen, Remote.RemoteSettings? Remote = null, bool PerfMap = false)
 {
     public string CacheDirectoryPath => CacheDirectory?.FullName ?? Path.Combine(File.DirectoryName ?? ".", ".aotcache");
 

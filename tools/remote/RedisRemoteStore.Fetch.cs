@@ -32,6 +32,13 @@ public sealed partial class RedisRemoteStore
                 else await FetchBatchAsync(database, keys, offset, count, results, validate, token).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception e) when (IsFault(e, cancellationToken))
+        {
+            // Whatever the client library throws is a fault of the store, never of the build [RMT-13].
+            Trip(RedisFaults.During(e, Options.CommandTimeout));
+            for (int i = 0; i < results.Length; i++)
+                if (results[i] is null) FillUnavailable(keys, i, 1, results);
+        }
         finally
         {
             if (networked) _counters.AddNetworkTime(Stopwatch.GetElapsedTime(started));
@@ -56,7 +63,12 @@ public sealed partial class RedisRemoteStore
         var pending = new Task<RedisValue>[count];
         for (int i = 0; i < count; i++)
             pending[i] = batch.StringGetRangeAsync(keys[offset + i].Text, 0, Options.MaxEntryBytes);
-        batch.Execute();
+        if (Execute(batch, pending) is { } refused)
+        {
+            Trip(refused);
+            FillUnavailable(keys, offset, count, results);
+            return;
+        }
         _counters.RoundTrip();
         await AwaitBatchAsync(pending, cancellationToken).ConfigureAwait(false);
 

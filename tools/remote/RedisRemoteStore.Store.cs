@@ -46,6 +46,13 @@ public sealed partial class RedisRemoteStore
                 else await StoreBatchAsync(database, entries, toSend, offset, count, results, token).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception e) when (IsFault(e, cancellationToken))
+        {
+            // Whatever the client library throws is a fault of the store, never of the build [RMT-13].
+            Trip(RedisFaults.During(e, Options.CommandTimeout));
+            for (int i = 0; i < toSend.Count; i++)
+                if (results[toSend[i]] is null) FillUnavailable(entries, toSend, i, 1, results);
+        }
         finally
         {
             if (networked) _counters.AddNetworkTime(Stopwatch.GetElapsedTime(started));
@@ -81,7 +88,12 @@ public sealed partial class RedisRemoteStore
             pending[i] = batch.StringSetAsync(entry.Key.Text, entry.Bytes, expiry, ValueCondition.NotExists);
             _counters.AddBytesOut(entry.Bytes.Length);
         }
-        batch.Execute();
+        if (Execute(batch, pending) is { } refused)
+        {
+            Trip(refused);
+            FillUnavailable(entries, toSend, offset, count, results);
+            return;
+        }
         _counters.RoundTrip();
         await AwaitBatchAsync(pending, cancellationToken).ConfigureAwait(false);
 

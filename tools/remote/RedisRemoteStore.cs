@@ -241,6 +241,35 @@ public sealed partial class RedisRemoteStore : IRemoteStore
             (batch, token) => body(batch * size, Math.Min(size, total - batch * size), token));
     }
 
+    /// <summary>Whether an exception out of a call is the store's fault, to be degraded on: not the caller's cancellation,
+    /// and not a call on a disposed store (the caller's misuse).</summary>
+    private bool IsFault(Exception e, CancellationToken cancellationToken)
+    {
+        if (e is OperationCanceledException && cancellationToken.IsCancellationRequested) return false;
+        lock (_stateLock) return !(e is ObjectDisposedException && _disposed);
+    }
+
+    /// <summary>
+    /// Sends a batch. With no connection left to send on (the server died between two batches), the client library
+    /// throws here rather than failing the commands: that is the store's fault, returned; the commands' own failures,
+    /// which may follow, are observed so that they are not reported as unobserved.
+    /// </summary>
+    private RemoteFault? Execute(IBatch batch, Task[] pending)
+    {
+        try
+        {
+            batch.Execute();
+            return null;
+        }
+        catch (Exception e) when (e is RedisException or ObjectDisposedException or InvalidOperationException)
+        {
+            foreach (Task t in pending)
+                _ = t.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return RedisFaults.During(e, Options.CommandTimeout);
+        }
+    }
+
     /// <summary>Waits until every command of a batch has its answer, or the command timeout passes. Commands still
     /// unanswered are left incomplete for the caller to see; their later failures are observed here.</summary>
     private async Task AwaitBatchAsync(Task[] pending, CancellationToken cancellationToken)

@@ -6,12 +6,13 @@ namespace AotCache.Remote;
 
 /// <summary>
 /// Everything a remote entry's code depends on, and so everything its key is derived from (REMOTE.md §2):
-/// the format's major version, the function's content hash, the codegen fingerprint hash, the target and the
-/// CPU features the code needs.
+/// the format's major version, the function's content hash, the canonical fingerprint hash of the compiler's
+/// configuration, the target and the CPU features the code needs.
 /// </summary>
 /// <param name="FormatMajor">The major version of the entry's AotCache file (<see cref="FormatConstants.MajorVersion"/>).</param>
 /// <param name="ContentHash">The function's content hash (FORMAT.md §8); never <see cref="ContentHash.None"/>.</param>
-/// <param name="CodegenFingerprint">The header's <c>codegen_fingerprint</c> (FORMAT.md §5.1).</param>
+/// <param name="Fingerprint">The canonical fingerprint hash (<see cref="RemoteFingerprint.Hash"/>, REMOTE.md §2.5): of the
+/// fingerprint components themselves, not the header's <c>codegen_fingerprint</c>, which depends on the string table's layout.</param>
 /// <param name="Architecture">The header's <c>architecture</c>.</param>
 /// <param name="Abi">The header's <c>abi</c>.</param>
 /// <param name="Os">The header's <c>os</c>.</param>
@@ -19,16 +20,16 @@ namespace AotCache.Remote;
 public readonly record struct RemoteKeyInputs(
     ushort FormatMajor,
     ContentHash ContentHash,
-    ulong CodegenFingerprint,
+    ulong Fingerprint,
     Architecture Architecture,
     Abi Abi,
     TargetOs Os,
     CpuFeatures RequiredCpuFeatures)
 {
     /// <summary>Inputs for a file of the major version this library writes.</summary>
-    public static RemoteKeyInputs Current(ContentHash contentHash, ulong codegenFingerprint, Architecture architecture, Abi abi,
+    public static RemoteKeyInputs Current(ContentHash contentHash, ulong fingerprint, Architecture architecture, Abi abi,
         TargetOs os, CpuFeatures requiredCpuFeatures) =>
-        new(FormatConstants.MajorVersion, contentHash, codegenFingerprint, architecture, abi, os, requiredCpuFeatures);
+        new(FormatConstants.MajorVersion, contentHash, fingerprint, architecture, abi, os, requiredCpuFeatures);
 }
 
 /// <summary>
@@ -72,7 +73,7 @@ public sealed class RemoteKey : IEquatable<RemoteKey>
     /// <summary>
     /// Writes the canonical encoding of <paramref name="inputs"/>: 40 bytes, every integer little-endian
     /// (REMOTE.md §2.1). <c>format_major</c> u16 at 0, <c>architecture</c> u16 at 2, <c>abi</c> u16 at 4, <c>os</c> u16
-    /// at 6, <c>required_cpu_features</c> u64 at 8, <c>codegen_fingerprint</c> u64 at 16, the content hash's low half
+    /// at 6, <c>required_cpu_features</c> u64 at 8, <c>fingerprint</c> u64 at 16, the content hash's low half
     /// u64 at 24 and its high half u64 at 32.
     /// </summary>
     /// <exception cref="ArgumentException">As for <see cref="For"/>, or <paramref name="destination"/> is shorter than 40 bytes.</exception>
@@ -93,7 +94,7 @@ public sealed class RemoteKey : IEquatable<RemoteKey>
         BinaryPrimitives.WriteUInt16LittleEndian(destination[4..], (ushort)inputs.Abi);
         BinaryPrimitives.WriteUInt16LittleEndian(destination[6..], (ushort)inputs.Os);
         BinaryPrimitives.WriteUInt64LittleEndian(destination[8..], (ulong)inputs.RequiredCpuFeatures);
-        BinaryPrimitives.WriteUInt64LittleEndian(destination[16..], inputs.CodegenFingerprint);
+        BinaryPrimitives.WriteUInt64LittleEndian(destination[16..], inputs.Fingerprint);
         BinaryPrimitives.WriteUInt64LittleEndian(destination[24..], inputs.ContentHash.Low);
         BinaryPrimitives.WriteUInt64LittleEndian(destination[32..], inputs.ContentHash.High);
     }

@@ -1,3 +1,8 @@
+using AotCache.Format;
+using AotCache.Reader;
+using AotCache.Reader.Memory;
+using Microsoft.Win32.SafeHandles;
+
 namespace AotCache.Writer;
 
 /// <summary>
@@ -77,21 +82,76 @@ public static partial class AtomicFile
     /// version, which replaces the file atomically. Concurrent updaters take turns, so none overwrites an
     /// update it has not seen: no update is lost silently.
     /// </summary>
+    /// <remarks>
+    /// Both names are predictable, so both may be planted. The lock file <c>NAME.lock</c> is opened without following a
+    /// symbolic link (a planted link is an <see cref="IOException"/>, and nothing is created at its target) and must be a
+    /// regular file; <c>NAME</c> is read only if it is a regular file (a planted FIFO would block the read forever, a
+    /// device never end): anything else is a <see cref="NotRegularFileException"/>, and nothing is written.
+    /// </remarks>
     public static void Update(string path, Func<byte[]?, byte[]> update, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(update);
         string full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        using FileStream lockFile = AcquireLock(full + ".lock", timeout ?? TimeSpan.FromSeconds(30));
-        byte[]? current = File.Exists(full) ? File.ReadAllBytes(full) : null;
+        using IDisposable lockFile = AcquireLock(full + ".lock", timeout ?? TimeSpan.FromSeconds(30));
+        byte[]? current = ReadIfExists(full);
         Write(full, update(current));
     }
 
-    /// <summary>An exclusive lock file: on Unix .NET takes flock(LOCK_EX) for FileShare.None, so other processes
-    /// opening it fail until it is closed (also when the holder dies).</summary>
-    private static FileStream AcquireLock(string lockPath, TimeSpan timeout)
+    /// <summary>The bytes of a regular file, or null when there is no file by that name.</summary>
+    private static byte[]? ReadIfExists(string path)
+    {
+        SafeFileHandle handle;
+        try
+        {
+            handle = RegularFile.OpenRead(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        using (handle)
+        {
+            long length = RandomAccess.GetLength(handle);
+            if (length > Array.MaxLength) throw new IOException($"{Names.Quote(path)} is {length} bytes, too large to update in memory");
+            byte[] bytes = new byte[length];
+            int read = 0;
+            while (read < bytes.Length)
+            {
+                int n = RandomAccess.Read(handle, bytes.AsSpan(read), read);
+                if (n == 0) break;
+                read += n;
+            }
+            return read == bytes.Length ? bytes : bytes[..read]; // a file that shrank meanwhile: what was there
+        }
+    }
+
+    /// <summary>An exclusive lock on <paramref name="lockPath"/>, waited for up to <paramref name="timeout"/>. On Linux an
+    /// flock(LOCK_EX) on a file opened without following a symbolic link, which is what .NET takes for FileShare.None
+    /// (so both kinds of updater exclude each other); elsewhere .NET's FileShare.None. Released on dispose, and when
+    /// the holder dies.</summary>
+    private static IDisposable AcquireLock(string lockPath, TimeSpan timeout)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
+        if (OperatingSystem.IsLinux())
+        {
+            SafeFileHandle handle = LinuxFiles.OpenLockFile(lockPath);
+            try
+            {
+                for (int attempt = 0; !FileLock.TryExclusive(handle); attempt++)
+                {
+                    if (clock.Elapsed >= timeout)
+                        throw new IOException($"{Names.Quote(lockPath)} stayed locked by another updater for {timeout.TotalSeconds:0.#} s");
+                    Thread.Sleep(Math.Min(1 + attempt, 20));
+                }
+                return new LockedFile(handle);
+            }
+            catch
+            {
+                handle.Dispose();
+                throw;
+            }
+        }
         for (int attempt = 0; ; attempt++)
         {
             try

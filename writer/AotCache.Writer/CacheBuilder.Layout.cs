@@ -6,9 +6,6 @@ namespace AotCache.Writer;
 
 public sealed partial class CacheBuilder
 {
-    /// <summary>Code sections start on a page boundary in the file, so a loader may map them directly.</summary>
-    private const int CodeSectionAlignment = 4096;
-
     /// <summary>Lays the module out and returns the file's bytes. Nothing is returned unless the whole module is valid.</summary>
     public byte[] ToArray()
     {
@@ -227,10 +224,10 @@ public sealed partial class CacheBuilder
                 new(SectionKind.Relocations, Bytes([.. relocations]), 8),
                 new(SectionKind.Fingerprint, Bytes(fingerprint), 8),
                 new(SectionKind.Dependencies, Bytes(dependencies), 8),
-                new(SectionKind.Code, codeBytes, CodeSectionAlignment),
+                new(SectionKind.Code, codeBytes, _b.CodeSectionAlignment),
                 new(SectionKind.Data, data.ToArray(), Math.Max(8, _dataOrder.Select(i => _b._symbols[i].Alignment).DefaultIfEmpty(8).Max())),
             };
-            // Unwind information (format 1.2), when some function has it: after the 1.0 sections [REC-1].
+            // Unwind information (format 1.3), when some function has it: after the 1.0 sections [REC-1].
             _unwind = _functionOrder.Any(i => _b._symbols[i].Unwind is not null);
             if (_unwind) sections.Add(new PendingSection(SectionKind.Unwind, UnwindSection(functions), 8));
             sections.RemoveAll(s => s.Bytes.Length == 0);
@@ -275,7 +272,7 @@ public sealed partial class CacheBuilder
                 entries[i] = new SectionEntry
                 {
                     Kind = (uint)s.Kind,
-                    // 1.0 sections must be understood; the 1.1 signature and 1.2 unwind sections may be skipped by older readers.
+                    // 1.0 sections must be understood; the 1.1 signature and 1.3 unwind sections may be skipped by older readers.
                     Flags = s.Kind is SectionKind.Signature or SectionKind.Unwind || (uint)s.Kind >= FirstPrivateSectionKind ? (uint)SectionFlags.None : (uint)SectionFlags.Required,
                     Offset = (ulong)cursor,
                     Size = (ulong)s.Bytes.Length,
@@ -292,9 +289,9 @@ public sealed partial class CacheBuilder
             {
                 Magic = BitConverter.ToUInt64(FormatConstants.Magic),
                 MajorVersion = FormatConstants.MajorVersion,
-                // The lowest minor version that describes the file [REC-10]: 1.2 when prelinked or with unwind information,
-                // 1.1 when only signed.
-                MinorVersion = (ushort)(_prelinked || _unwind ? 2 : _b.SigningKey is null ? 0 : 1),
+                // The lowest minor version that describes the file [REC-10]: 1.3 with unwind information, 1.2 when
+                // prelinked, 1.1 when only signed.
+                MinorVersion = (ushort)(_unwind ? 3 : _prelinked ? 2 : _b.SigningKey is null ? 0 : 1),
                 HeaderSize = FormatConstants.HeaderSize,
                 FileSize = (ulong)file.Length,
                 Architecture = (ushort)_b.Target.Architecture,

@@ -52,6 +52,25 @@ public sealed partial class CacheBuilder : ISymbolScope
     /// </summary>
     public bool Prelink { get; set; } = true;
 
+    /// <summary>
+    /// Alignment of the Code section in the file: a power of two from 8 to 4096. 4096 (the default) starts the code on
+    /// a page boundary, so a loader could map it straight from the file; small files that are never mapped (such as
+    /// remote-cache entries) save up to a page of padding with less. Function alignments are relative to the section's
+    /// start [FUN-3], so any value keeps them.
+    /// </summary>
+    public int CodeSectionAlignment
+    {
+        get => _codeSectionAlignment;
+        set
+        {
+            if (value < 8 || value > FormatConstants.MaxAlignment || (value & (value - 1)) != 0)
+                throw new ArgumentOutOfRangeException(nameof(CodeSectionAlignment), value, $"a section alignment is a power of two from 8 to {FormatConstants.MaxAlignment} [SEC-1]");
+            _codeSectionAlignment = value;
+        }
+    }
+
+    private int _codeSectionAlignment = 4096;
+
     /// <summary>When set, the file ends with a signature section made with this key (format 1.1).</summary>
     public SigningKey? SigningKey { get; set; }
 

@@ -407,10 +407,10 @@ public sealed class CacheRewriter
         header.FileChecksum = 0;
         header.SectionCount = (uint)entries.Count;
         if (fingerprintHash is { } h) header.CodegenFingerprint = h;
-        // As the builder would: 1.2 with the flag when prelinked or with unwind information, else 1.0 (signed files are
-        // refused above) [REC-10].
+        // As the builder would: 1.3 with unwind information, else 1.2 with the flag when prelinked, else 1.0 (signed
+        // files are refused above) [REC-10].
         header.OptionalFlags = prelinked ? header.OptionalFlags | (uint)OptionalFlags.Prelinked : header.OptionalFlags & ~(uint)OptionalFlags.Prelinked;
-        header.MinorVersion = (ushort)(prelinked || unwind ? 2 : 0);
+        header.MinorVersion = (ushort)(unwind ? 3 : prelinked ? 2 : 0);
         MemoryMarshal.Write(headerAndDirectory, in header);
         MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(entries)).CopyTo(headerAndDirectory.AsSpan(FormatConstants.DirectoryOffset));
         // The checksum covers every byte with its own field taken as zero [INT-1]: hash with zero, then store it.

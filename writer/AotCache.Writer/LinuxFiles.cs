@@ -1,4 +1,7 @@
 using System.Runtime.InteropServices;
+using AotCache.Format;
+using AotCache.Reader;
+using AotCache.Reader.Memory;
 using Microsoft.Win32.SafeHandles;
 
 namespace AotCache.Writer;
@@ -42,7 +45,30 @@ internal static class LinuxFiles
         return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
     }
 
-    private const int NoSuchFile = 2;
+    private const int NoSuchFile = 2, TooManyLinks = 40, OpenNonBlocking = 0x800;
+
+    /// <summary>Opens (creating) a lock file for reading and writing without following a symbolic link in its last
+    /// component, and only if it is a regular file: a planted symbolic link is an <see cref="IOException"/> and nothing
+    /// is created at its target; a planted FIFO or device is a <see cref="NotRegularFileException"/> (opened without
+    /// blocking, never read).</summary>
+    public static SafeFileHandle OpenLockFile(string path)
+    {
+        int fd = Open(path, OpenReadWrite | OpenCreate | OpenNoFollowLinks | OpenCloseOnExec | OpenNonBlocking, NewFileMode);
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException(errno == TooManyLinks
+                ? $"the lock file {Names.Quote(path)} is a symbolic link, which is not followed"
+                : $"cannot open the lock file {Names.Quote(path)}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
+        }
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        if (FileIdentity.Of(handle) is { IsRegularFile: false } identity)
+        {
+            handle.Dispose();
+            throw new NotRegularFileException(path, identity.TypeName);
+        }
+        return handle;
+    }
 
     /// <summary>fsync of a directory: a rename in it survives a power loss once this returns. Failure is an
     /// <see cref="IOException"/>: the new version may not be durable yet.</summary>

@@ -12,7 +12,9 @@ namespace AotCache.ConformanceTests.Codegen;
 public sealed class DiffRunnerProcess : IDisposable
 {
     private static readonly string Child = Path.Combine(AppContext.BaseDirectory, "AotCache.DiffRunner.dll");
-    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>A hang guard, not a measurement: a request takes milliseconds, and the child's start is waited for
+    /// separately (its ready line). Generous, so that only a child that stopped answering fails here.</summary>
+    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromMinutes(5);
 
     private Process? _process;
     private StringBuilder _stderr = new();
@@ -65,6 +67,15 @@ public sealed class DiffRunnerProcess : IDisposable
         _stderr = stderr;
         _process = p;
         Starts++;
+        // Wait for the child to be up (however long the machine takes to start a process), so that the reply
+        // guard below times only requests.
+        Task<string?> ready = p.StandardOutput.ReadLineAsync();
+        if (!ready.Wait(ReplyTimeout) || ready.Result != DiffRequest.Ready)
+        {
+            string detail = $"the runner did not start: '{(ready.IsCompleted ? ready.Result : "(no line)")}' {stderr}";
+            Stop();
+            throw new InvalidOperationException(detail);
+        }
         return p;
     }
 

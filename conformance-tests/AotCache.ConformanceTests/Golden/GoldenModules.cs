@@ -174,7 +174,7 @@ public static class GoldenModules
     }
 
     /// <summary>
-    /// Unwind information (format 1.2, FORMAT.md §19): <c>framed</c> keeps an rbp frame and saves rbx in it, <c>leaf</c>
+    /// Unwind information (format 1.3, FORMAT.md §19): <c>framed</c> keeps an rbp frame and saves rbx in it, <c>leaf</c>
     /// never moves rsp (an FDE with an empty program), <c>plain</c> has no unwind information (its entry is NONE).
     /// </summary>
     public static byte[] Unwind()

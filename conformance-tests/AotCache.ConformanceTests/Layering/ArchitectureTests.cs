@@ -71,6 +71,8 @@ public partial class ArchitectureTests
         // A program that only reads caches needs no executable memory: cachedump reads through the reader alone.
         Assert.DoesNotContain("AotCache.Loader", Closure("cachedump"));
         Assert.DoesNotContain("AotCache.Writer", Closure("cachedump"));
+        // Team-cache entries are read and written, never loaded: the remote library needs no executable memory either.
+        Assert.DoesNotContain("AotCache.Loader", Closure("AotCache.Remote"));
         foreach (string project in graph.Keys) Assert.DoesNotContain(project, Closure(project)); // no project cycle
     }
 

@@ -25,10 +25,13 @@ public class CallShimTests
         string[] expected =
         [
             "push rbx", "push r12", "push r13", "mov rbx,rcx", "mov r12,rdi", "mov r13,rsi",
+            "mov [r8],rsp", "mov [r8+8],rbx", "mov [r8+10h],rbp", "mov [r8+18h],r12", "mov [r8+20h],r13", "mov [r8+28h],r14", "mov [r8+30h],r15",
+            $"lea rax,[{CallShim.ResumeOffset:X}h]", "mov [r8+38h],rax",
             "movsd xmm0,[rdx]", "movsd xmm1,[rdx+8]", "movsd xmm2,[rdx+10h]", "movsd xmm3,[rdx+18h]",
             "movsd xmm4,[rdx+20h]", "movsd xmm5,[rdx+28h]", "movsd xmm6,[rdx+30h]", "movsd xmm7,[rdx+38h]",
             "mov rdi,[r13]", "mov rsi,[r13+8]", "mov rdx,[r13+10h]", "mov rcx,[r13+18h]", "mov r8,[r13+20h]", "mov r9,[r13+28h]",
-            "mov eax,8", "call r12", "mov [rbx],rax", "movsd [rbx+8],xmm0", "pop r13", "pop r12", "pop rbx", "ret",
+            "mov eax,8", "call r12", "mov [rbx],rax", "movsd [rbx+8],xmm0", "mov qword ptr [rbx+10h],0", "pop r13", "pop r12", "pop rbx", "ret",
+            "mov qword ptr [rbx+10h],1", "jmp short 000000000000008Bh",
         ];
         Assert.Equal(expected, lines);
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AotCache.ConformanceTests.Spec;
 using AotCache.Remote;
 
@@ -7,7 +6,8 @@ namespace AotCache.ConformanceTests.Remote;
 /// <summary>
 /// Faults of a real redis-server never throw to the caller: nothing listening, a server killed mid-batch, a stalled
 /// server, a full server. The store answers Unavailable with the reason, stops trying for the rest of its life (a
-/// circuit breaker) and sets one warning. Time bounds here are loose upper bounds, not measurements.
+/// circuit breaker) and sets one warning. No assertion here depends on how fast the machine is: what happened is read
+/// from the store's fault, its statistics and the results; clocks only guard against hangs.
 /// </summary>
 public sealed class RedisFaultTests(Xunit.Abstractions.ITestOutputHelper output)
 {
@@ -23,15 +23,13 @@ public sealed class RedisFaultTests(Xunit.Abstractions.ITestOutputHelper output)
         output.WriteLine(warning);
     }
 
-    /// <summary>A degraded store answers from memory: no round trip, every result Unavailable, quickly.</summary>
+    /// <summary>A degraded store answers from memory: no round trip (its statistics say so), every result Unavailable.</summary>
     private static void AssertAnswersWithoutTheNetwork(RedisRemoteStore store, int seed)
     {
         RemoteStatistics before = store.Statistics;
         string? warning = store.Warning;
-        var clock = Stopwatch.StartNew();
         IReadOnlyList<FetchResult> fetched = store.FetchMany([.. Enumerable.Range(0, 20).Select(i => RemoteData.Key(seed, i))], RemoteData.AcceptAll);
         IReadOnlyList<StoreResult> stored = store.StoreMany(RemoteData.Entries(seed, 20));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"a degraded store took {clock.Elapsed} to answer");
         Assert.All(fetched, r => Assert.Equal(FetchOutcome.Unavailable, r.Outcome));
         Assert.All(stored, r => Assert.Equal(StoreOutcome.Unavailable, r.Outcome));
         Assert.All(fetched, r => Assert.Equal(store.Fault!.Reason, r.Detail));
@@ -66,9 +64,8 @@ public sealed class RedisFaultTests(Xunit.Abstractions.ITestOutputHelper output)
         RedisServer.RequireInstalled();
         int port = RedisServer.FreePort();
         using var store = new RedisRemoteStore($"redis://127.0.0.1:{port}", RemoteData.Patient with { ConnectTimeout = TimeSpan.FromSeconds(5) });
-        var clock = Stopwatch.StartNew();
+        // Refused at once, not timed out: the reason says "Connection refused".
         IReadOnlyList<FetchResult> results = store.FetchMany([RemoteData.Key(20, 0), RemoteData.Key(20, 1)], RemoteData.AcceptAll);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
         Assert.All(results, r => Assert.Equal(FetchOutcome.Unavailable, r.Outcome));
         Assert.All(results, r => Assert.False(r.IsHit));
         AssertWarnsOnce(store, RemoteFaultKind.Unreachable, $"cannot connect to 127.0.0.1:{port}: Connection refused");
@@ -87,17 +84,15 @@ public sealed class RedisFaultTests(Xunit.Abstractions.ITestOutputHelper output)
         RemoteEntry[] entries = RemoteData.Entries(seed: 22, count: 50);
         Assert.All(store.StoreMany(entries), r => Assert.Equal(StoreOutcome.Stored, r.Outcome));
 
-        // Hold the server so that the next batch is certainly in flight, then kill it.
-        using RespClient sleeper = server.Stall(seconds: 20);
-        var clock = Stopwatch.StartNew();
+        // Stall the server so that the next batch waits for an answer, then kill it. Whether the batch was already sent
+        // when the kill came (ConnectionLost) or not yet (Unreachable), it must not end as a timeout.
+        using RespClient sleeper = server.Stall(seconds: 600);
         Task<IReadOnlyList<FetchResult>> fetch = store.FetchManyAsync([.. entries.Select(e => e.Key)], RemoteData.AcceptAll);
-        await Task.Delay(300);
-        Assert.False(fetch.IsCompleted, "the batch was answered by a sleeping server");
+        Assert.False(fetch.IsCompleted, "the batch was answered by a stalled server");
         server.Kill();
-        IReadOnlyList<FetchResult> results = await fetch.WaitAsync(TimeSpan.FromSeconds(20)); // throws TimeoutException if it hangs
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}: the fault was not seen before the 30 s command timeout of RemoteData.Patient");
+        IReadOnlyList<FetchResult> results = await fetch.WaitAsync(TimeSpan.FromMinutes(5)); // a hang guard only
         Assert.All(results, r => Assert.Equal(FetchOutcome.Unavailable, r.Outcome));
-        Assert.NotEqual(RemoteFaultKind.Timeout, store.Fault!.Kind);
+        Assert.NotEqual(RemoteFaultKind.Timeout, store.Fault!.Kind); // seen as a lost connection, not by the 30 s command timeout
         Assert.Contains(store.Fault.Kind, new[] { RemoteFaultKind.ConnectionLost, RemoteFaultKind.Unreachable });
         AssertWarnsOnce(store, store.Fault.Kind, "connection");
         AssertAnswersWithoutTheNetwork(store, seed: 23);
@@ -111,6 +106,29 @@ public sealed class RedisFaultTests(Xunit.Abstractions.ITestOutputHelper output)
 
     [Fact]
     [Requirement("RMT-13")]
+    [Requirement("RMT-14")]
+    public void A_server_killed_between_two_batches_degrades_the_store_instead_of_throwing()
+    {
+        using RedisServer server = RedisServer.Start();
+        using var store = new RedisRemoteStore(server.Address, RemoteData.Patient with { MaxBatchSize = 10, MaxParallelBatches = 1 });
+        RemoteEntry[] entries = RemoteData.Entries(seed: 30, count: 30);
+        Assert.All(store.StoreMany(entries), r => Assert.Equal(StoreOutcome.Stored, r.Outcome));
+
+        // The first batch's answers arrive; the server dies before the second batch is sent, on a connection that was fine.
+        int seen = 0;
+        IReadOnlyList<FetchResult> results = store.FetchMany([.. entries.Select(e => e.Key)], (key, entry) =>
+        {
+            if (++seen == 1) server.Kill();
+            return null;
+        });
+        Assert.Equal(Enumerable.Repeat(FetchOutcome.Hit, 10).Concat(Enumerable.Repeat(FetchOutcome.Unavailable, 20)), results.Select(r => r.Outcome));
+        Assert.Contains(store.Fault!.Kind, new[] { RemoteFaultKind.ConnectionLost, RemoteFaultKind.Unreachable });
+        AssertWarnsOnce(store, store.Fault.Kind, "connection");
+        Assert.All(store.StoreMany(RemoteData.Entries(seed: 31, count: 3)), r => Assert.Equal(StoreOutcome.Unavailable, r.Outcome));
+    }
+
+    [Fact]
+    [Requirement("RMT-13")]
     public void A_stalled_server_hits_the_command_timeout_and_the_call_returns_within_a_bound()
     {
         using RedisServer server = RedisServer.Start("--enable-debug-command", "local");
@@ -120,10 +138,10 @@ public sealed class RedisFaultTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.All(writer.StoreMany(entries), r => Assert.Equal(StoreOutcome.Stored, r.Outcome));
         using RedisRemoteStore store = ConnectedStore(server, RemoteData.Patient with { CommandTimeout = timeout });
 
-        using RespClient sleeper = server.Stall(seconds: 5);
-        var clock = Stopwatch.StartNew();
+        // Stalled for ten minutes: a call that returns with every result Unavailable and a Timeout fault returned because
+        // of its 250 ms command timeout (without it, it would wait for the stall to end and get hits).
+        using RespClient sleeper = server.Stall(seconds: 600);
         IReadOnlyList<FetchResult> results = store.FetchMany([.. entries.Select(e => e.Key)], RemoteData.AcceptAll);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(4), $"a 250 ms timeout took {clock.Elapsed}");
         Assert.All(results, r => Assert.Equal(FetchOutcome.Unavailable, r.Outcome));
         AssertWarnsOnce(store, RemoteFaultKind.Timeout, "did not answer within 250 ms");
         AssertAnswersWithoutTheNetwork(store, seed: 26);

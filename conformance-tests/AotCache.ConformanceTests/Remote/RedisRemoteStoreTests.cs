@@ -97,7 +97,7 @@ public sealed class RedisRemoteStoreTests
                 return stores[w].StoreMany(uploads[w]);
             }))];
             start.Set();
-            IReadOnlyList<StoreResult>[] outcomes = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
+            IReadOnlyList<StoreResult>[] outcomes = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromMinutes(5)); // a hang guard only
 
             using var reader = new RedisRemoteStore(server.Address, RemoteData.Patient);
             for (int k = 0; k < keys; k++)

@@ -165,30 +165,21 @@ public sealed class RedisServer : IDisposable
     }
 
     /// <summary>
-    /// Blocks the server with <c>DEBUG SLEEP seconds</c> (the server must run with <c>--enable-debug-command local</c>)
-    /// and returns once it is asleep: when a PING on another connection goes unanswered for half a second. The
-    /// returned connection receives the sleep's reply; dispose it after.
+    /// Stalls the server for <paramref name="seconds"/>: <c>CLIENT PAUSE ms ALL</c>, after whose OK every command of every
+    /// other client waits until the pause ends (redis 6.2 and later). The OK is the proof that the server is stalled, so
+    /// no probe has to guess it from a reply that is late, which a loaded machine makes ambiguous. Dispose the returned
+    /// connection after.
     /// </summary>
     public RespClient Stall(int seconds)
     {
-        RespClient sleeper = Client(TimeSpan.FromSeconds(seconds + 60));
-        sleeper.Send("DEBUG", "SLEEP", seconds.ToString(CultureInfo.InvariantCulture));
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+        RespClient pauser = Client();
+        string reply = pauser.CallText("CLIENT", "PAUSE", (seconds * 1000L).ToString(CultureInfo.InvariantCulture), "ALL");
+        if (reply != "OK")
         {
-            using RespClient probe = Client(TimeSpan.FromMilliseconds(500));
-            try
-            {
-                probe.Call("PING");
-            }
-            catch (IOException)
-            {
-                return sleeper; // unanswered: the server is asleep
-            }
-            Thread.Sleep(10);
+            pauser.Dispose();
+            throw new Xunit.Sdk.XunitException($"CLIENT PAUSE did not stall the server: {reply}\n{Log}");
         }
-        sleeper.Dispose();
-        throw new Xunit.Sdk.XunitException($"DEBUG SLEEP {seconds} did not stall the server within 30 s:\n{Log}");
+        return pauser;
     }
 
     public void Dispose()

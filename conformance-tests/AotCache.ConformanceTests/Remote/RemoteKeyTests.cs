@@ -37,7 +37,7 @@ public sealed partial class RemoteKeyTests
         BinaryPrimitives.WriteUInt16LittleEndian(expected.AsSpan(4), (ushort)Abi.SysVAmd64);
         BinaryPrimitives.WriteUInt16LittleEndian(expected.AsSpan(6), (ushort)TargetOs.Linux);
         BinaryPrimitives.WriteUInt64LittleEndian(expected.AsSpan(8), (ulong)Vector.RequiredCpuFeatures);
-        BinaryPrimitives.WriteUInt64LittleEndian(expected.AsSpan(16), Vector.CodegenFingerprint);
+        BinaryPrimitives.WriteUInt64LittleEndian(expected.AsSpan(16), Vector.Fingerprint);
         BinaryPrimitives.WriteUInt64LittleEndian(expected.AsSpan(24), Vector.ContentHash.Low);
         BinaryPrimitives.WriteUInt64LittleEndian(expected.AsSpan(32), Vector.ContentHash.High);
         Assert.Equal(expected, encoded);
@@ -75,7 +75,7 @@ public sealed partial class RemoteKeyTests
             Vector with { FormatMajor = 2 },
             Vector with { ContentHash = new ContentHash(Vector.ContentHash.Low ^ 1, Vector.ContentHash.High) },
             Vector with { ContentHash = new ContentHash(Vector.ContentHash.Low, Vector.ContentHash.High ^ (1UL << 63)) },
-            Vector with { CodegenFingerprint = Vector.CodegenFingerprint + 1 },
+            Vector with { Fingerprint = Vector.Fingerprint + 1 },
             Vector with { Abi = Abi.Win64 },
             Vector with { Os = TargetOs.Windows },
             Vector with { Os = TargetOs.MacOS },
@@ -103,7 +103,7 @@ public sealed partial class RemoteKeyTests
     public void Keys_compare_by_their_text()
     {
         Assert.Equal(RemoteKey.For(Vector), RemoteKey.For(Vector with { }));
-        Assert.NotEqual(RemoteKey.For(Vector), RemoteKey.For(Vector with { CodegenFingerprint = 1 }));
+        Assert.NotEqual(RemoteKey.For(Vector), RemoteKey.For(Vector with { Fingerprint = 1 }));
         Assert.Equal(VectorKey, RemoteKey.For(Vector).ToString());
     }
 }

@@ -46,22 +46,34 @@ public static class PythonWriter
         }
     }
 
-    /// <summary>The programs of <c>aotcache/programs.py</c>, written to a fresh directory once per test class.</summary>
+    /// <summary>
+    /// The programs of <c>aotcache/programs.py</c>, written to a fresh directory once per test class, each twice:
+    /// <c>NAME.aotc</c> unprelinked (format 1.0) and <c>NAME.prelinked.aotc</c> prelinked (format 1.2, [REL-10]).
+    /// </summary>
     public sealed class Programs : IDisposable
     {
         private readonly DirectoryInfo _directory = System.IO.Directory.CreateTempSubdirectory("python-writer-");
 
         public Programs() => Run("emit_programs.py", _directory.FullName);
 
-        public string PathOf(string name) => Path.Combine(_directory.FullName, name + ".aotc");
+        private static string FileName(string name, bool prelinked) => prelinked ? name + ".prelinked" : name;
 
-        public byte[] Bytes(string name) => File.ReadAllBytes(PathOf(name));
+        public string PathOf(string name, bool prelinked = false) => Path.Combine(_directory.FullName, FileName(name, prelinked) + ".aotc");
+
+        public byte[] Bytes(string name, bool prelinked = false) => File.ReadAllBytes(PathOf(name, prelinked));
 
         /// <summary>The writer's field map: (offset, length, key) of every field of the file, in file order.</summary>
-        public IReadOnlyList<(int Offset, int Length, string Key)> Fields(string name) =>
-            [.. File.ReadAllLines(Path.Combine(_directory.FullName, name + ".fields.tsv"))
+        public IReadOnlyList<(int Offset, int Length, string Key)> Fields(string name, bool prelinked = false) =>
+            [.. File.ReadAllLines(Path.Combine(_directory.FullName, FileName(name, prelinked) + ".fields.tsv"))
                 .Select(line => line.Split('\t'))
                 .Select(p => (int.Parse(p[0], System.Globalization.CultureInfo.InvariantCulture), int.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture), p[2]))];
+
+        /// <summary>The Python writer's canonical layout (FORMAT.md §16.2) of a program: each defined function's and data
+        /// object's offset from the base of the module's region, by name.</summary>
+        public IReadOnlyDictionary<string, long> Layout(string name) =>
+            File.ReadAllLines(Path.Combine(_directory.FullName, name + ".layout.tsv"))
+                .Select(line => line.Split('\t'))
+                .ToDictionary(p => p[0], p => long.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture), StringComparer.Ordinal);
 
         public void Dispose() => _directory.Delete(recursive: true);
     }

@@ -14,12 +14,29 @@ public sealed class CrashSafetyTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
+    /// <summary>A hang guard for children that finish by themselves: far beyond what they need on a loaded machine, so
+    /// that only a child that never finishes fails here.</summary>
+    private const int HangGuardMilliseconds = 300_000;
+
     private static Process Start(params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
         info.ArgumentList.Add(Child);
         foreach (string a in args) info.ArgumentList.Add(a);
         return Process.Start(info)!;
+    }
+
+    /// <summary>Read-loop children, each started and reading (its "ready" line seen) before this returns, so that the
+    /// writers started next certainly overlap them, however long the machine takes to start a process.</summary>
+    private static List<Process> StartReaders(string path, int count)
+    {
+        var readers = Enumerable.Range(0, count).Select(_ => Start("read-loop", path)).ToList();
+        foreach (Process r in readers)
+        {
+            string? ready = r.StandardOutput.ReadLine();
+            Assert.True(ready == "ready", $"a reader did not start: '{ready}' {(ready is null ? r.StandardError.ReadToEnd() : "")}");
+        }
+        return readers;
     }
 
     /// <summary>Starts a writer in <paramref name="mode"/> 12 times, each writing generations from i × 1000 on; waits
@@ -49,13 +66,15 @@ public sealed class CrashSafetyTests : IDisposable
         }
     }
 
-    /// <summary>Waits for the read-loop children and checks each printed a line matching <paramref name="pattern"/>.</summary>
+    /// <summary>Stops the read-loop children (closes their input: each ends after at least one read) and checks each
+    /// printed a line matching <paramref name="pattern"/>.</summary>
     private static void AssertReaders(IEnumerable<Process> readers, string pattern)
     {
+        foreach (Process r in readers) r.StandardInput.Close();
         foreach (Process r in readers)
         {
             string output = r.StandardOutput.ReadToEnd();
-            Assert.True(r.WaitForExit(60_000), "a reader hung");
+            Assert.True(r.WaitForExit(HangGuardMilliseconds), "a reader hung");
             Assert.True(r.ExitCode == 0, $"{output} {r.StandardError.ReadToEnd()}");
             Assert.Matches(pattern, output);
         }
@@ -86,17 +105,19 @@ public sealed class CrashSafetyTests : IDisposable
     {
         string path = Path.Combine(_directory, "spare-shared.aotc");
         AtomicFile.WriteReusingSpare(path, [CrashWriter.Program.Version(0, 0)]);
-        var readers = Enumerable.Range(0, 2).Select(_ => Start("read-loop", path, "5000")).ToList();
+        List<Process> readers = StartReaders(path, 2);
         var writers = Enumerable.Range(0, 2).Select(w => Start("spare-loop", path, (w * 100_000).ToString(System.Globalization.CultureInfo.InvariantCulture), "150")).ToList();
         long throughSpare = 0;
         foreach (Process p in writers)
         {
             string output = p.StandardOutput.ReadToEnd();
-            Assert.True(p.WaitForExit(60_000), "a writer hung");
+            Assert.True(p.WaitForExit(HangGuardMilliseconds), "a writer hung");
             Assert.True(p.ExitCode == 0, p.StandardError.ReadToEnd());
             throughSpare += long.Parse(System.Text.RegularExpressions.Regex.Match(output, @"spare (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         }
-        Assert.True(throughSpare > 20, $"only {throughSpare} of 300 writes went through the spare: the test did not exercise it");
+        // How many writes find the spare free depends on how the two writers and the readers interleave, i.e. on the
+        // machine's load: one write through it (with readers running) is what this test needs, not a share of them.
+        Assert.True(throughSpare > 0, $"none of 300 writes went through the spare: the test did not exercise it");
         AssertReaders(readers, @"reads [1-9]\d* torn 0");
         using CacheImage image = CacheImage.OpenFile(path, ReadOptions.Full);
         Assert.Equal(149, CrashWriter.Program.GenerationOf(image) % 100_000); // the last version of whichever writer finished last
@@ -108,14 +129,16 @@ public sealed class CrashSafetyTests : IDisposable
     {
         string path = Path.Combine(_directory, "shared.aotc");
         const int writers = 3, updates = 25;
-        var readers = Enumerable.Range(0, 2).Select(_ => Start("read-loop", path, "6000")).ToList();
+        List<Process> readers = StartReaders(path, 2);
         var updaters = Enumerable.Range(0, writers).Select(_ => Start("update", path, updates.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
         foreach (Process p in updaters)
         {
-            Assert.True(p.WaitForExit(60_000), "an updater hung");
+            Assert.True(p.WaitForExit(HangGuardMilliseconds), "an updater hung");
             Assert.True(p.ExitCode == 0, p.StandardError.ReadToEnd());
         }
-        AssertReaders(readers, @"reads [1-9]\d* torn 0 busy 0");
+        // Never torn. A reader that opens the file while an updater renames over it retries; on a loaded machine it may
+        // run out of retries and count an IOException (busy), which the protocol allows (spec/SECURITY.md).
+        AssertReaders(readers, @"reads [1-9]\d* torn 0 busy \d+");
         using CacheImage image = CacheImage.OpenFile(path, ReadOptions.Full);
         Assert.Equal(writers * updates, CrashWriter.Program.GenerationOf(image));
         foreach (Process p in updaters.Concat(readers)) p.Dispose();

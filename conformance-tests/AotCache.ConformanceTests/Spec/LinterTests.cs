@@ -83,7 +83,7 @@ public sealed class LinterTests : IDisposable
     }
 
     [Fact]
-    public void REC_10_a_later_minor_file_is_no_finding_but_an_unsigned_1_1_file_is()
+    public void REC_10_a_later_minor_file_and_a_prelinked_1_2_file_are_no_finding_but_an_unsigned_1_1_file_is()
     {
         // The old linter flagged every minor above 0 without a signature section, wrong for minors it does not know.
         using var later = CacheImage.Read(VectorFile.Load("valid/later-minor-optional-section.txt").Bytes);
@@ -93,6 +93,12 @@ public sealed class LinterTests : IDisposable
         using var unsignedOneOne = CacheImage.Read(VectorFile.Load("strict/rec-10-minor-1-unsigned.txt").Bytes);
         LintFinding finding = Assert.Single(CacheLinter.Lint(unsignedOneOne), f => f.Recommendation == "REC-10");
         Assert.Equal(10, finding.Offset);
+
+        // A prelinked file is a 1.2 file (FORMAT.md §12): 1.2 is the lowest minor that describes it.
+        using var prelinked = CacheImage.Read(VectorFile.Load("valid/prelinked-all-kinds.txt").Bytes);
+        Assert.True(prelinked.IsPrelinked);
+        Assert.Equal(2, prelinked.Header.MinorVersion);
+        Assert.DoesNotContain(CacheLinter.Lint(prelinked), f => f.Recommendation == "REC-10");
     }
 
     [Fact]

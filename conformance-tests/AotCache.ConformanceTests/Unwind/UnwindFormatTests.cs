@@ -53,7 +53,7 @@ public class UnwindFormatTests
             DiffProgram program = IrProgramGenerator.Generate(seed, 12);
             using CacheImage image = CacheImage.Read(IrCompiler.Compile(program.Module, program.Options), ReadOptions.Full);
             Assert.True(image.HasUnwindInfo);
-            Assert.Equal(2, image.Header.MinorVersion);
+            Assert.Equal(3, image.Header.MinorVersion);
             for (int f = 0; f < image.Functions.Length; f++) AssertFramePointerFunction(image, f);
         }
         using CacheImage bench = CacheImage.Read(new Workload(300).CompileAll(prelink: false), ReadOptions.Full);
@@ -79,7 +79,7 @@ public class UnwindFormatTests
     {
         using CacheImage image = CacheImage.Read(Build(("framed", Framed), ("plain", Plain), ("leaf", Leaf)), ReadOptions.Full);
 
-        Assert.Equal(2, image.Header.MinorVersion);
+        Assert.Equal(3, image.Header.MinorVersion);
         Assert.Equal(0u, image.Directory.ToArray().Single(e => e.Kind == (uint)SectionKind.Unwind).Flags);
         Assert.Equal(-1, image.UnwindEntry(image.FindFunction("plain")));
         Assert.Equal(Framed, image.GetFunctionBody("framed"));

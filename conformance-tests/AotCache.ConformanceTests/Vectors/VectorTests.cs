@@ -116,6 +116,10 @@ public sealed class VectorTests : IDisposable
             var kinds = images.SelectMany(i => i.Directory.ToArray().Select(e => e.Kind)).ToHashSet();
             foreach (SectionKind kind in Enum.GetValues<SectionKind>()) Assert.Contains((uint)kind, kinds);
             Assert.Contains(images, i => i.Header.MinorVersion > 1 && i.Directory.ToArray().Any(e => !Enum.IsDefined((SectionKind)e.Kind)));
+            // Prelinked files (1.2, [REL-10]) with every PC-relative kind in a function, and a field that breaks it.
+            Assert.Contains(malformed, v => v.ErrorCode == nameof(ErrorCode.PrelinkMismatch));
+            Assert.Contains(images, i => i.IsPrelinked && new[] { RelocationKind.FunctionPcRel32, RelocationKind.DataPcRel32, RelocationKind.SlotPcRel32, RelocationKind.ThunkPcRel32 }
+                .All(k => i.Functions.ToArray().Any(f => i.RelocationsOf(f).ToArray().Any(r => r.Kind == k))));
             var relocationKinds = images.SelectMany(i => i.Relocations.ToArray().Select(r => r.Kind)).ToHashSet();
             foreach (RelocationKind kind in Enum.GetValues<RelocationKind>()) Assert.Contains(kind, relocationKinds);
             var symbolKinds = images.SelectMany(i => i.Symbols.ToArray().Select(s => s.Kind)).ToHashSet();

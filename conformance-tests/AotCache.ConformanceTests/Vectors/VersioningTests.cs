@@ -13,7 +13,7 @@ namespace AotCache.ConformanceTests.Vectors;
 /// </summary>
 public class VersioningTests
 {
-    private const uint LaterKind = 0x7FFF_FFFF; // the last kind reserved for later versions (13 is Unwind since 1.2)
+    private const uint LaterKind = 0x7FFF_FFFF; // the last kind reserved for later versions (13 is Unwind since 1.3)
 
     private static byte[] LaterMinor() => VectorFile.Load("valid/later-minor-optional-section.txt").Bytes;
 
@@ -34,7 +34,7 @@ public class VersioningTests
         SectionEntry later = image.Directory.ToArray().Single(e => e.Kind == LaterKind);
         Assert.Equal(7, image.Header.MinorVersion);
         Assert.Equal(0u, later.Flags & (uint)SectionFlags.Required);
-        Assert.Equal(0b10u, image.Header.OptionalFlags); // a flag of a later minor: ignored
+        Assert.Equal(0x8000_0000u, image.Header.OptionalFlags); // a flag of a later minor (bit 31, undefined): ignored
         Assert.Equal("f", image.SymbolName(0));
         using LoadedModule module = LoadedModule.Load(image);
         Assert.Equal(0, module.Invoke("f").AsI64); // xor eax, eax; ret

@@ -1,11 +1,14 @@
 """Small programs for the second writer, each a Module with the results a caller must get.
 
-Every function but Appendix B's and one of `imports` carries its CFA program (FORMAT.md §19).
+Every function of calls, imports (but one), data and table carries its CFA program (FORMAT.md §19); the
+all-kinds programs and Appendix B's module have no unwind information (allowed, §19), so they stay 1.0/1.2 files.
 The machine code was assembled by GNU as 2.40 (Intel syntax, every target an undefined symbol so that
 it keeps rel32 forms and emits relocations); the bytes and each relocation's place and addend are
 copied from `objdump -d -r`. ELF's relocation types map onto AotCache's as FORMAT.md §10 says:
 R_X86_64_PLT32 -> FunctionPcRel32 or ThunkPcRel32, R_X86_64_PC32 -> DataPcRel32,
-R_X86_64_GOTPCRELX / REX_GOTPCRELX -> SlotPcRel32, R_X86_64_64 -> Absolute64; ELF's A is stored as is.
+R_X86_64_GOTPCREL(X) / REX_GOTPCRELX -> SlotPcRel32, R_X86_64_64 -> Absolute64; ELF's A is stored as is.
+Each program is written unprelinked, but Appendix B's module, which is prelinked as the appendix prints
+it; emit_programs.py writes every one both ways.
 """
 
 from . import spec
@@ -149,9 +152,95 @@ def table() -> Module:
     return m
 
 
+def all_kinds() -> Module:
+    """(e) Every relocation kind under the canonical layout (FORMAT.md §16.2): a call (FunctionPcRel32),
+    a tail jump to a defined function (ThunkPcRel32, L = S) and a call to an import (ThunkPcRel32 to its
+    thunk); DataPcRel32 to read-only, writable (A = -5: an imm8 follows) and zero-filled data (A = +4);
+    SlotPcRel32 to an imported function, imported data, a defined function and defined data; Absolute64
+    in code (A = 8) and in data; and a SlotPcRel32 owned by a data object (a table of 32-bit offsets,
+    ELF's R_X86_64_GOTPCREL in .rodata), the only thing that reaches add_one's slot: the slots of
+    counter and negate, after it in symbol order, are numbered with it. The imported data host_value
+    sorts between the two imported functions: it has a slot and no thunk."""
+    m = Module(producer="aotcache-python 1", module_name="all-kinds")
+    m.add_import_function("host_scale", I64_TO_I64)
+    m.add_import_data("host_value")
+    m.add_import_function("host_xor", I64_TO_I64)
+    m.add_data("rel_table", spec.READ_ONLY, bytes(4), [R(0, SLOT, "add_one", 0)], alignment=4, content_hash=h128("rel_table"))
+    m.add_data("ops", spec.READ_ONLY, bytes(16), [R(0, ABS, "negate", 0), R(8, ABS, "host_xor", 0)], alignment=8,
+               content_hash=h128("ops"))
+    m.add_data("counter", spec.WRITABLE, (17).to_bytes(8, "little"), alignment=8, content_hash=h128("counter=17"))
+    m.add_data("scratch", spec.ZERO_FILLED, bytes(16), alignment=8, content_hash=h128("scratch"))
+    m.add_function("add_one", I64_TO_I64, ADD_ONE, linkage=spec.LINK_LOCAL, content_hash=h128("add_one"))
+    m.add_function("negate", I64_TO_I64, NEGATE, linkage=spec.LINK_LOCAL, content_hash=h128("negate"))
+    m.add_function("add_two", I64_TO_I64, bytes.fromhex(
+        "4883ec08"                   # sub rsp, 8
+        "e800000000"                 # call add_one                     +5  FunctionPcRel32 -4
+        "4889c7"                     # mov rdi, rax
+        "4883c408"                   # add rsp, 8
+        "e900000000"),               # jmp add_one                      +17 ThunkPcRel32 -4 (L = S)
+        [R(5, FN, "add_one", -4), R(17, THUNK, "add_one", -4)], content_hash=h128("add_two"))
+    m.add_function("via_data_slot", I64_TO_I64, bytes.fromhex(
+        "488d0500000000"             # lea rax, [rip+rel_table]         +3  DataPcRel32 -4
+        "486308"                     # movsxd rcx, dword [rax]          (slot(add_one) - rel_table)
+        "4801c8"                     # add rax, rcx                     (rax = slot(add_one))
+        "ff20"),                     # jmp [rax]
+        [R(3, DATA, "rel_table", -4)], content_hash=h128("via_data_slot"))
+    m.add_function("bump", NONE_TO_I64, bytes.fromhex(
+        "48830500000000" "01"        # add qword [rip+counter], 1       +3  DataPcRel32 -5
+        "488b0500000000"             # mov rax, [rip+slot(counter)]     +11 SlotPcRel32 -4
+        "488b00"                     # mov rax, [rax]
+        "c3"),                       # ret
+        [R(3, DATA, "counter", -5), R(11, SLOT, "counter", -4)], content_hash=h128("bump"))
+    m.add_function("stash", I64_TO_I64, bytes.fromhex(
+        "48893d00000000"             # mov [rip+scratch+8], rdi         +3  DataPcRel32 +4
+        "488b0500000000"             # mov rax, [rip+scratch+8]         +10 DataPcRel32 +4
+        "c3"),                       # ret
+        [R(3, DATA, "scratch", 4), R(10, DATA, "scratch", 4)], content_hash=h128("stash"))
+    m.add_function("call_xor", I64_TO_I64, bytes.fromhex(
+        "4883ec08"                   # sub rsp, 8
+        "e800000000"                 # call host_xor                    +5  ThunkPcRel32 -4
+        "4883c408"                   # add rsp, 8
+        "c3"),                       # ret
+        [R(5, THUNK, "host_xor", -4)], content_hash=h128("call_xor"))
+    m.add_function("call_scale_slot", I64_TO_I64, bytes.fromhex(
+        "ff2500000000"),             # jmp [rip+slot(host_scale)]       +2  SlotPcRel32 -4
+        [R(2, SLOT, "host_scale", -4)], content_hash=h128("call_scale_slot"))
+    m.add_function("read_host_value", NONE_TO_I64, bytes.fromhex(
+        "488b0500000000"             # mov rax, [rip+slot(host_value)]  +3  SlotPcRel32 -4
+        "488b00"                     # mov rax, [rax]
+        "c3"),                       # ret
+        [R(3, SLOT, "host_value", -4)], content_hash=h128("read_host_value"))
+    m.add_function("negate_slot", I64_TO_I64, bytes.fromhex(
+        "ff2500000000"),             # jmp [rip+slot(negate)]           +2  SlotPcRel32 -4
+        [R(2, SLOT, "negate", -4)], content_hash=h128("negate_slot"))
+    m.add_function("dispatch", I64_I64_TO_I64, bytes.fromhex(
+        "488d0500000000"             # lea rax, [rip+ops]               +3  DataPcRel32 -4
+        "488b04f8"                   # mov rax, [rax+rdi*8]
+        "4889f7"                     # mov rdi, rsi
+        "ffe0"),                     # jmp rax
+        [R(3, DATA, "ops", -4)], content_hash=h128("dispatch"))
+    m.add_function("second_op", I64_TO_I64, bytes.fromhex(
+        "48b80000000000000000"       # movabs rax, ops+8                +2  Absolute64 +8
+        "488b00"                     # mov rax, [rax]
+        "ffe0"),                     # jmp rax
+        [R(2, ABS, "ops", 8)], content_hash=h128("second_op"))
+    return m
+
+
+def all_kinds_paged() -> Module:
+    """(f) all_kinds with its last function on a page of its own (alignment 4096): its code is more than
+    a page, so that a loader can run the first page of a prelinked file's code as the file holds it,
+    mapped straight from the file (FORMAT.md §16.2, "Code used as is"; §16.3)."""
+    m = all_kinds()
+    m.module_name = "all-kinds-paged"
+    m.functions[-1].alignment = 4096
+    return m
+
+
 def spec_example() -> Module:
-    """FORMAT.md Appendix B's module, from the appendix's prose and listing."""
-    m = Module(producer="spec-example", module_name="example")
+    """FORMAT.md Appendix B's module, from the appendix's prose and listing: prelinked (format 1.2),
+    as the appendix prints it."""
+    m = Module(producer="spec-example", module_name="example", prelinked=True)
     i64_to_void = Signature.sysv([spec.I64], [])
     m.declare(NONE_TO_I64)
     m.declare(i64_to_void)
@@ -171,4 +260,5 @@ def spec_example() -> Module:
     return m
 
 
-ALL = {"calls": calls, "imports": imports, "data": data, "table": table, "spec-example": spec_example}
+ALL = {"calls": calls, "imports": imports, "data": data, "table": table, "all-kinds": all_kinds, "all-kinds-paged": all_kinds_paged,
+       "spec-example": spec_example}

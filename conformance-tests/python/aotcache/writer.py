@@ -13,13 +13,21 @@ Layout choices the spec leaves to the writer, and what this writer does:
   in symbol order, then fingerprint keys and string values component by component;
 - declarations: in the order they were declared; functions and data objects: in the order added
   (data grouped ReadOnly, Writable, ZeroFilled as [DAT-2] requires).
+
+Prelinked files (`Module.prelinked`, FORMAT.md §3 optional flag bit 1, [REL-10], format 1.2): every
+FunctionPcRel32, DataPcRel32, SlotPcRel32 and ThunkPcRel32 field of every function holds its value in
+the canonical layout (§16.2, canonical.py); Absolute64 fields and the fields of data objects are left
+as the code or data gives them. The annotated hex of a prelinked file puts each relocation field on a
+line of its own, with the arithmetic of its value. A value that cannot fit 32 bits cannot be prelinked:
+build() refuses (write the file unprelinked). Without the flag (the default) every field is left as the
+code gives it, and the minor version is 0, or 1 for a signed file, as before.
 """
 
 from dataclasses import dataclass, field
 import hashlib
 import hmac
 
-from . import spec, unwind
+from . import canonical, spec, unwind
 from .fields import Field, FieldList, u8, u16, u32, u64, i64
 from .xxh3 import xxh3_64
 
@@ -128,9 +136,10 @@ class Module:
     architecture: int = spec.ARCH_X86_64
     abi: int = spec.ABI_SYSV
     os: int = spec.OS_LINUX
-    optional_flags: int = 0
+    optional_flags: int = 0            # bits other than prelinked (bit 1), which `prelinked` sets
+    prelinked: bool = False            # [REL-10]: the PC-relative fields of functions hold canonical values
     cpu_features: int = 0
-    minor_version: int | None = None  # None: the lowest that describes the file (§12)
+    minor_version: int | None = None  # None: the lowest that describes the file (§12): 2 prelinked, 1 signed, else 0
     code_alignment: int = 4096
     signing_key: tuple | None = None  # (name, secret) for HMAC-SHA256
     # Departures from the recommendations ([REC-n]), for the strict vectors; legal, and off by default.
@@ -139,6 +148,9 @@ class Module:
     extra_padding: dict = field(default_factory=dict)  # kind -> zero bytes beyond alignment before it
     dedupe_strings: bool = True
     code_padding: int = 0xCC
+    # A prelinked value that cannot fit 32 bits: "refuse" (build() raises), or "wrap": store its low 32
+    # bits and set the flag anyway, a file that breaks [REL-10] (for a malformed vector).
+    prelink_overflow: str = "refuse"
     declarations: list = field(default_factory=list)
     functions: list = field(default_factory=list)
     data_objects: list = field(default_factory=list)
@@ -182,6 +194,10 @@ class Module:
     def to_bytes(self) -> bytes:
         return self.build().to_bytes()
 
+    def canonical_layout(self) -> canonical.CanonicalLayout:
+        """The module's canonical load layout (§16.2), whether or not it is written prelinked."""
+        return _Layout(self).canonical_layout()
+
 
 # ---- layout --------------------------------------------------------------------------------------
 
@@ -195,6 +211,9 @@ def _hash_text(h: int) -> str:
 
 def _quote(text: str) -> str:
     return '"' + text.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
+
+
+_PRELINKED = 1 << 1  # §3 optional_flags bit 1 (since 1.2)
 
 
 class _Strings:
@@ -268,8 +287,8 @@ class _Layout:
             value = self.strings.ref(c.value) if c.value_kind == spec.VALUE_STRING else None
             fingerprint_refs.append((key, value))
 
-        code, code_offsets = self.code_section()
         data, data_offsets, zero_offsets = self.data_section()
+        code, code_offsets = self.code_section(data_offsets, zero_offsets)
         relocations, first_relocation = self.relocations_section(code_offsets)
         sections = [
             self.strings_section(),
@@ -301,8 +320,9 @@ class _Layout:
         file_size = at
 
         out = FieldList()
-        has_unwind = any(f.unwind is not None for f in m.functions)  # §12: the Unwind section makes a file 1.2
-        minor = m.minor_version if m.minor_version is not None else (2 if has_unwind else 1 if m.signing_key is not None else 0)
+        has_unwind = any(f.unwind is not None for f in m.functions)  # §12: the Unwind section makes a file 1.3
+        minor = m.minor_version if m.minor_version is not None else (
+            3 if has_unwind else 2 if m.prelinked else 1 if m.signing_key is not None else 0)
         self.header(out, minor, file_size, producer, module_name, len(sections))
         for i, s in enumerate(sections):
             self.directory_entry(out, i, s)
@@ -337,7 +357,10 @@ class _Layout:
         out.add("header.os", u16(m.os), f"OS {m.os} = {({1: 'Linux', 2: 'Windows', 3: 'macOS'}).get(m.os, '?')}")
         out.add("header.reserved0", u16(0), "reserved")
         out.add("header.required_flags", u32(0), "required flags: none")
-        out.add("header.optional_flags", u32(m.optional_flags), f"optional flags 0x{m.optional_flags:x}")
+        flags = m.optional_flags | (_PRELINKED if m.prelinked else 0)
+        names = [n for bit, n in ((1, "bit 0: prefers hot-swappable linking"), (_PRELINKED, "bit 1: prelinked")) if flags & bit]
+        names += [f"bit {b}: unknown to this version" for b in range(2, 32) if flags >> b & 1]
+        out.add("header.optional_flags", u32(flags), f"optional flags 0x{flags:x}" + (f" ({'; '.join(names)})" if names else ""))
         out.add("header.required_cpu_features", u64(m.cpu_features), f"required CPU features 0x{m.cpu_features:x}")
         out.add("header.codegen_fingerprint", u64(0), "codegen fingerprint")
         out.add("header.producer", u32(producer[0]) + u32(producer[1]), f"producer: string {producer[0]}+{producer[1]} {_quote(m.producer)}")
@@ -404,19 +427,103 @@ class _Layout:
             s.add(f"Symbols[{i}].reserved1", u32(0), "  reserved")
         return s
 
-    def code_section(self):
-        s = _Section(spec.CODE, self.m.code_alignment)
+    def code_offsets(self):
         offsets = []
         at = 0
         for f in self.m.functions:
-            start = _align(at, f.alignment)
+            offsets.append(_align(at, f.alignment))
+            at = offsets[-1] + len(f.code)
+        return offsets, at
+
+    def code_section(self, data_offsets, zero_offsets):
+        s = _Section(spec.CODE, self.m.code_alignment)
+        offsets, _size = self.code_offsets()
+        layout = self.canonical_layout(data_offsets, zero_offsets) if self.m.prelinked else None
+        at = 0
+        for i, f in enumerate(self.m.functions):
+            start = offsets[i]
             if start > at:
                 s.add(f"Code.pad@{at}", bytes([self.m.code_padding]) * (start - at),
                       "padding (int3)" if self.m.code_padding == 0xCC else f"padding ({self.m.code_padding:02X})")
-            s.add(f"Code.{f.name}", f.code, f"code of {f.name}")
-            offsets.append(start)
+            if layout is None:
+                s.add(f"Code.{f.name}", f.code, f"code of {f.name}")
+            else:
+                self.prelinked_pieces(s, layout, layout.view.functions[i], f)
             at = start + len(f.code)
         return s, offsets
+
+    def data_pieces(self, s, d: DataObject):
+        """d's bytes, with each relocation field on a line of its own (annotated hex of prelinked files)."""
+        at = 0
+        for r in sorted(d.relocations, key=lambda r: r.offset):
+            name, width = spec.RELOCATION_KINDS[r.kind]
+            if r.offset > at:
+                s.add(f"Data.{d.name}" if at == 0 else f"Data.{d.name}@{at}", d.data[at:r.offset],
+                      f"data of {d.name}" if at == 0 else f"  {d.name}, continued")
+            s.add(f"Data.{d.name}" if r.offset == 0 else f"Data.{d.name}@{r.offset}", d.data[r.offset:r.offset + width],
+                  ("  " if r.offset else f"data of {d.name}: ") + f"{d.name}+{r.offset}: {name} to {r.target}, A = {r.addend}: as written "
+                  "(not prelinked: [REL-10] fixes the fields of functions only)")
+            at = r.offset + width
+        if at < len(d.data):
+            s.add(f"Data.{d.name}@{at}", d.data[at:], f"  {d.name}, continued")
+
+    # ---- the canonical layout (§16.2) and prelinked fields ([REL-10]) ----
+
+    def view(self, data_offsets, zero_offsets) -> canonical.View:
+        """The tables the canonical layout is computed from, as this writer lays them out."""
+        def relocations(owner):
+            return [canonical.Reloc(r.offset, r.kind, self.symbol_index[r.target], r.addend)
+                    for r in sorted(owner.relocations, key=lambda r: r.offset)]
+        symbols = [canonical.Symbol(name, kind, self.function_index[name] if kind == spec.SYM_FUNCTION
+                                    else self.data_index[name] if kind == spec.SYM_DATA else spec.NONE)
+                   for name, kind, _o in self.symbols]
+        offsets, code_size = self.code_offsets()
+        functions = [canonical.Func(self.symbol_index[f.name], offsets[i], len(f.code), relocations(f))
+                     for i, f in enumerate(self.m.functions)]
+        data = [canonical.Datum(self.symbol_index[d.name], d.kind,
+                                zero_offsets[d.name] if d.kind == spec.ZERO_FILLED else data_offsets[d.name],
+                                len(d.data), relocations(d))
+                for d in self.data]
+        return canonical.View(symbols, functions, data, code_size)
+
+    def canonical_layout(self, data_offsets=None, zero_offsets=None) -> canonical.CanonicalLayout:
+        if data_offsets is None:
+            _s, data_offsets, zero_offsets = self.data_section()
+        return canonical.CanonicalLayout(self.view(data_offsets, zero_offsets))
+
+    def prelinked_pieces(self, s, layout, fv: canonical.Func, f: Function):
+        """f's code with its PC-relative fields set to their canonical values, one field per piece."""
+        at = 0
+        first = True
+
+        def piece(end, data, comment):
+            nonlocal at, first
+            s.add(f"Code.{f.name}" if first else f"Code.{f.name}@{at}", data, comment)
+            first = False
+            at = end
+
+        for r in fv.relocations:
+            name, width = spec.RELOCATION_KINDS[r.kind]
+            if r.offset > at:
+                piece(r.offset, f.code[at:r.offset], f"code of {f.name}" if first else f"  {f.name}, continued")
+            target = layout.view.symbols[r.target].name
+            if r.kind in canonical.PC_RELATIVE:
+                value = layout.value(fv, r)
+                if not canonical.fits_i32(value) and self.m.prelink_overflow == "wrap":
+                    piece(r.offset + 4, (value & 0xFFFFFFFF).to_bytes(4, "little"),
+                          f"  {f.name}+{r.offset}: {name} to {target}: {layout.explain(fv, r)}; its low 32 bits")
+                    continue
+                if not canonical.fits_i32(value):
+                    raise ValueError(f"{f.name}+{r.offset}: the canonical value {value} of its {name} to {target} does not fit "
+                                     "32 bits, so the file cannot be prelinked ([REL-10]); write it unprelinked")
+                piece(r.offset + 4, value.to_bytes(4, "little", signed=True),
+                      f"  {f.name}+{r.offset}: {name} to {target}, prelinked: {layout.explain(fv, r)}")
+            else:
+                piece(r.offset + width, f.code[r.offset:r.offset + width],
+                      f"  {f.name}+{r.offset}: {name} to {target}, A = {r.addend}: as the code gives it (not prelinked: "
+                      "its value depends on where the module lands)")
+        if at < len(f.code):
+            piece(len(f.code), f.code[at:], f"code of {f.name}" if first else f"  {f.name}, continued")
 
     def data_section(self):
         s = _Section(spec.DATA, max([8] + [d.alignment for d in self.data if d.kind != spec.ZERO_FILLED]))
@@ -432,7 +539,10 @@ class _Layout:
             start = _align(at, d.alignment)
             if start > at:
                 s.add(f"Data.pad@{at}", bytes(start - at), "padding")
-            s.add(f"Data.{d.name}", d.data, f"data of {d.name}")
+            if self.m.prelinked and d.relocations:
+                self.data_pieces(s, d)
+            else:
+                s.add(f"Data.{d.name}", d.data, f"data of {d.name}")
             offsets[d.name] = start
             at = start + len(d.data)
         return s, offsets, zero_offsets

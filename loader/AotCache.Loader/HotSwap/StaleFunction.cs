@@ -22,13 +22,18 @@ public enum StaleReason
 /// <summary>One stale function: who, which callee, and the old and new signatures or contents.</summary>
 public sealed record StaleFunction(string Function, StaleReason Reason, string Target, string Expected, string Actual)
 {
-    public override string ToString() => Reason switch
+    public override string ToString()
     {
-        StaleReason.SignatureChanged => $"{Function} calls {Target} compiled against {Expected}, but {Target} becomes {Actual}",
-        StaleReason.TargetRemoved => $"{Function} refers to {Target}, which the update removes",
-        StaleReason.ContentChanged => $"{Function} depends on the content of {Target} ({Expected}), which becomes {Actual}",
-        StaleReason.BodyReplaced => $"{Function} jumps into the body of {Target}, which the update replaces",
-        StaleReason.NewCodeMismatch => $"new code of {Function} expects {Target} to be {Expected}, but it will be {Actual}",
-        _ => $"new code of {Function} refers to {Target}, which will not exist",
-    };
+        // Names come from files and from front ends: escaped, so that none can break the message's line.
+        string function = Names.Escape(Function), target = Names.Escape(Target);
+        return Reason switch
+        {
+            StaleReason.SignatureChanged => $"{function} calls {target} compiled against {Expected}, but {target} becomes {Actual}",
+            StaleReason.TargetRemoved => $"{function} refers to {target}, which the update removes",
+            StaleReason.ContentChanged => $"{function} depends on the content of {target} ({Expected}), which becomes {Actual}",
+            StaleReason.BodyReplaced => $"{function} jumps into the body of {target}, which the update replaces",
+            StaleReason.NewCodeMismatch => $"new code of {function} expects {target} to be {Expected}, but it will be {Actual}",
+            _ => $"new code of {function} refers to {target}, which will not exist",
+        };
+    }
 }

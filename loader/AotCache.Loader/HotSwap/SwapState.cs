@@ -17,7 +17,12 @@ internal enum ReferenceKind
     Content,
 }
 
-internal readonly record struct Reference(int Owner, int Target, ReferenceKind Kind, ulong ExpectedSignature, ContentHash ExpectedContent);
+internal readonly record struct Reference(int Owner, int Target, ReferenceKind Kind, ulong ExpectedSignature, ContentHash ExpectedContent)
+{
+    /// <summary>The owner's <see cref="SwapEntry.ReferenceGeneration"/> when the reference was recorded: the
+    /// reference is live while the owner's generation is still this one (<see cref="SwapState.IsLive"/>).</summary>
+    public int OwnerGeneration { get; init; }
+}
 
 /// <summary>One swap slot and what it currently holds. Slot layout in writable memory (24 bytes):
 /// code pointer, signature hash, generation. Only the code pointer is read by machine code.</summary>
@@ -36,7 +41,16 @@ internal sealed class SwapEntry(int index)
     public long Generation;
     public Refusal? Refused;
     public List<Reference> Outgoing = [];
+
+    /// <summary>References to this entry, in the order they were recorded; some may be dead (their owner's
+    /// references were dropped since): iterate with <see cref="SwapState.IsLive"/>.</summary>
     public List<Reference> Incoming = [];
+
+    /// <summary>Bumped when this entry's outgoing references are dropped, which kills them all at once.</summary>
+    public int ReferenceGeneration;
+
+    /// <summary>How many entries of <see cref="Incoming"/> are dead.</summary>
+    public int DeadIncoming;
 }
 
 /// <summary>Everything a hot-swappable module keeps beyond a direct one.</summary>
@@ -72,9 +86,38 @@ internal sealed class SwapState
     /// which makes an update's checks proportional to the callers of what it changes.</summary>
     public void AddReference(Reference r)
     {
+        r = r with { OwnerGeneration = Entries[r.Owner].ReferenceGeneration };
         Entries[r.Owner].Outgoing.Add(r);
         Entries[r.Target].Incoming.Add(r);
     }
+
+    /// <summary>Whether a reference in some entry's <see cref="SwapEntry.Incoming"/> is still its owner's.</summary>
+    public bool IsLive(in Reference r) => Entries[r.Owner].ReferenceGeneration == r.OwnerGeneration;
+
+    /// <summary>
+    /// Drops every outgoing reference of <paramref name="e"/> (its body is being replaced or removed), in
+    /// O(its outgoing references): bumping its generation kills them in the targets' reverse indexes, where they are
+    /// skipped, and a target's list is compacted once more than half of it is dead (amortized O(1) per reference,
+    /// order kept). Removing each from a list instead would cost the list's length per reference: quadratic for an
+    /// update that redefines every caller of a function with many callers. Call under <see cref="CommitLock"/>.
+    /// </summary>
+    public void RemoveReferences(SwapEntry e)
+    {
+        e.ReferenceGeneration++;
+        foreach (Reference r in e.Outgoing)
+        {
+            WorkSteps++;
+            SwapEntry target = Entries[r.Target];
+            if (++target.DeadIncoming <= target.Incoming.Count / 2) continue;
+            WorkSteps += target.Incoming.Count;
+            target.Incoming.RemoveAll(x => !IsLive(x));
+            target.DeadIncoming = 0;
+        }
+        e.Outgoing = [];
+    }
+
+    /// <summary>Inner-loop iterations of reference bookkeeping, for tests that check it grows linearly.</summary>
+    internal long WorkSteps;
 
     /// <summary>Frees entries and bodies retired before the oldest epoch a thread is still in. Call under <see cref="CommitLock"/>.</summary>
     public int Reclaim()

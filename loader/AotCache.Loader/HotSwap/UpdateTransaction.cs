@@ -39,7 +39,7 @@ public sealed class UpdateTransaction
     public UpdateTransaction Redefine(string name, FunctionBody body)
     {
         CheckOpen(name, body);
-        if (!_swap.ByName.TryGetValue(name, out SwapEntry? e)) throw new KeyNotFoundException($"cannot redefine '{name}': no such function");
+        if (!_swap.ByName.TryGetValue(name, out SwapEntry? e)) throw new KeyNotFoundException($"cannot redefine {Names.Quote(name)}: no such function");
         _changes[name] = new Change(body, e.Exported);
         return this;
     }
@@ -51,7 +51,7 @@ public sealed class UpdateTransaction
         if (linkage is not (Linkage.Export or Linkage.Local))
             throw new ArgumentOutOfRangeException(nameof(linkage), linkage, "a defined function is Local or Export [SYM-1]");
         if (_swap.ByName.ContainsKey(name) || _swap.Image.FindSymbol(name) >= 0 && _swap.Image.Symbols[_swap.Image.FindSymbol(name)].Kind != SymbolKind.Function)
-            throw new ArgumentException($"cannot add '{name}': a symbol with that name exists", nameof(name));
+            throw new ArgumentException($"cannot add {Names.Quote(name)}: a symbol with that name exists", nameof(name));
         _changes[name] = new Change(body, linkage == Linkage.Export);
         return this;
     }
@@ -60,7 +60,7 @@ public sealed class UpdateTransaction
     public UpdateTransaction Remove(string name)
     {
         if (_done) throw new InvalidOperationException("the transaction was already committed or refused");
-        if (!_swap.ByName.ContainsKey(name)) throw new KeyNotFoundException($"cannot remove '{name}': no such function");
+        if (!_swap.ByName.ContainsKey(name)) throw new KeyNotFoundException($"cannot remove {Names.Quote(name)}: no such function");
         _changes[name] = null;
         return this;
     }
@@ -72,7 +72,7 @@ public sealed class UpdateTransaction
         ArgumentNullException.ThrowIfNull(body);
         // Names that do not exist yet are taken as functions this transaction may still add; the commit checks them.
         if (RelocationRules.CheckTargets(body.Relocations.AsSpan(), _result, pending: _ => true) is { } problem)
-            throw new ArgumentException($"'{name}': {problem}", nameof(body));
+            throw new ArgumentException($"{Names.Quote(name)}: {problem}", nameof(body));
     }
 
     /// <summary>Commits, or throws <see cref="AotCacheException"/> (StaleCaller) listing every stale function.
@@ -141,6 +141,7 @@ public sealed class UpdateTransaction
             bool signatureChanged = update is null || !update.Signature.Equals(e.Signature);
             foreach (Reference r in e.Incoming)
             {
+                if (!_swap.IsLive(r)) continue;
                 SwapEntry owner = _swap.Entries[r.Owner];
                 if (_changes.ContainsKey(owner.Name) || staleNames.Contains(owner.Name)) continue;
                 StaleFunction? s = r.Kind switch
@@ -164,11 +165,11 @@ public sealed class UpdateTransaction
         {
             foreach (Reference r in e.Incoming)
             {
-                if (r.Kind == ReferenceKind.Call) continue;
+                if (r.Kind == ReferenceKind.Call || !_swap.IsLive(r)) continue;
                 SwapEntry owner = _swap.Entries[r.Owner];
                 if (_changes.ContainsKey(owner.Name) || !staleNames.Add(owner.Name)) continue;
                 stale.Add(new StaleFunction(owner.Name, r.Kind == ReferenceKind.Content ? StaleReason.ContentChanged : StaleReason.BodyReplaced,
-                    e.Name, r.ExpectedContent.ToString(), $"to be recompiled (stale: {e.Name})"));
+                    e.Name, r.ExpectedContent.ToString(), $"to be recompiled (stale: {Names.Escape(e.Name)})"));
                 contentChanged.Enqueue(owner);
             }
         }
@@ -265,7 +266,7 @@ public sealed class UpdateTransaction
                         Patch(memory, batchAddress, at, name, r, target, offsets);
                 }
                 _swap.Arena.MakeExecutable(batch);
-                // The new bodies' frames are known to the unwinder (and tools) before any slot can lead there [LOAD-7].
+                // The new bodies' frames are known to the unwinder (and tools) before any slot can lead there [LOAD-8].
                 batch.Registration = RegisterBatch(batchAddress, batch.Length, offsets);
             }
         }
@@ -318,7 +319,7 @@ public sealed class UpdateTransaction
             if (old is not null && old != e)
             {
                 old.Defined = false;
-                old.Refused = new Refusal(ErrorCode.StaleCaller, $"'{name}' was redefined with another signature; this is its old entry");
+                old.Refused = new Refusal(ErrorCode.StaleCaller, $"{Names.Quote(name)} was redefined with another signature; this is its old entry");
             }
         }
         // References of the new bodies, into the reverse index.
@@ -364,11 +365,7 @@ public sealed class UpdateTransaction
         return CodeRegistration.Create(_swap.Tools, batchAddress, batchLength, cfi, cfiInPlace: false, () => functions);
     }
 
-    private void RemoveReferences(SwapEntry e)
-    {
-        foreach (Reference r in e.Outgoing) _swap.Entries[r.Target].Incoming.Remove(r);
-        e.Outgoing = [];
-    }
+    private void RemoveReferences(SwapEntry e) => _swap.RemoveReferences(e);
 
     private void Patch(Span<byte> memory, nint batchAddress, long ownerOffset, string owner, Relocation r,
         Dictionary<string, SwapEntry> target, Dictionary<string, long> offsets)
@@ -388,6 +385,6 @@ public sealed class UpdateTransaction
         }
         if (!RelocationRules.TryApply(memory[(int)ownerOffset..], r.Offset, r.Kind, s, r.Addend, p, out long value))
             throw new AotCacheException(ErrorCode.RelocationOverflow, -1,
-                $"new code of '{owner}': {r.Kind} relocation at +{r.Offset} to '{r.Target}' needs displacement {value}, which does not fit 32 bits");
+                $"new code of {Names.Quote(owner)}: {r.Kind} relocation at +{r.Offset} to {Names.Quote(r.Target)} needs displacement {value}, which does not fit 32 bits");
     }
 }

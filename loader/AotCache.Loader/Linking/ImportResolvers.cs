@@ -28,7 +28,7 @@ public sealed class ImportTable : IImportResolver
     public ImportTable Add(string name, nint address, Signature? signature = null)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (address == 0) throw new ArgumentException($"import '{name}' needs a non-null address", nameof(address));
+        if (address == 0) throw new ArgumentException($"import {Names.Quote(name)} needs a non-null address", nameof(address));
         _entries[name] = (address, signature);
         return this;
     }

@@ -19,8 +19,8 @@ internal sealed class ModuleLayout
 {
     public const int PageSize = CanonicalLayout.PageSize;
     public const int ThunkSize = CanonicalLayout.ThunkSize; // jmp [rip+disp32] (6 bytes) + 2 × int3: import and entry thunks
-    public const int StubSize = 16;         // mov esi, imm32; jmp rel32 common; int3 padding
-    public const int CommonStubSize = 48;
+    public const int StubSize = StubCode.StubSize;        // jmp [rip+slot]; push i; jmp common
+    public const int CommonStubSize = StubCode.CommonSize;
     /// <summary>A hot-swappable module's per-function slot (read-write, never executable): code pointer, signature hash, generation.</summary>
     public const int SwapSlotSize = 24;
 
@@ -32,7 +32,10 @@ internal sealed class ModuleLayout
     /// <summary>The loader's read+execute pages: [<see cref="CanonicalLayout.End"/>, this + size).</summary>
     public long PrivateExecuteSize { get; private init; }
     public long HandlerSlotOffset { get; private init; }
+    /// <summary>Read-write, never executable: one 8-byte slot per refusal stub (where the stub jumps), then the hot-swap slots.</summary>
+    public long StubSlotsOffset { get; private init; }
     public long SwapSlotsOffset { get; private init; }
+    /// <summary>Size of the read-write private part: stub slots and hot-swap slots, whole pages.</summary>
     public long SwapSlotsSize { get; private init; }
     public long TotalSize { get; private init; }
     public int StubCount { get; private init; }
@@ -49,8 +52,9 @@ internal sealed class ModuleLayout
         long executeEnd = stubCount > 0 ? common + CommonStubSize : stubs;
         long executeSize = AlignUp(executeEnd - privateStart, PageSize);
         long handler = privateStart + executeSize;
-        long swapSlots = handler + PageSize;
-        long swapSize = AlignUp((long)swapEntries * SwapSlotSize, PageSize);
+        long stubSlots = handler + PageSize;
+        long swapSlots = AlignUp(stubSlots + (long)stubCount * 8, 8);
+        long swapSize = AlignUp(swapSlots + (long)swapEntries * SwapSlotSize, PageSize) - stubSlots;
         return new ModuleLayout
         {
             Canonical = canonical,
@@ -59,9 +63,10 @@ internal sealed class ModuleLayout
             CommonStubOffset = common,
             PrivateExecuteSize = executeSize,
             HandlerSlotOffset = handler,
+            StubSlotsOffset = stubSlots,
             SwapSlotsOffset = swapSlots,
             SwapSlotsSize = swapSize,
-            TotalSize = swapSlots + swapSize,
+            TotalSize = stubSlots + swapSize,
             StubCount = stubCount,
             SwapEntries = swapEntries,
         };
@@ -79,7 +84,7 @@ internal sealed class ModuleLayout
             (c.CodeOffset, c.End - c.CodeOffset, PageProtection.ReadExecute),                 // code
             (c.End, PrivateExecuteSize, PageProtection.ReadExecute),                          // entry thunks, stubs
             (HandlerSlotOffset, PageSize, PageProtection.ReadOnly),                           // refused-call handler
-            (SwapSlotsOffset, SwapSlotsSize, PageProtection.ReadWrite),                       // hot-swap slots
+            (StubSlotsOffset, SwapSlotsSize, PageProtection.ReadWrite),                       // stub slots, hot-swap slots
         ];
         foreach (var segment in all)
             if (segment.Item2 > 0) yield return segment;

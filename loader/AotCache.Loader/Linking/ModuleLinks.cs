@@ -28,6 +28,9 @@ internal sealed class ModuleLinks(CacheImage image, long baseAddress, ModuleLayo
     /// <summary>Address of refusal stub <paramref name="stub"/>.</summary>
     public long Stub(int stub) => BaseAddress + Layout.StubsOffset + (long)stub * ModuleLayout.StubSize;
 
+    /// <summary>Address of the slot refusal stub <paramref name="stub"/> jumps through.</summary>
+    public long StubSlot(int stub) => BaseAddress + Layout.StubSlotsOffset + (long)stub * 8;
+
     /// <summary>Address of hot-swap slot <paramref name="entry"/>.</summary>
     public long SwapSlot(int entry) => BaseAddress + Layout.SwapSlotsOffset + (long)entry * ModuleLayout.SwapSlotSize;
 

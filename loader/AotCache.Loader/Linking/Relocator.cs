@@ -51,7 +51,7 @@ internal readonly ref struct Relocator(CacheImage image, Span<byte> memory, Modu
             if (!RelocationRules.TryApply(_memory, (int)fieldOffset, r.Kind, s, r.Addend, baseAddress + fieldOffset, out long value))
                 throw new AotCacheException(ErrorCode.RelocationOverflow,
                     image.SectionOffset(SectionKind.Relocations) + (long)(firstIndex + k) * RelocationRecord.RecordSize,
-                    $"'{image.SymbolName(ownerSymbol)}': {r.Kind} relocation at +{r.Offset} to '{image.SymbolName((int)r.Target)}' needs displacement {value}, which does not fit 32 bits");
+                    $"{Names.Quote(image.SymbolName(ownerSymbol))}: {r.Kind} relocation at +{r.Offset} to {Names.Quote(image.SymbolName((int)r.Target))} needs displacement {value}, which does not fit 32 bits");
         }
     }
 }

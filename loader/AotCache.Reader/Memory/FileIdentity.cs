@@ -15,6 +15,19 @@ internal readonly partial record struct FileIdentity(ulong Device, ulong Inode, 
 
     public bool IsRegularFile => (Mode & TypeMask) == RegularFile;
 
+    /// <summary>What kind of file this is, in words for messages: "a regular file", "a FIFO or pipe", ….</summary>
+    public string TypeName => (Mode & TypeMask) switch
+    {
+        RegularFile => "a regular file",
+        0x1000 => "a FIFO or pipe",
+        0x2000 => "a character device",
+        0x4000 => "a directory",
+        0x6000 => "a block device",
+        0xA000 => "a symbolic link",
+        0xC000 => "a socket",
+        uint type => $"a file of type {type >> 12}",
+    };
+
     public bool IsSameFile(FileIdentity other) => Device == other.Device && Inode == other.Inode;
 
     /// <summary>The effective user of this process, or null where unknown.</summary>

@@ -50,9 +50,9 @@ internal sealed unsafe partial class MappedFile : MemoryManager<byte>
             SafeFileHandle handle;
             try
             {
-                handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+                handle = RegularFile.OpenRead(path); // a FIFO, pipe or device is refused before it is read
             }
-            catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException) && attempt < OpenAttempts)
+            catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException or NotRegularFileException) && attempt < OpenAttempts)
             {
                 Thread.Sleep(attempt); // .NET's own shared flock would block: a writer is at that inode
                 continue;

@@ -7,7 +7,7 @@ namespace AotCache.Reader;
 
 internal ref partial struct Validator
 {
-    // ---- §14 steps 7-8: directory and padding -------------------------------------------------------
+    // ---- §14 steps 7-8: directory, then padding ------------------------------------------------------
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckDirectory(in FileHeader h)
@@ -37,31 +37,46 @@ internal ref partial struct Validator
                 throw Fail(ErrorCode.SectionOutOfBounds, at + E.Offset, $"section {i} ({name}) at 0x{e.Offset:x} overlaps the header or directory, which end at 0x{directoryEnd:x}");
             if (e.Offset < end)
                 throw Fail(ErrorCode.SectionOverlap, at + E.Offset, $"section {i} ({name}) at 0x{e.Offset:x} is not after the end of section {i - 1} at 0x{end:x} (unsorted or overlapping)");
-            CheckZero(end, e.Offset);
             end = e.Offset + e.Size;
             if (SectionTable.IsKnown(e.Kind))
             {
                 uint bit = 1u << (int)e.Kind;
                 if ((seenKinds & bit) != 0) throw Fail(ErrorCode.DuplicateSection, at + E.Kind, $"section {i}: a second {name} section");
                 seenKinds |= bit;
-                // 1.0 kinds must be understood; the 1.1 signature and 1.2 unwind sections must be skippable by older readers.
+                // 1.0 kinds must be understood; the 1.1 signature and 1.3 unwind sections must be skippable by older readers.
                 bool mustBeRequired = e.Kind is not ((uint)SectionKind.Signature or (uint)SectionKind.Unwind);
                 if (((e.Flags & (uint)SectionFlags.Required) != 0) != mustBeRequired)
                     throw Fail(ErrorCode.SectionFlagMismatch, at + E.Flags, mustBeRequired
                         ? $"section {i} ({name}) must carry the Required flag"
                         : $"section {i} ({name}) must not carry the Required flag, so that older readers can skip it");
-                if (e.Kind == (uint)SectionKind.Signature && (i != count - 1 || e.Size != SignatureRecord.RecordSize))
-                    throw Fail(ErrorCode.BadSignatureSection, at + E.Kind, $"the signature section must be the last section and {SignatureRecord.RecordSize} bytes long");
                 int recordSize = RecordSize((SectionKind)e.Kind);
                 if (recordSize > 0 && e.Size % (ulong)recordSize != 0)
                     throw Fail(ErrorCode.BadTableSize, at + E.Size, $"section {i} ({name}): size {e.Size} is not a multiple of its {recordSize}-byte records");
                 Sections[(int)e.Kind] = new SectionSlot((int)e.Offset, (int)e.Size, true);
             }
-            else if ((e.Flags & (uint)SectionFlags.Required) != 0)
+            else
             {
-                throw Fail(ErrorCode.UnknownRequiredSection, at + E.Kind,
-                    $"section {i} has kind {e.Kind}, unknown to this {FormatConstants.MajorVersion}.{FormatConstants.MinorVersion} reader, and is marked required");
+                // Unknown and private kinds too appear at most once [SEC-4]: a later version that defines the kind
+                // must not find two of it in a file that this version accepted. At most 64 × 63 / 2 comparisons.
+                for (int j = 0; j < i; j++)
+                    if (dir[j].Kind == e.Kind) throw Fail(ErrorCode.DuplicateSection, at + E.Kind, $"section {i}: a second section of {name} (section {j})");
+                if ((e.Flags & (uint)SectionFlags.Required) != 0)
+                    throw Fail(ErrorCode.UnknownRequiredSection, at + E.Kind,
+                        $"section {i} has kind {e.Kind}, unknown to this {FormatConstants.MajorVersion}.{FormatConstants.MinorVersion} reader, and is marked required");
             }
+        }
+        CheckPadding(dir, directoryEnd);
+    }
+
+    /// <summary>Step 8, after every entry passed step 7: the bytes between the directory and the first section, between
+    /// sections, and after the last are zero [SEC-8]. The entries are sorted and disjoint by now.</summary>
+    private readonly void CheckPadding(ReadOnlySpan<SectionEntry> dir, ulong directoryEnd)
+    {
+        ulong end = directoryEnd;
+        foreach (ref readonly SectionEntry e in dir)
+        {
+            CheckZero(end, e.Offset);
+            end = e.Offset + e.Size;
         }
         CheckZero(end, (ulong)_file.Length);
     }

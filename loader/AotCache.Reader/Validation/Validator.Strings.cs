@@ -55,5 +55,6 @@ internal ref partial struct Validator
 
     private static ReadOnlySpan<byte> Utf8Of(ReadOnlySpan<byte> strings, StringRef s) => strings.Slice((int)s.Offset, (int)s.Length);
 
-    private static string Text(ReadOnlySpan<byte> strings, StringRef s) => System.Text.Encoding.UTF8.GetString(Utf8Of(strings, s));
+    /// <summary>A name for a message: decoded, escaped and quoted (<see cref="Names.Quote"/>).</summary>
+    private static string Quoted(ReadOnlySpan<byte> strings, StringRef s) => Names.Quote(System.Text.Encoding.UTF8.GetString(Utf8Of(strings, s)));
 }

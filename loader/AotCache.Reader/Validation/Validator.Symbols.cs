@@ -32,27 +32,27 @@ internal ref partial struct Validator
             if (i > 0)
             {
                 int c = Utf8Of(strings, symbols[i - 1].Name).SequenceCompareTo(Utf8Of(strings, s.Name));
-                if (c == 0) throw Fail(ErrorCode.DuplicateSymbolName, at + S.Name, $"symbols {i - 1} and {i} are both named '{Text(strings, s.Name)}'");
-                if (c > 0) throw Fail(ErrorCode.SymbolsNotSorted, at + S.Name, $"symbol {i} '{Text(strings, s.Name)}' sorts before symbol {i - 1} '{Text(strings, symbols[i - 1].Name)}'");
+                if (c == 0) throw Fail(ErrorCode.DuplicateSymbolName, at + S.Name, $"symbols {i - 1} and {i} are both named {Quoted(strings, s.Name)}");
+                if (c > 0) throw Fail(ErrorCode.SymbolsNotSorted, at + S.Name, $"symbol {i} {Quoted(strings, s.Name)} sorts before symbol {i - 1} {Quoted(strings, symbols[i - 1].Name)}");
             }
             bool hasDeclaration = s.Kind is SymbolKind.Function or SymbolKind.ImportFunction;
             if (hasDeclaration ? s.Declaration >= (uint)declarations : s.Declaration != FormatConstants.NoIndex)
                 throw Fail(ErrorCode.BadDeclarationIndex, at + S.Declaration, hasDeclaration
-                    ? $"symbol {i} '{Text(strings, s.Name)}': declaration {s.Declaration} is out of range ({declarations} declarations)"
-                    : $"symbol {i} '{Text(strings, s.Name)}': a {s.Kind} has no declaration, the field must be 0xFFFFFFFF");
+                    ? $"symbol {i} {Quoted(strings, s.Name)}: declaration {s.Declaration} is out of range ({declarations} declarations)"
+                    : $"symbol {i} {Quoted(strings, s.Name)}: a {s.Kind} has no declaration, the field must be 0xFFFFFFFF");
             switch (s.Kind)
             {
                 case SymbolKind.Function:
                     if (s.Definition >= (uint)functions.Length || functions[(int)s.Definition].Symbol != (uint)i)
-                        throw Fail(ErrorCode.BadDefinitionIndex, at + S.Definition, $"symbol {i} '{Text(strings, s.Name)}': definition {s.Definition} is not a function record naming this symbol");
+                        throw Fail(ErrorCode.BadDefinitionIndex, at + S.Definition, $"symbol {i} {Quoted(strings, s.Name)}: definition {s.Definition} is not a function record naming this symbol");
                     break;
                 case SymbolKind.Data:
                     if (s.Definition >= (uint)data.Length || data[(int)s.Definition].Symbol != (uint)i)
-                        throw Fail(ErrorCode.BadDefinitionIndex, at + S.Definition, $"symbol {i} '{Text(strings, s.Name)}': definition {s.Definition} is not a data object record naming this symbol");
+                        throw Fail(ErrorCode.BadDefinitionIndex, at + S.Definition, $"symbol {i} {Quoted(strings, s.Name)}: definition {s.Definition} is not a data object record naming this symbol");
                     break;
                 default:
                     if (s.Definition != FormatConstants.NoIndex)
-                        throw Fail(ErrorCode.BadDefinitionIndex, at + S.Definition, $"symbol {i} '{Text(strings, s.Name)}': an import has no definition, the field must be 0xFFFFFFFF");
+                        throw Fail(ErrorCode.BadDefinitionIndex, at + S.Definition, $"symbol {i} {Quoted(strings, s.Name)}: an import has no definition, the field must be 0xFFFFFFFF");
                     break;
             }
         }

@@ -6,7 +6,7 @@ namespace AotCache.Reader;
 
 internal ref partial struct Validator
 {
-    // ---- §14 step 19: unwind information (since 1.2) ----------------------------------------------
+    // ---- §14 step 19: unwind information (since 1.3) ----------------------------------------------
 
     /// <summary>
     /// The Unwind section (FORMAT.md §19): the index [UNW-1], the framing of the CFI records [UNW-2], the one CIE

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Demo.Language;
+using AotCache.Demo.Remote;
 using AotCache.Format;
 using AotCache.Reader;
 using AotCache.Loader;
@@ -26,6 +27,14 @@ public sealed record BuildOptions
 
     /// <summary>False forces the full path (for tests comparing the two).</summary>
     public bool AllowIncremental { get; init; } = true;
+
+    /// <summary>A team cache between the local cache and the compiler: functions the local cache does not have are
+    /// fetched from it, and functions compiled are uploaded to it. Used only with <see cref="KeyInputs.All"/>: a key that
+    /// misses an input must not be shared. Null: offline.</summary>
+    public RemoteFunctionCache? Remote { get; init; }
+
+    /// <summary>The remote cache when its keys are complete.</summary>
+    internal RemoteFunctionCache? UsableRemote => KeyInputs == KeyInputs.All ? Remote : null;
 }
 
 /// <summary>
@@ -43,6 +52,17 @@ public static class BuildEngine
 
     public const string CompilerFingerprintKey = "nib.compiler";
     public const string CodegenFingerprintKey = "nib.codegen";
+
+    /// <summary>The fingerprint components every cache file and every remote entry of these settings carries.</summary>
+    public static IReadOnlyList<AotCache.Remote.FingerprintSetting> FingerprintSettings(CodegenSettings codegen) =>
+    [
+        AotCache.Remote.FingerprintSetting.OfString(CompilerFingerprintKey, CacheKey.CompilerVersion, MatchRule.Equal),
+        AotCache.Remote.FingerprintSetting.OfString(CodegenFingerprintKey, codegen.ToString(), MatchRule.Informational),
+    ];
+
+    /// <summary>The canonical fingerprint of a build with these settings (REMOTE.md §2.5): part of every remote key.</summary>
+    public static AotCache.Remote.RemoteFingerprint FingerprintOf(CodegenSettings codegen) =>
+        AotCache.Remote.RemoteFingerprint.Of(FingerprintSettings(codegen));
 
     /// <summary>The host values a loader needs for the fingerprint components this front end writes.</summary>
     public static HostEnvironment Host { get; } = HostEnvironment.Current with
@@ -106,7 +126,10 @@ public static class BuildEngine
             && index.KeyInputs == analysis.KeyInputs && index.SettingsHash == NibIndex.HashSettings(analysis.Codegen))
             return new BuildResult(path, changed, reused, warnings, false, false, analyzeTime, clock.Elapsed, TimeSpan.Zero);
 
-        byte[] file = Write(analysis, previous, reuse, utf8, sourceHash, options.Progress);
+        byte[] file = Write(analysis, previous, reuse, utf8, sourceHash, options.Progress, options.UsableRemote, out HashSet<string> fetched);
+        if (fetched.Count > 0)
+            for (int i = 0; i < changed.Count; i++)
+                if (fetched.Contains(changed[i].Name)) changed[i] = changed[i] with { Outcome = FunctionOutcome.Fetched };
         TimeSpan compileTime = clock.Elapsed;
         clock.Restart();
         SpareWriteResult written = AtomicFile.WriteReusingSpare(path, [file]);
@@ -203,8 +226,10 @@ public static class BuildEngine
         return null;
     }
 
-    /// <summary>Lays out the new cache: reused bodies carried from <paramref name="previous"/>, the rest compiled.</summary>
-    private static byte[] Write(ProgramAnalysis analysis, CacheImage? previous, int[] reuse, byte[] utf8, ulong sourceHash, IProgress<BuildProgress>? progress)
+    /// <summary>Lays out the new cache: reused bodies carried from <paramref name="previous"/>, the others fetched from the
+    /// remote cache when it has them (named in <paramref name="fetched"/>), the rest compiled (and uploaded).</summary>
+    private static byte[] Write(ProgramAnalysis analysis, CacheImage? previous, int[] reuse, byte[] utf8, ulong sourceHash, IProgress<BuildProgress>? progress,
+        RemoteFunctionCache? remote, out HashSet<string> fetched)
     {
         var builder = new CacheBuilder(TargetDescription.LinuxX64)
         {
@@ -221,12 +246,29 @@ public static class BuildEngine
                 BitConverter.GetBytes(g.InitialBits), alignment: 8, contentHash: CacheKey.OfGlobal(g));
         foreach (AnalyzedFunction f in analysis.Functions)
             handles[f.Name] = builder.DeclareFunction(f.Name, builder.AddDeclaration(IrCompiler.SignatureOf(f.Bound.Ir.Parameters, f.Bound.Ir.Result)));
-        builder.AddFingerprint(CompilerFingerprintKey, CacheKey.CompilerVersion, MatchRule.Equal);
-        builder.AddFingerprint(CodegenFingerprintKey, analysis.Codegen.ToString(), MatchRule.Informational);
+        foreach (var setting in FingerprintSettings(analysis.Codegen))
+            builder.AddFingerprint(setting.Key, setting.Text!, setting.Match);
+
+        // What the local cache lacks, the remote cache may have: fetched bodies are checked against the builder, the
+        // scope they are defined in, and then defined exactly like carried ones.
+        fetched = new HashSet<string>(StringComparer.Ordinal);
+        var missing = new List<int>();
+        for (int k = 0; k < reuse.Length; k++) if (reuse[k] < 0) missing.Add(k);
+        FunctionBody?[] remoteBodies = remote is null || missing.Count == 0 ? []
+            : remote.Fetch([.. missing.Select(k => new RemoteRequest(analysis.Functions[k].Name, analysis.Functions[k].Key))], builder);
+        var fromRemote = new FunctionBody?[analysis.Functions.Count];
+        for (int m = 0; m < remoteBodies.Length; m++)
+            if (remoteBodies[m] is { } body)
+            {
+                fromRemote[missing[m]] = body;
+                fetched.Add(analysis.Functions[missing[m]].Name);
+            }
 
         // Reused bodies move as they are; the rest are compiled against the builder, which holds every declaration.
         var checker = new IrChecker(analysis.Module, checkBodies: false);
-        int toCompile = reuse.Count(r => r < 0), compiled = 0;
+        int toCompile = missing.Count - fetched.Count, compiled = 0;
+        // Entries are written and sent while the next functions compile; the program's scope does not change meanwhile.
+        using RemoteUpload? upload = remote is null || toCompile == 0 ? null : remote.BeginUpload(analysis.Scope);
         for (int k = 0; k < analysis.Functions.Count; k++)
         {
             AnalyzedFunction f = analysis.Functions[k];
@@ -235,9 +277,17 @@ public static class BuildEngine
                 builder.DefineFunction(handles[f.Name], previous!.GetFunctionBody(reuse[k]));
                 continue;
             }
-            builder.DefineFunction(handles[f.Name], analysis.Compile(f, checker, builder));
+            if (fromRemote[k] is { } remoteBody)
+            {
+                builder.DefineFunction(handles[f.Name], remoteBody);
+                continue;
+            }
+            FunctionBody body = analysis.Compile(f, checker, builder);
+            builder.DefineFunction(handles[f.Name], body);
+            upload?.Add(f.Name, body);
             progress?.Report(new BuildProgress(++compiled, toCompile));
         }
+        upload?.Complete();
         var tokenHashes = analysis.Functions.Select(f => f.TokenHash).ToArray();
         List<Segment> segments = SourceSegments.Compute(analysis.Syntax, utf8);
         builder.AddPrivateSection(NibIndex.SectionKind, NibIndex.Write(tokenHashes, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(segments),

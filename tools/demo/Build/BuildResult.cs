@@ -10,6 +10,9 @@ public enum FunctionOutcome
     /// <summary>Its source did not change, but a declaration its code depends on did (a callee's signature, a
     /// global's type): its cached body is stale, so it was recompiled.</summary>
     StaleRecompiled,
+    /// <summary>Needed new code (new, edited, stale, or no usable local cache), and the remote cache had it: fetched,
+    /// checked, and defined as it was compiled elsewhere, not compiled here.</summary>
+    Fetched,
 }
 
 public sealed record FunctionReport(string Name, FunctionOutcome Outcome, string Reason);
@@ -39,6 +42,7 @@ public sealed record BuildResult(
 
     public int Compiled => Changed.Count(f => f.Outcome == FunctionOutcome.Compiled);
     public int StaleRecompiled => Changed.Count(f => f.Outcome == FunctionOutcome.StaleRecompiled);
+    public int Fetched => Changed.Count(f => f.Outcome == FunctionOutcome.Fetched);
 
     /// <summary>Names of the compiled functions with this outcome, in source order.</summary>
     public IEnumerable<string> Named(FunctionOutcome outcome) =>
@@ -47,7 +51,7 @@ public sealed record BuildResult(
 
     /// <summary>One line: counts and times.</summary>
     public string Summary() =>
-        $"build: {Compiled} compiled, {StaleRecompiled} stale-recompiled, {Reused} reused " +
+        $"build: {Compiled} compiled, {StaleRecompiled} stale-recompiled, {Reused} reused{(Fetched > 0 ? $", {Fetched} fetched" : "")} " +
         $"({(Incremental ? "incremental: " : "")}analyze {Ms(AnalyzeTime)}, compile {Ms(CompileTime)}, write {Ms(WriteTime)}{(Write is { } w ? $" ({Size(w.BytesWritten)} of {Size(w.Length)})" : CacheWritten ? "" : ", cache unchanged")})";
 
     private static string Size(long bytes) => bytes < 1 << 20 ? $"{bytes / 1024.0:F0} KiB" : $"{bytes / (1024.0 * 1024):F1} MiB";

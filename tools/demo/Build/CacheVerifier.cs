@@ -21,7 +21,7 @@ public sealed record VerifyReport(int Checked, int Reused, int Seed, IReadOnlyLi
 }
 
 /// <summary>
-/// <c>--verify-cache</c>: recompiles reused functions and compares them, byte for byte and relocation for
+/// <c>--verify-cache</c>: recompiles reused functions (and those fetched from a team cache) and compares them, byte for byte and relocation for
 /// relocation, with their cached bodies. A difference means the cache key (the content hash) left out an
 /// input the code depends on — the classic bug of code caches: the cache then serves stale code that no
 /// checksum or signature check can notice. Compilation is deterministic, so any difference is real.
@@ -32,7 +32,8 @@ public static class CacheVerifier
     /// <param name="seed">Chooses the sample; printed so a run can be repeated.</param>
     public static VerifyReport Verify(ProgramAnalysis analysis, BuildResult build, int? sample, int seed)
     {
-        var changed = new HashSet<string>(build.Changed.Select(f => f.Name), StringComparer.Ordinal);
+        // Fetched functions were compiled elsewhere: they are checked like reused ones (a team cache's keys can miss an input too).
+        var changed = new HashSet<string>(build.Changed.Where(f => f.Outcome != FunctionOutcome.Fetched).Select(f => f.Name), StringComparer.Ordinal);
         var reused = analysis.Functions.Select(f => f.Name).Where(n => !changed.Contains(n)).ToList();
         List<string> chosen = sample is { } n && n < reused.Count
             ? [.. reused.Select((name, i) => (name, i)).OrderBy(x => Shuffle(seed, x.i)).Take(n).OrderBy(x => x.i).Select(x => x.name)]

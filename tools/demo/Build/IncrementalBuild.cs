@@ -4,6 +4,7 @@ using System.Text.Unicode;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Demo.Language;
+using AotCache.Demo.Remote;
 using AotCache.Format;
 using AotCache.Reader;
 using AotCache.Loader;
@@ -121,12 +122,28 @@ internal static class IncrementalBuild
             scope.Add(f.Name, SymbolKind.Function, d!.Signature);
         }
         var rewriter = new CacheRewriter(previous) { DeclarationOrder = DeclarationOrder.ByEncoding };
-        int done = 0;
-        foreach (var (function, bound, key) in compile)
+        // The remote cache first (checked against the same scope the compiler would use), then the compiler.
+        RemoteFunctionCache? remote = options.UsableRemote;
+        FunctionBody?[] fetched = remote is null || compile.Count == 0 ? new FunctionBody?[compile.Count]
+            : remote.Fetch([.. compile.Select(c => new RemoteRequest(c.Bound.Syntax.Name, c.Key))], scope);
+        int done = 0, toCompile = fetched.Count(b => b is null);
+        using RemoteUpload? upload = remote is null || toCompile == 0 ? null : remote.BeginUpload(scope);
+        for (int c = 0; c < compile.Count; c++)
         {
-            rewriter.ReplaceFunction(function, Compile(scope, bound, key, declarations, options.Codegen));
-            options.Progress?.Report(new BuildProgress(++done, compile.Count));
+            var (function, bound, key) = compile[c];
+            if (fetched[c] is { } body)
+            {
+                rewriter.ReplaceFunction(function, body);
+                int r = reports.FindIndex(x => x.Function == function);
+                reports[r] = (function, reports[r].Report with { Outcome = FunctionOutcome.Fetched });
+                continue;
+            }
+            body = Compile(scope, bound, key, declarations, options.Codegen);
+            rewriter.ReplaceFunction(function, body);
+            upload?.Add(bound.Syntax.Name, body);
+            options.Progress?.Report(new BuildProgress(++done, toCompile));
         }
+        upload?.Complete();
         rewriter.ReplacePrivateSection(NibIndex.SectionKind, NextIndex(previous, index, text, old, first, last, middle, middleSource, tokenHashes, options));
         RewrittenFile next = rewriter.Build();
         TimeSpan compileTime = clock.Elapsed;

@@ -41,21 +41,43 @@ public sealed class ProgramAnalysis
     public string ModuleName { get; }
     public IrModule Module { get; }
 
+    /// <summary>Below this many functions, binding on one thread is cheaper than sharing the work.</summary>
+    private const int ParallelThreshold = 512;
+
     public static ProgramAnalysis Analyze(SourceText source, HostLibrary? host, CodegenSettings? codegen = null, KeyInputs keyInputs = KeyInputs.All)
     {
         codegen ??= CodegenSettings.Default;
         var diagnostics = new List<Diagnostic>();
         ProgramSyntax syntax = Parser.Parse(source, diagnostics);
         DeclarationTable table = Binder.Declare(syntax, host, diagnostics);
-        var functions = new List<AnalyzedFunction>();
+        // Externs have no body; a second definition of a name was already reported.
+        var bodies = new List<FunctionSyntax>();
         foreach (ItemSyntax item in syntax.Items)
+            if (item is FunctionSyntax { IsExtern: false, BodyHasErrors: false } f && table.ByName[f.Name].NameSpan == f.NameSpan) bodies.Add(f);
+
+        // Each function binds and keys on its own (the table is only read), so the work is spread over the cores; results
+        // and diagnostics are gathered in source order, as one pass would give them.
+        var analyzed = new AnalyzedFunction?[bodies.Count];
+        var errors = new List<Diagnostic>?[bodies.Count];
+        void AnalyzeOne(int i)
         {
-            // Externs have no body; a second definition of a name was already reported.
-            if (item is not FunctionSyntax { IsExtern: false, BodyHasErrors: false } f || table.ByName[f.Name].NameSpan != f.NameSpan) continue;
-            if (Binder.BindFunction(source, f, table, diagnostics) is not { } bound) continue;
-            UInt128 tokens = CacheKey.TokenHash(syntax, f);
-            functions.Add(new AnalyzedFunction(bound, tokens, CacheKey.Of(tokens, bound.References, table, codegen, keyInputs)));
+            var found = new List<Diagnostic>();
+            if (Binder.BindFunction(source, bodies[i], table, found) is { } bound)
+            {
+                UInt128 tokens = CacheKey.TokenHash(syntax, bodies[i]);
+                analyzed[i] = new AnalyzedFunction(bound, tokens, CacheKey.Of(tokens, bound.References, table, codegen, keyInputs));
+            }
+            if (found.Count > 0) errors[i] = found;
         }
+        if (bodies.Count < ParallelThreshold || Environment.ProcessorCount == 1)
+            for (int i = 0; i < bodies.Count; i++) AnalyzeOne(i);
+        else
+            Parallel.For(0, bodies.Count, AnalyzeOne);
+        foreach (List<Diagnostic>? found in errors)
+            if (found is not null) diagnostics.AddRange(found);
+        var functions = new List<AnalyzedFunction>(bodies.Count);
+        foreach (AnalyzedFunction? f in analyzed)
+            if (f is not null) functions.Add(f);
         if (diagnostics.Count > 0)
             throw new CompileErrorException([.. diagnostics.OrderBy(d => d.Span.Start)]);
         return new ProgramAnalysis(source, syntax, table, functions, codegen, keyInputs);
