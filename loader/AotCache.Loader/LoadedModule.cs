@@ -240,7 +240,9 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     /// <summary>
     /// Calls an exported function with arguments checked against its declaration (System V: up to six
     /// integer and eight floating-point parameters). A call that reaches a refused function throws
-    /// <see cref="AotCacheException"/> when control returns, naming that function and why.
+    /// <see cref="AotCacheException"/> when control returns, naming that function and why. An exception thrown by a
+    /// managed host function (<see cref="ImportTable.Add(string, Delegate, Signature?)"/>) the call reached is
+    /// rethrown here, with its stack trace, after the loaded code's frames are dropped [LOAD-9].
     /// </summary>
     public Value Invoke(string name, params ReadOnlySpan<Value> args)
     {
@@ -281,6 +283,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         {
             _swap?.Epochs.Exit();
         }
+        HostCallGuard.ThrowIfPending(); // a host function threw: the call was abandoned, its exception goes on from here [LOAD-9]
         ThrowIfRefusedCallOccurred();
         if (signature.Results.Length == 0) return default;
         return signature.Results[0] switch
