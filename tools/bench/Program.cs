@@ -15,7 +15,8 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == Memory.LoaderChild.Switch) return Memory.LoaderChild.Run(args);
         if (args.Length > 0 && args[0] == "--warm-loop")
-            return WarmLoop(int.Parse(args[1]), int.Parse(args[2]), prelink: !args.Contains("--plain"), unwind: !args.Contains("--no-unwind"));
+            return WarmLoop(int.Parse(args[1]), int.Parse(args[2]), prelink: !args.Contains("--plain"), unwind: !args.Contains("--no-unwind"),
+                unwindSection: !args.Contains("--no-unwind-section"));
         if (args.Contains("--quick") || args.Contains("--peer-only") || args.Contains("--remote-only"))
         {
             int[] sizes = [1_000, 10_000, 100_000];
@@ -33,14 +34,16 @@ public static class Program
         return 0;
     }
 
-    /// <summary><c>--warm-loop N COUNT [--plain] [--no-unwind]</c>: writes an N-function cache once (prelinked unless
-    /// --plain), then loads it COUNT times (registering unwind information unless --no-unwind) and prints the median and
+    /// <summary><c>--warm-loop N COUNT [--plain] [--no-unwind] [--no-unwind-section]</c>: writes an N-function cache once
+    /// (prelinked unless --plain; without an Unwind section with --no-unwind-section), then loads it COUNT times
+    /// (registering unwind information unless --no-unwind) and prints the median and
     /// best warm start with its parts (map, hash, validation from memory); for profilers (<c>perf record</c>) and for
     /// looking at one size closely.</summary>
-    private static int WarmLoop(int functions, int count, bool prelink, bool unwind)
+    private static int WarmLoop(int functions, int count, bool prelink, bool unwind, bool unwindSection)
     {
         string path = Path.Combine(Path.GetTempPath(), $"aotcache-warm-loop-{functions}.aotc");
-        Writer.AtomicFile.Write(path, new Workload(functions).CompileAll(prelink));
+        byte[] written = new Workload(functions).CompileAll(prelink);
+        Writer.AtomicFile.Write(path, unwindSection ? written : QuickRun.WithoutUnwind(written, prelink));
         var times = new List<double>();
         var reads = new List<double>();
         for (int i = 0; i < count; i++)

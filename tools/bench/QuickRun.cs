@@ -220,10 +220,10 @@ public static class QuickRun
     }
 
     /// <summary>The same module with no function's unwind information: what a file of format 1.1 would hold.</summary>
-    private static byte[] WithoutUnwind(byte[] file)
+    internal static byte[] WithoutUnwind(byte[] file, bool prelink = true)
     {
         using CacheImage image = CacheImage.Read(file);
-        var builder = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = image.ModuleName };
+        var builder = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = image.ModuleName, Prelink = prelink };
         builder.AddFingerprint("compiler.version", Workload.CompilerVersion);
         foreach (SymbolRecord s in image.Symbols)
             if (s.Kind == SymbolKind.ImportFunction) builder.AddImportFunction(image.GetString(s.Name), builder.AddDeclaration(image.GetSignature((int)s.Declaration)));
