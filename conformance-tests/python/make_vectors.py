@@ -543,6 +543,9 @@ def malformed_vectors():
     yield d.brk("Relocations[0].target", u32(99), "  target symbol 99").error("BadRelocationTarget", d.at("Relocations[0].target"))
     d = Draft("rel-6-data-relocation-to-a-function", "A DataPcRel32 whose target is a function.", R)
     yield d.brk("Relocations[2].target", u32(sym_index(d, "g")), "  target: g (a Function)").error("RelocationTargetKindMismatch", d.at("Relocations[2].target"))
+    d = Draft("rel-6-pc32-against-an-import", "A FunctionPcRel32 whose target is an imported function: an ELF R_X86_64_PC32 against "
+              "an import has no kind of its own (FORMAT.md §10); it is a ThunkPcRel32 for a call, a SlotPcRel32 for an address.", R)
+    yield d.brk("Relocations[0].target", u32(sym_index(d, "host")), "  target: host (an ImportFunction)").error("RelocationTargetKindMismatch", d.at("Relocations[0].target"))
     d = Draft("rel-7-addend-out-of-range", "A 32-bit relocation with addend 2^31.", R)
     yield d.brk("Relocations[0].addend", i64(1 << 31), "  addend 2147483648").error("AddendOutOfRange", d.at("Relocations[0].addend"))
     d = Draft("rel-8-signature-hash-on-a-data-target", "A relocation to data carries an expected signature hash.", R)

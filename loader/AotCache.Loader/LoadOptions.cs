@@ -72,7 +72,7 @@ public sealed record LoadOptions
     /// <summary>
     /// Register the module's unwind information (FORMAT.md §19) with the system unwinder (libgcc's, which glibc's
     /// <c>backtrace()</c>, <c>_Unwind_Backtrace</c> and C++ exceptions use) before its code can run, and withdraw it
-    /// when the code is unloaded or a replaced body is freed [LOAD-8]. On by default: it costs O(1) per module, the
+    /// when the code is unloaded or a replaced body is freed [LOAD-10]. On by default: it costs O(1) per module, the
     /// unwinder sorts the entries on its first walk through them. Functions without unwind information stop a walk.
     /// </summary>
     public bool RegisterUnwindInfo { get; init; } = true;

@@ -41,8 +41,11 @@ public sealed partial class LoadedModule
                     $"{stale.Count} stale reference{(stale.Count == 1 ? "" : "s")}: " + Join(stale.Select(s => StaleAnalysis.Describe(image, s))));
             foreach (StaleReference s in stale)
             {
+                // A data object cannot be routed to a stub: its stale pointer would be read and called by code that is
+                // not stale itself, so the load fails even in lenient mode [LOAD-5].
                 if (!s.OwnerIsFunction)
-                    throw new AotCacheException(ErrorCode.StaleCaller, -1, "stale function pointer in data: " + StaleAnalysis.Describe(image, s));
+                    throw new AotCacheException(ErrorCode.StaleCaller, image.SectionOffset(SectionKind.Relocations) + (long)s.Record * RelocationRecord.RecordSize,
+                        "stale function pointer in data (a data object cannot be refused, even in lenient mode): " + StaleAnalysis.Describe(image, s));
                 if (!refused.ContainsKey(s.Owner))
                     refused[s.Owner] = new RefusedFunction(image.SymbolName((int)functions[s.Owner].Symbol), ErrorCode.StaleCaller, StaleAnalysis.Describe(image, s));
             }
@@ -159,7 +162,7 @@ public sealed partial class LoadedModule
                 _imports = options.Imports,
                 CodeMappedFromFile = codeMapped && codeFull > 0,
             };
-            // Only now, before any of it can run: the unwinder (and, if asked, profilers and debuggers) learn the code [LOAD-8].
+            // Only now, before any of it can run: the unwinder (and, if asked, profilers and debuggers) learn the code [LOAD-10].
             // The file's CFI is registered where it lies: its pc_begin values are relative to the code, not to the file.
             module._registration = CodeRegistration.Create(options.Tools, region.Address + (nint)canonical.CodeOffset, canonical.CodeSize,
                 image.UnwindCfi, cfiInPlace: true, () => FileFunctions(image));

@@ -242,7 +242,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     /// integer and eight floating-point parameters). A call that reaches a refused function throws
     /// <see cref="AotCacheException"/> when control returns, naming that function and why. An exception thrown by a
     /// managed host function (<see cref="ImportTable.Add(string, Delegate, Signature?)"/>) the call reached is
-    /// rethrown here, with its stack trace, after the loaded code's frames are dropped [LOAD-9].
+    /// rethrown here, with its stack trace, after the loaded code's frames are dropped [LOAD-11].
     /// </summary>
     public Value Invoke(string name, params ReadOnlySpan<Value> args)
     {
@@ -283,7 +283,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         {
             _swap?.Epochs.Exit();
         }
-        HostCallGuard.ThrowIfPending(); // a host function threw: the call was abandoned, its exception goes on from here [LOAD-9]
+        HostCallGuard.ThrowIfPending(); // a host function threw: the call was abandoned, its exception goes on from here [LOAD-11]
         ThrowIfRefusedCallOccurred();
         if (signature.Results.Length == 0) return default;
         return signature.Results[0] switch
@@ -355,7 +355,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         if (_disposed) return;
         _disposed = true;
         s_live.TryRemove(_id, out _);
-        // Tools forget the code before its pages go [LOAD-8]: an unwinder must never find frames of unmapped code.
+        // Tools forget the code before its pages go [LOAD-10]: an unwinder must never find frames of unmapped code.
         _registration?.Dispose();
         _swap?.Arena.DisposeRegistrations();
         _memory.Free(_region);

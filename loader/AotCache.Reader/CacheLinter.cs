@@ -172,5 +172,8 @@ public static class CacheLinter
         int lowest = image.HasSection(SectionKind.Unwind) ? 3 : image.IsPrelinked ? 2 : image.HasSection(SectionKind.Signature) ? 1 : 0;
         if (minor > lowest)
             findings.Add(new LintFinding("REC-10", 10, $"minor version {minor}, but the file uses no feature after 1.{lowest}; write the lowest version that describes it (1.{lowest})"));
+        else if (minor < lowest)
+            findings.Add(new LintFinding("REC-10", 10, $"minor version {minor}, but the file uses {(lowest == 3 ? "an Unwind section" : lowest == 2 ? "the prelinked flag" : "a Signature section")}, " +
+                $"a 1.{lowest} feature; readers that know it honour it in any minor (FORMAT.md §12), older ones ignore it: write 1.{lowest}"));
     }
 }

@@ -10,7 +10,7 @@ public enum StaleKind
     Signature,
     /// <summary>A dependency's expected content hash differs from its target's content hash [DEP-2].</summary>
     Content,
-    /// <summary>The function depends on the content of a function that is itself stale, so it will be recompiled too [DEP-2].</summary>
+    /// <summary>The function depends on the content of a function or data object that is itself stale (by content or by a signature), so it will be recompiled too [DEP-2].</summary>
     TransitiveContent,
 }
 
@@ -44,11 +44,14 @@ public static class StaleAnalysis
                 Scan(image.RelocationsOf(data[d]), (int)data[d].FirstRelocation, false, d, symbols, declarations, stale);
         }
 
-        // Content dependencies: a function that inlined a target whose content hash changed is stale, and so
-        // is, transitively, every function that inlined a stale function (it will be recompiled).
+        // Content dependencies: a function that inlined a target whose content hash changed is stale. So is,
+        // transitively, every function that depends on the content of a stale function or data object, whether that
+        // owner is stale by content or by a signature [LOAD-5]: it will be recompiled, so its content changes [DEP-2].
         ReadOnlySpan<DependencyRecord> dependencies = image.Dependencies;
-        List<int>? changed = null;
-        bool[]? isStale = null;
+        List<int>? changed = null; // symbols whose content will change
+        bool[]? isStale = null;    // by symbol index
+        foreach (StaleReference s in stale)
+            MarkStale(s.OwnerIsFunction ? (int)functions[s.Owner].Symbol : (int)data[s.Owner].Symbol, symbols.Length, ref isStale, ref changed);
         for (int i = 0; i < dependencies.Length; i++)
         {
             image.AnalysisSteps++;
@@ -56,57 +59,60 @@ public static class StaleAnalysis
             SymbolRecord target = symbols[(int)d.Target];
             ContentHash actual = target.Kind == SymbolKind.Function ? functions[(int)target.Definition].ContentHash : data[(int)target.Definition].ContentHash;
             if (actual == d.ExpectedContentHash) continue;
+            int owner = (int)functions[(int)d.Function].Symbol;
             stale.Add(new StaleReference(StaleKind.Content, true, (int)d.Function, i, (int)d.Target, d.ExpectedContentHash.Low, actual.Low));
-            isStale ??= new bool[functions.Length];
-            if (!isStale[d.Function])
-            {
-                isStale[d.Function] = true;
-                (changed ??= []).Add((int)d.Function);
-            }
+            MarkStale(owner, symbols.Length, ref isStale, ref changed);
         }
-        if (changed is not null) AddTransitivelyStale(image, changed, isStale!, stale);
+        if (changed is not null && dependencies.Length > 0) AddTransitivelyStale(image, changed, isStale!, stale);
         return stale;
     }
 
+    private static void MarkStale(int symbol, int symbolCount, ref bool[]? isStale, ref List<int>? changed)
+    {
+        isStale ??= new bool[symbolCount];
+        if (isStale[symbol]) return;
+        isStale[symbol] = true;
+        (changed ??= []).Add(symbol);
+    }
+
     /// <summary>
-    /// The functions that depend on the content of a stale function, transitively, breadth first from
-    /// <paramref name="changed"/>, each with the first dependency (in table order) that makes it stale. The
-    /// dependents of each function are indexed once (a reverse adjacency over the dependency table), so the
-    /// closure costs O(functions + dependencies), however many functions are stale.
+    /// The functions that depend on the content of a stale function or data object, transitively, breadth first from
+    /// <paramref name="changed"/> (symbol indexes), each with the first dependency (in table order) that makes it
+    /// stale. The dependents of each symbol are indexed once (a reverse adjacency over the dependency table), so the
+    /// closure costs O(symbols + dependencies), however many functions are stale.
     /// </summary>
     private static void AddTransitivelyStale(CacheImage image, List<int> changed, bool[] isStale, List<StaleReference> stale)
     {
         ReadOnlySpan<DependencyRecord> dependencies = image.Dependencies;
-        ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
-        int functionCount = image.Functions.Length;
-        // first[f]..first[f + 1]: the dependencies on function f's content, in table order.
-        var first = new int[functionCount + 1];
+        ReadOnlySpan<FunctionRecord> functions = image.Functions;
+        int symbolCount = image.Symbols.Length;
+        // first[s]..first[s + 1]: the dependencies on symbol s's content, in table order.
+        var first = new int[symbolCount + 1];
         for (int i = 0; i < dependencies.Length; i++)
         {
             image.AnalysisSteps++;
-            SymbolRecord target = symbols[(int)dependencies[i].Target];
-            if (target.Kind == SymbolKind.Function) first[target.Definition + 1]++;
+            first[dependencies[i].Target + 1]++;
         }
-        for (int f = 0; f < functionCount; f++) first[f + 1] += first[f];
-        var dependents = new int[first[functionCount]];
+        for (int s = 0; s < symbolCount; s++) first[s + 1] += first[s];
+        var dependents = new int[first[symbolCount]];
         var next = (int[])first.Clone();
         for (int i = 0; i < dependencies.Length; i++)
         {
             image.AnalysisSteps++;
-            SymbolRecord target = symbols[(int)dependencies[i].Target];
-            if (target.Kind == SymbolKind.Function) dependents[next[target.Definition]++] = i;
+            dependents[next[dependencies[i].Target]++] = i;
         }
         var queue = new Queue<int>(changed);
-        while (queue.TryDequeue(out int function))
-            for (int k = first[function]; k < first[function + 1]; k++)
+        while (queue.TryDequeue(out int symbol))
+            for (int k = first[symbol]; k < first[symbol + 1]; k++)
             {
                 image.AnalysisSteps++;
                 int i = dependents[k];
                 ref readonly DependencyRecord d = ref dependencies[i];
-                if (isStale[d.Function]) continue;
-                isStale[d.Function] = true;
+                int owner = (int)functions[(int)d.Function].Symbol;
+                if (isStale[owner]) continue;
+                isStale[owner] = true;
                 stale.Add(new StaleReference(StaleKind.TransitiveContent, true, (int)d.Function, i, (int)d.Target, 0, 0));
-                queue.Enqueue((int)d.Function);
+                queue.Enqueue(owner);
             }
     }
 

@@ -97,7 +97,7 @@ public sealed class LenientTests
     [Theory]
     [InlineData(LinkMode.Direct)]
     [InlineData(LinkMode.HotSwappable)]
-    public void LOAD_5_a_call_into_a_refused_function_never_returns_to_its_caller(LinkMode mode)
+    public void LOAD_9_a_call_into_a_refused_function_never_returns_to_its_caller(LinkMode mode)
     {
         using CacheImage image = CacheImage.Read(Module());
         using LoadedModule module = LoadedModule.Load(image, Lenient(mode));
@@ -113,7 +113,7 @@ public sealed class LenientTests
     [Theory]
     [InlineData(LinkMode.Direct)]
     [InlineData(LinkMode.HotSwappable)]
-    public void LOAD_5_the_stub_realigns_the_stack_and_keeps_every_register_a_caller_could_rely_on(LinkMode mode)
+    public void LOAD_8_the_stub_realigns_the_stack_and_keeps_every_register_a_caller_could_rely_on(LinkMode mode)
     {
         using CacheImage image = CacheImage.Read(Module());
         using LoadedModule module = LoadedModule.Load(image, Lenient(mode, _ => Sum));
@@ -189,7 +189,7 @@ public sealed class LenientTests
     }
 
     [Fact]
-    public void LOAD_5_a_refusal_under_a_host_callback_goes_back_to_the_innermost_entry_only()
+    public void LOAD_9_a_refusal_under_a_host_callback_goes_back_to_the_innermost_entry_only()
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "nested" };
         b.AddData("flag", DataKind.Writable, new byte[8]);
@@ -238,7 +238,7 @@ public sealed class LenientTests
     }
 
     [Fact]
-    public void The_refusal_stubs_decode_to_the_documented_instructions()
+    public void LOAD_8_the_refusal_stubs_decode_to_the_documented_instructions()
     {
         var memory = new byte[StubCode.StubSize + StubCode.CommonSize];
         StubCode.WriteStub(memory, 0, 7, slotAt: 0x1000, commonAt: StubCode.StubSize);

@@ -187,6 +187,91 @@ public class LoaderTests
     }
 
     [Fact]
+    public void DEP_2_a_function_stale_by_signature_makes_its_content_dependents_stale()
+    {
+        // sq changed its signature: cube (calls sq) is stale by signature; entry inlined cube, so it is stale too.
+        var b = new CacheBuilder(TargetDescription.LinuxX64);
+        var sig = b.AddDeclaration(NoneToI64);
+        var sq = b.AddFunction("sq", new FunctionBody(Return7, sig.Signature) { ContentHash = new ContentHash(1, 0) });
+        var cube = b.AddFunction("cube", new FunctionBody(CallThenAdd1, sig.Signature, [new Relocation(5, RelocationKind.FunctionPcRel32, sq.Name, -4, I64ToI64.Hash)])
+            { ContentHash = new ContentHash(10, 0) });
+        b.AddFunction("entry", new FunctionBody(Return7, sig.Signature, dependencies: [new Dependency(cube.Name, new ContentHash(10, 0))]) { ContentHash = new ContentHash(20, 0) });
+        b.AddFunction("fine", new FunctionBody(Return7, sig.Signature, dependencies: [new Dependency(sq.Name, new ContentHash(1, 0))]));
+        using var image = CacheImage.Read(b.ToArray());
+
+        var stale = StaleAnalysis.Find(image);
+        Assert.Equal([StaleKind.Signature, StaleKind.TransitiveContent], stale.Select(s => s.Kind));
+        Assert.Contains("entry depends on the content of cube, which is stale itself", StaleAnalysis.Describe(image, stale[1]));
+        var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image));
+        Assert.Equal(ErrorCode.StaleCaller, e.Code);
+        using var lenient = LoadedModule.Load(image, new LoadOptions { StalePolicy = StalePolicy.Lenient });
+        Assert.Equal(["cube", "entry"], lenient.RefusedFunctions.Select(r => r.Name).Order());
+        Assert.Equal(7, lenient.Invoke("fine").AsI64);
+        Assert.Equal(ErrorCode.StaleCaller, Assert.Throws<AotCacheException>(() => lenient.Invoke("entry")).Code);
+    }
+
+    [Fact]
+    public void LOAD_5_a_stale_function_pointer_in_data_fails_the_load_even_in_lenient_mode_at_its_relocation()
+    {
+        byte[] file = Module(extra: b =>
+        {
+            Assert.True(b.TryGetHandle("leaf", out SymbolHandle leaf));
+            b.AddData("table", DataKind.ReadOnly, new byte[8], relocations: [new Relocation(0, RelocationKind.Absolute64, leaf.Name, 0, I64ToI64.Hash)]);
+        });
+        using var image = CacheImage.Read(file);
+        var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image, new LoadOptions { StalePolicy = StalePolicy.Lenient }));
+        Assert.Equal(ErrorCode.StaleCaller, e.Code);
+        // The data object's relocation is the last of the table (functions' ranges come first) [REL-2].
+        Assert.Equal(image.SectionOffset(SectionKind.Relocations) + (image.Relocations.Length - 1) * RelocationRecord.RecordSize, e.Offset);
+        Assert.Contains("table refers to leaf", e.Message);
+    }
+
+    [Theory]
+    [InlineData(LinkMode.Direct)]
+    [InlineData(LinkMode.HotSwappable)]
+    public void FUN_3_DAT_5_every_function_and_data_object_lands_on_a_multiple_of_its_alignment(LinkMode mode)
+    {
+        // Alignments up to a page, at offsets that are not page multiples in the file's own sections: read-only
+        // objects after a 3-byte one, writable objects starting mid-page, zero-filled ones after a small one.
+        var objects = new (string Name, DataKind Kind, int Size, int Alignment)[]
+        {
+            ("ro_small", DataKind.ReadOnly, 3, 1), ("ro_16", DataKind.ReadOnly, 24, 16), ("ro_page", DataKind.ReadOnly, 10, 4096),
+            ("rw_small", DataKind.Writable, 5, 1), ("rw_64", DataKind.Writable, 70, 64), ("rw_page", DataKind.Writable, 8, 4096),
+            ("zf_small", DataKind.ZeroFilled, 7, 1), ("zf_256", DataKind.ZeroFilled, 300, 256), ("zf_page", DataKind.ZeroFilled, 9, 4096),
+        };
+        byte[] file = Module(extra: b =>
+        {
+            var sig = b.AddDeclaration(NoneToI64);
+            b.AddFunction("aligned_64", new FunctionBody(Return7, sig.Signature) { Alignment = 64 });
+            b.AddFunction("aligned_page", new FunctionBody(Return7, sig.Signature) { Alignment = 4096 });
+            foreach (var (name, kind, size, alignment) in objects)
+                b.AddData(name, kind, Enumerable.Range(1, size).Select(i => kind == DataKind.ZeroFilled ? (byte)0 : (byte)(i + name.Length)).ToArray(), alignment);
+        });
+        using var image = CacheImage.Read(file);
+        using var module = LoadedModule.Load(image, new LoadOptions { LinkMode = mode });
+        foreach (var (name, kind, size, alignment) in objects)
+        {
+            nint address = module.GetSymbolAddress(name);
+            Assert.True(address % alignment == 0, $"{name} at 0x{address:x} is not a multiple of {alignment} [DAT-5]");
+            byte[] bytes = new byte[size];
+            System.Runtime.InteropServices.Marshal.Copy(address, bytes, 0, size);
+            Assert.Equal(Enumerable.Range(1, size).Select(i => kind == DataKind.ZeroFilled ? (byte)0 : (byte)(i + name.Length)), bytes);
+        }
+        foreach (var (name, alignment) in new[] { ("aligned_64", 64), ("aligned_page", 4096) })
+        {
+            using (module.EnterCode())
+            {
+                nint address = module.GetSymbolAddress(name);
+                // A hot-swappable module's symbol address is the entry thunk; the body is where the file's code went.
+                nint body = mode == LinkMode.Direct ? address : module.Region.Address + (nint)image.CanonicalLayout.CodeOffset
+                    + (nint)image.Functions[(int)image.Symbols[image.FindSymbol(name)].Definition].CodeOffset;
+                Assert.True(body % alignment == 0, $"{name} at 0x{body:x} is not a multiple of {alignment} [FUN-3]");
+            }
+            Assert.Equal(7, module.Invoke(name).AsI64);
+        }
+    }
+
+    [Fact]
     public void LOAD_1_a_file_for_another_target_is_refused_naming_both()
     {
         using var image = CacheImage.Read(Module());

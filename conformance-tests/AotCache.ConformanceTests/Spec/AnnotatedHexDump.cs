@@ -33,8 +33,13 @@ public static class AnnotatedHexDump
         Field(34, 2, $"ABI {h.Abi} = {image.Abi}");
         Field(36, 2, $"OS {h.Os} = {image.Os}");
         Field(38, 2, "reserved");
-        Field(40, 4, "required flags: none");
-        Field(44, 4, "optional flags: none");
+        Field(40, 4, h.RequiredFlags == 0 ? "required flags: none" : $"required flags 0x{h.RequiredFlags:x}");
+        Field(44, 4, h.OptionalFlags switch
+        {
+            0 => "optional flags: none",
+            (uint)OptionalFlags.Prelinked => "optional flags: bit 1 = prelinked (§16.2, [REL-10])",
+            var other => $"optional flags 0x{other:x}",
+        });
         Field(48, 8, $"required CPU features: {image.RequiredCpuFeatures}");
         Field(56, 8, $"codegen fingerprint 0x{h.CodegenFingerprint:x16} (XxHash3-64 of the fingerprint section)");
         Field(64, 8, $"producer: string {h.Producer.Offset}+{h.Producer.Length} \"{image.Producer}\"");

@@ -11,7 +11,7 @@ using static AotCache.Codegen.Ir.IrType;
 namespace AotCache.ConformanceTests.Unwind;
 
 /// <summary>
-/// [LOAD-9]: a managed host function that throws while cached code is on the stack. The chain is
+/// [LOAD-11]: a managed host function that throws while cached code is on the stack. The chain is
 /// <c>f0(x) → f1(x) → … → f5(x) = fail(x) + after(x)</c> (each link adds 1): <c>fail</c> throws for some arguments,
 /// <c>after</c> counts its calls. The exception must come out of <c>Invoke</c> itself, the very object thrown, with the
 /// host function's frame in its stack trace; <c>after</c> must not run (no instruction of cached code after the call);
@@ -75,7 +75,7 @@ public sealed class HostExceptionTests
     [Theory]
     [InlineData(LinkMode.Direct)]
     [InlineData(LinkMode.HotSwappable)]
-    public void LOAD_9_an_exception_of_a_host_function_comes_out_of_Invoke_and_no_cached_instruction_after_the_call_runs(LinkMode mode)
+    public void LOAD_11_an_exception_of_a_host_function_comes_out_of_Invoke_and_no_cached_instruction_after_the_call_runs(LinkMode mode)
     {
         var host = new Host();
         using LoadedModule module = Load(host, mode);
@@ -98,7 +98,7 @@ public sealed class HostExceptionTests
     }
 
     [Fact]
-    public void LOAD_9_threads_that_throw_and_threads_that_do_not_each_get_their_own_outcome()
+    public void LOAD_11_threads_that_throw_and_threads_that_do_not_each_get_their_own_outcome()
     {
         var host = new Host();
         using LoadedModule module = Load(host, LinkMode.Direct);
@@ -128,7 +128,7 @@ public sealed class HostExceptionTests
     }
 
     [Fact]
-    public void LOAD_9_an_exception_crosses_a_host_function_that_reentered_the_module_and_one_it_handles_stays_there()
+    public void LOAD_11_an_exception_crosses_a_host_function_that_reentered_the_module_and_one_it_handles_stays_there()
     {
         var host = new Host();
         LoadedModule? module = null;

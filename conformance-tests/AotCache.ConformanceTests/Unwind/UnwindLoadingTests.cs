@@ -10,7 +10,7 @@ using static AotCache.ConformanceTests.Unwind.UnwindChain;
 namespace AotCache.ConformanceTests.Unwind;
 
 /// <summary>
-/// Registration of unwind information on load [LOAD-8], seen from the outside: glibc's <c>backtrace()</c>, called by
+/// Registration of unwind information on load [LOAD-10], seen from the outside: glibc's <c>backtrace()</c>, called by
 /// the innermost of six cached functions, walks libgcc's unwinder through every cached frame to the call shim, with
 /// each return address exactly where the call in its caller ends; in direct and hot-swappable modules, before and
 /// after a hot-swap. <c>_Unwind_Find_FDE</c> shows the registrations appear before the first call and go when the
@@ -42,7 +42,7 @@ public sealed class UnwindLoadingTests : IDisposable
     [InlineData(LinkMode.Direct, true)]
     [InlineData(LinkMode.Direct, false)]
     [InlineData(LinkMode.HotSwappable, true)]
-    public void LOAD_8_backtrace_from_a_host_function_sees_every_cached_frame_with_its_return_address(LinkMode mode, bool prelink)
+    public void LOAD_10_backtrace_from_a_host_function_sees_every_cached_frame_with_its_return_address(LinkMode mode, bool prelink)
     {
         using CacheImage image = CacheImage.Read(CacheFile(prelink));
         using LoadedModule module = LoadedModule.Load(image, Options(mode, _libc));
@@ -51,7 +51,7 @@ public sealed class UnwindLoadingTests : IDisposable
     }
 
     [Fact]
-    public void LOAD_8_a_module_mapped_from_its_file_registers_the_files_own_CFI()
+    public void LOAD_10_a_module_mapped_from_its_file_registers_the_files_own_CFI()
     {
         string path = Path.Combine(Path.GetTempPath(), $"aotcache-unwind-{Guid.NewGuid():N}.aotc");
         System.IO.File.WriteAllBytes(path, CacheFile());
@@ -67,7 +67,7 @@ public sealed class UnwindLoadingTests : IDisposable
     }
 
     [Fact]
-    public void LOAD_8_without_registration_the_unwinder_stops_at_the_first_cached_frame()
+    public void LOAD_10_without_registration_the_unwinder_stops_at_the_first_cached_frame()
     {
         using CacheImage image = CacheImage.Read(CacheFile());
         using LoadedModule module = LoadedModule.Load(image, Options(LinkMode.Direct, _libc) with { RegisterUnwindInfo = false });
@@ -79,7 +79,7 @@ public sealed class UnwindLoadingTests : IDisposable
     }
 
     [Fact]
-    public void LOAD_8_after_a_hot_swap_backtrace_walks_the_new_bodies_and_the_ones_the_file_placed()
+    public void LOAD_10_after_a_hot_swap_backtrace_walks_the_new_bodies_and_the_ones_the_file_placed()
     {
         using CacheImage image = CacheImage.Read(CacheFile());
         using LoadedModule module = LoadedModule.Load(image, Options(LinkMode.HotSwappable, _libc));
@@ -105,7 +105,7 @@ public sealed class UnwindLoadingTests : IDisposable
     }
 
     [Fact]
-    public void LOAD_8_frames_are_registered_before_the_first_call_and_withdrawn_when_the_module_is_unloaded()
+    public void LOAD_10_frames_are_registered_before_the_first_call_and_withdrawn_when_the_module_is_unloaded()
     {
         using var memory = new ReservingMemory();
         using CacheImage image = CacheImage.Read(CacheFile());
@@ -124,7 +124,7 @@ public sealed class UnwindLoadingTests : IDisposable
     }
 
     [Fact]
-    public void LOAD_8_two_modules_of_one_image_each_have_their_frames()
+    public void LOAD_10_two_modules_of_one_image_each_have_their_frames()
     {
         using var memory = new ReservingMemory();
         using CacheImage image = CacheImage.Read(CacheFile());
@@ -142,7 +142,7 @@ public sealed class UnwindLoadingTests : IDisposable
     }
 
     [Fact]
-    public void LOAD_8_a_replaced_batch_is_withdrawn_from_the_unwinder_when_it_is_freed()
+    public void LOAD_10_a_replaced_batch_is_withdrawn_from_the_unwinder_when_it_is_freed()
     {
         using CacheImage image = CacheImage.Read(CacheFile());
         using LoadedModule module = LoadedModule.Load(image, Options(LinkMode.HotSwappable, _libc));

@@ -17,7 +17,7 @@ internal sealed class CodeArena(IExecutableMemory memory, MemoryRegion reservati
         public long Length { get; } = length;
         public int LiveBodies;
         public long RetiredAt; // 0: still live
-        /// <summary>The batch's bodies as the unwinder and tools know them; withdrawn before the pages are released [LOAD-8].</summary>
+        /// <summary>The batch's bodies as the unwinder and tools know them; withdrawn before the pages are released [LOAD-10].</summary>
         public CodeRegistration? Registration;
     }
 
@@ -86,7 +86,7 @@ internal sealed class CodeArena(IExecutableMemory memory, MemoryRegion reservati
 
     private void Release(Batch batch)
     {
-        batch.Registration?.Dispose(); // tools forget the bodies before their pages go [LOAD-8]
+        batch.Registration?.Dispose(); // tools forget the bodies before their pages go [LOAD-10]
         batch.Registration = null;
         _allocated.Remove(batch);
         memory.Decommit(reservation, batch.Offset, batch.Length);

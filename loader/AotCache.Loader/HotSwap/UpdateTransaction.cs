@@ -266,7 +266,7 @@ public sealed class UpdateTransaction
                         Patch(memory, batchAddress, at, name, r, target, offsets);
                 }
                 _swap.Arena.MakeExecutable(batch);
-                // The new bodies' frames are known to the unwinder (and tools) before any slot can lead there [LOAD-8].
+                // The new bodies' frames are known to the unwinder (and tools) before any slot can lead there [LOAD-10].
                 batch.Registration = RegisterBatch(batchAddress, batch.Length, offsets);
             }
         }

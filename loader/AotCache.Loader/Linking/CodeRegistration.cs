@@ -16,7 +16,7 @@ internal readonly record struct ToolOptions(bool Unwinder, string? PerfMapDirect
 /// What the process's tools are told about one piece of loaded code (a module's code, or a batch of hot-swapped
 /// bodies): its unwind information goes to the system unwinder (so backtraces, profilers' stack walks and C++
 /// exceptions pass through it), its functions to the perf map, and a symbol file to GDB's JIT interface. Everything is
-/// withdrawn by <see cref="Dispose"/>, which must come before the code's memory is released [LOAD-8]; the perf map,
+/// withdrawn by <see cref="Dispose"/>, which must come before the code's memory is released [LOAD-10]; the perf map,
 /// a log, is never rewritten.
 /// </summary>
 internal sealed class CodeRegistration : IDisposable

@@ -37,7 +37,7 @@ public sealed class ImportTable : IImportResolver
     /// Registers a managed delegate as a native function (safe code, no function-pointer syntax). The
     /// delegate type must be non-generic with blittable parameters. An exception it throws while loaded code
     /// called it is caught where it returns to loaded code, the call is abandoned back to the innermost
-    /// <see cref="LoadedModule.Invoke"/> on the thread, and that <c>Invoke</c> rethrows it ([LOAD-9]; an
+    /// <see cref="LoadedModule.Invoke"/> on the thread, and that <c>Invoke</c> rethrows it ([LOAD-11]; an
     /// <c>[UnmanagedCallersOnly]</c> function registered by address must not throw: .NET ends the process).
     /// The delegate and its guard live as long as the process may call them: loaded code keeps the address.
     /// </summary>

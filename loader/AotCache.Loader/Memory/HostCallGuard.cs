@@ -8,7 +8,7 @@ using System.Runtime.InteropServices;
 namespace AotCache.Loader.Memory;
 
 /// <summary>
-/// The boundary between loaded code and a managed host function (FORMAT.md §16.1, [LOAD-9]). .NET cannot unwind an
+/// The boundary between loaded code and a managed host function (FORMAT.md §16.1 and §16.5, [LOAD-11]). .NET cannot unwind an
 /// exception through native frames: one that leaves a callback into loaded code ends the process. So a managed import
 /// (<c>ImportTable.Add(name, Delegate)</c>) is called through a guard: a wrapper that catches whatever the delegate
 /// throws and records it for the thread, behind a small native stub that, when an exception was recorded, abandons the
