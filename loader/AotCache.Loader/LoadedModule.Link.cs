@@ -160,6 +160,7 @@ public sealed partial class LoadedModule
                 _stubFunction = stubFunction,
                 _directArena = compiles ? new CodeArena(memory, region, layout.TotalSize, memory.PageSize) : null,
                 _imports = options.Imports,
+                _tools = options.Tools,
                 CodeMappedFromFile = codeMapped && codeFull > 0,
             };
             // Only now, before any of it can run: the unwinder (and, if asked, profilers and debuggers) learn the code [LOAD-10].

@@ -180,6 +180,13 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
                 return true;
             }
         }
+        foreach (var (function, body) in _directBodies)
+            if (address >= body && address < body + (nint)_directBodySizes.GetValueOrDefault(function))
+            {
+                name = _image.SymbolName((int)functions[function].Symbol);
+                bodyStart = body;
+                return true;
+            }
         if (_swap is not null)
             lock (_swap.CommitLock)
                 foreach (SwapEntry e in _swap.ByName.Values)
@@ -358,6 +365,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         // Tools forget the code before its pages go [LOAD-10]: an unwinder must never find frames of unmapped code.
         _registration?.Dispose();
         _swap?.Arena.DisposeRegistrations();
+        _directArena?.DisposeRegistrations();
         _memory.Free(_region);
         GC.KeepAlive(_imports); // the resolver's delegates may be collected only once the code that calls them is unmapped
         _imports = null;

@@ -199,8 +199,10 @@ public static class QuickRun
             (path, Workload.LoadOptions() with { PerfMap = true, PerfMapDirectory = directory }),
             (path, Workload.LoadOptions() with { RegisterWithDebugger = true }),
         ];
+        // Each round loads every variant once; a ratio is the median over rounds of the two loads' ratio in one round,
+        // so that a busy machine's slow stretches (other processes on the two cores) fall on both sides of it.
         var times = variants.Select(_ => new List<double>()).ToArray();
-        for (int r = -1; r < 2 * repetitions; r++)
+        for (int r = -1; r < 3 * repetitions; r++)
             for (int k = 0; k < variants.Length; k++)
             {
                 int v = (k + Math.Max(r, 0)) % variants.Length;
@@ -209,13 +211,16 @@ public static class QuickRun
                     if (r >= 0) times[v].Add(sw.Elapsed.TotalSeconds);
             }
         File.Delete(plain);
-        double registered = Median(times[0]);
+        double Paired(int over, int under) => Round(Median([.. times[over].Zip(times[under], (a, b) => a / b)]));
         return new Dictionary<string, object>
         {
-            ["unwind_registration_over_without"] = Round(registered / Median(times[1])),
-            ["unwind_file_over_file_without_unwind"] = Round(registered / Median(times[2])),
-            ["perf_map_over_warm"] = Round(Median(times[3]) / registered),
-            ["debugger_registration_over_warm"] = Round(Median(times[4]) / registered),
+            ["unwind_registration_over_without"] = Paired(0, 1),
+            ["unwind_file_over_file_without_unwind"] = Paired(0, 2),
+            ["unwind_registered_ms"] = Round(Median(times[0]) * 1000),
+            ["unwind_not_registered_ms"] = Round(Median(times[1]) * 1000),
+            ["no_unwind_section_ms"] = Round(Median(times[2]) * 1000),
+            ["perf_map_over_warm"] = Paired(3, 0),
+            ["debugger_registration_over_warm"] = Paired(4, 0),
         };
     }
 

@@ -104,6 +104,37 @@ public sealed class UnwindLoadingTests : IDisposable
         Assert.Equal(before.Single(f => f.Function == "f4").BodyStart, after.Single(f => f.Function == "f4").BodyStart);
     }
 
+    [Theory]
+    [InlineData(LinkMode.Direct)]
+    [InlineData(LinkMode.HotSwappable)]
+    public void LOAD_10_a_body_compiled_on_its_first_call_is_registered_before_it_runs(LinkMode mode)
+    {
+        // f3 needs a CPU feature the host lacks, so the loader refuses it [LOAD-3]; the first call compiles it again.
+        byte[] file;
+        FunctionBody compiled;
+        using (CacheImage original = CacheImage.Read(CacheFile()))
+        {
+            compiled = original.GetFunctionBody("f3");
+            var rewriter = new Writer.CacheRewriter(original);
+            rewriter.ReplaceFunction("f3", compiled with { RequiredCpuFeatures = CpuFeatures.Avx512Vbmi });
+            file = rewriter.Build().ToArray();
+        }
+        using CacheImage image = CacheImage.Read(file);
+        var compiles = 0;
+        using LoadedModule module = LoadedModule.Load(image, Options(mode, _libc) with
+        {
+            Host = HostEnvironment.Current with { CpuFeatures = CpuFeatures.None },
+            CompileOnCall = refused => refused.Name == "f3" && Interlocked.Increment(ref compiles) > 0 ? compiled : null,
+        });
+
+        List<Frame> frames = Trace(module);
+        Assert.Equal(1, compiles);
+        AssertChain(image, frames, Chain, name => name == "f3" ? compiled : image.GetFunctionBody(name));
+        nint f3 = frames.Single(f => f.Function == "f3").BodyStart;
+        Assert.True(FrameRegistration.Covers(f3, out nint start) && start == f3, "the compiled body's FDE is the unwinder's");
+        AssertChain(image, Trace(module), Chain, name => name == "f3" ? compiled : image.GetFunctionBody(name)); // straight through the slot now
+    }
+
     [Fact]
     public void LOAD_10_frames_are_registered_before_the_first_call_and_withdrawn_when_the_module_is_unloaded()
     {
