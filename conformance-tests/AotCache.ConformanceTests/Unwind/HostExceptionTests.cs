@@ -179,6 +179,13 @@ public sealed class HostExceptionTests
     }
 
     [Fact]
+    public void A_generic_delegate_is_refused_by_the_call_that_registers_it()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new ImportTable().Add("fail", new Func<long, long>(x => x)));
+        Assert.Contains("generic delegate", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_guard_stubs_decode_to_the_documented_instructions()
     {
         HostCallGuard.AddressOf(new I64ToI64(x => x)); // makes sure a pool exists

@@ -45,6 +45,8 @@ public sealed class ImportTable : IImportResolver
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(callback);
+        if (callback.GetType().IsGenericType)
+            throw new ArgumentException($"import {Names.Quote(name)}: a generic delegate type ({callback.GetType().Name}) cannot be called from native code; declare a delegate type", nameof(callback));
         _entries[name] = (0, signature, callback); // the guard is made when a module first imports it
         return this;
     }
