@@ -20,11 +20,19 @@ internal enum BenchMode
 /// <param name="WarmLoop">With <see cref="BenchMode.WarmLoop"/>: functions and loads.</param>
 /// <param name="BenchmarkArguments">The tokens left for BenchmarkDotNet.</param>
 internal sealed record BenchInvocation(BenchMode Mode, int[]? Sizes, int Repetitions, bool Peer, bool Remote,
-    (int Functions, int Count) WarmLoop, bool Plain, IReadOnlyList<string> BenchmarkArguments);
+    (int Functions, int Count) WarmLoop, bool Plain, IReadOnlyList<string> BenchmarkArguments)
+{
+    /// <summary>With <see cref="BenchMode.WarmLoop"/>: load without registering unwind information (<c>--no-unwind</c>).</summary>
+    public bool NoUnwind { get; init; }
+
+    /// <summary>With <see cref="BenchMode.WarmLoop"/>: the same module written without an Unwind section (<c>--no-unwind-section</c>).</summary>
+    public bool NoUnwindSection { get; init; }
+}
 
 /// <summary>
 /// The bench's command line, parsed with System.CommandLine: <c>--quick [--sizes 1000,10000,100000] [--repetitions 9]
-/// [--no-peer] [--no-remote]</c>, <c>--peer-only</c>, <c>--remote-only</c>, <c>--warm-loop N COUNT [--plain]</c>; anything
+/// [--no-peer] [--no-remote]</c>, <c>--peer-only</c>, <c>--remote-only</c>, <c>--warm-loop N COUNT [--plain] [--no-unwind]
+/// [--no-unwind-section]</c>; anything
 /// else goes to BenchmarkDotNet. (The loader child's switch is the bench talking to itself, checked before this.)
 /// </summary>
 internal static class BenchCommandLine
@@ -58,17 +66,20 @@ internal static class BenchCommandLine
             AllowMultipleArgumentsPerToken = true,
         };
         var plain = new Option<bool>("--plain") { Description = "With --warm-loop: an unprelinked cache" };
+        var noUnwind = new Option<bool>("--no-unwind") { Description = "With --warm-loop: load without registering unwind information" };
+        var noUnwindSection = new Option<bool>("--no-unwind-section") { Description = "With --warm-loop: the same module written without unwind information" };
 
         var root = new RootCommand("AotCache benchmarks. Anything not listed here is passed to BenchmarkDotNet (e.g. --filter '*').")
         {
             TreatUnmatchedTokensAsErrors = false,
         };
-        foreach (Option o in new Option[] { quick, sizes, repetitions, noPeer, noRemote, peerOnly, remoteOnly, warmLoop, plain }) root.Options.Add(o);
+        foreach (Option o in new Option[] { quick, sizes, repetitions, noPeer, noRemote, peerOnly, remoteOnly, warmLoop, plain, noUnwind, noUnwindSection }) root.Options.Add(o);
         root.Validators.Add(r =>
         {
             int modes = new[] { r.GetValue(quick), r.GetValue(peerOnly), r.GetValue(remoteOnly), r.GetResult(warmLoop) is not null }.Count(m => m);
             if (modes > 1) r.AddError("choose one of --quick, --peer-only, --remote-only and --warm-loop");
-            if (r.GetValue(plain) && r.GetResult(warmLoop) is null) r.AddError("--plain is an option of --warm-loop");
+            foreach (var (option, name) in new[] { (plain, "--plain"), (noUnwind, "--no-unwind"), (noUnwindSection, "--no-unwind-section") })
+                if (r.GetValue(option) && r.GetResult(warmLoop) is null) r.AddError($"{name} is an option of --warm-loop");
             if (r.GetResult(warmLoop) is not null && r.GetValue(warmLoop) is { } w && w.Any(n => n < 1)) r.AddError("--warm-loop takes two positive numbers: functions and loads");
         });
 
@@ -77,7 +88,7 @@ internal static class BenchCommandLine
         {
             foreach (ParseError e in parsed.Errors) errors.WriteLine($"error: {e.Message}");
             errors.WriteLine("usage: aotcache-bench --quick [--sizes N,N,...] [--repetitions N] [--no-peer] [--no-remote] | --peer-only | --remote-only | " +
-                "--warm-loop N COUNT [--plain] | BenchmarkDotNet arguments (see --help)");
+                "--warm-loop N COUNT [--plain] [--no-unwind] [--no-unwind-section] | BenchmarkDotNet arguments (see --help)");
             exit = ExitUsage;
             return null;
         }
@@ -94,7 +105,11 @@ internal static class BenchCommandLine
             : BenchMode.BenchmarkDotNet;
         int[] loop = parsed.GetResult(warmLoop) is not null && parsed.GetValue(warmLoop) is { Length: 2 } given ? given : [0, 0];
         return new BenchInvocation(mode, parsed.GetResult(sizes) is null ? null : parsed.GetValue(sizes), parsed.GetValue(repetitions), !parsed.GetValue(noPeer), !parsed.GetValue(noRemote),
-            (loop[0], loop[1]), parsed.GetValue(plain), [.. parsed.UnmatchedTokens]);
+            (loop[0], loop[1]), parsed.GetValue(plain), [.. parsed.UnmatchedTokens])
+        {
+            NoUnwind = parsed.GetValue(noUnwind),
+            NoUnwindSection = parsed.GetValue(noUnwindSection),
+        };
     }
 
     private static int[]? ParseSizes(ArgumentResult result)

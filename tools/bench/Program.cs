@@ -19,7 +19,7 @@ public static class Program
         switch (run.Mode)
         {
             case BenchMode.WarmLoop:
-                return WarmLoop(run.WarmLoop.Functions, run.WarmLoop.Count, prelink: !run.Plain);
+                return WarmLoop(run.WarmLoop.Functions, run.WarmLoop.Count, prelink: !run.Plain, unwind: !run.NoUnwind, unwindSection: !run.NoUnwindSection);
             case BenchMode.PeerOnly:
                 return Peer.PeerFigures.RunPeerOnly(run.Sizes ?? DefaultSizes, Console.Error);
             case BenchMode.RemoteOnly:
@@ -34,13 +34,15 @@ public static class Program
 
     private static readonly int[] DefaultSizes = [1_000, 10_000, 100_000];
 
-    /// <summary><c>--warm-loop N COUNT [--plain]</c>: writes an N-function cache once (prelinked unless --plain), then
-    /// loads it COUNT times and prints the median and best warm start with its parts (map, hash, validation from
-    /// memory); for profilers (<c>perf record</c>) and for looking at one size closely.</summary>
-    private static int WarmLoop(int functions, int count, bool prelink)
+    /// <summary><c>--warm-loop N COUNT [--plain] [--no-unwind] [--no-unwind-section]</c>: writes an N-function cache once
+    /// (prelinked unless --plain; without an Unwind section with --no-unwind-section), then loads it COUNT times
+    /// (registering unwind information unless --no-unwind) and prints the median and best warm start with its parts
+    /// (map, hash, validation from memory); for profilers (<c>perf record</c>) and for looking at one size closely.</summary>
+    private static int WarmLoop(int functions, int count, bool prelink, bool unwind, bool unwindSection)
     {
         string path = Path.Combine(Path.GetTempPath(), $"aotcache-warm-loop-{functions}.aotc");
-        Writer.AtomicFile.Write(path, new Workload(functions).CompileAll(prelink));
+        byte[] written = new Workload(functions).CompileAll(prelink);
+        Writer.AtomicFile.Write(path, unwindSection ? written : QuickRun.WithoutUnwind(written, prelink));
         var times = new List<double>();
         var reads = new List<double>();
         for (int i = 0; i < count; i++)
@@ -48,7 +50,7 @@ public static class Program
             var sw = System.Diagnostics.Stopwatch.StartNew();
             using var image = Reader.CacheImage.OpenFile(path);
             reads.Add(sw.Elapsed.TotalMilliseconds);
-            using (var module = Loader.LoadedModule.Load(image, Workload.LoadOptions())) { }
+            using (var module = Loader.LoadedModule.Load(image, Workload.LoadOptions() with { RegisterUnwindInfo = unwind })) { }
             times.Add(sw.Elapsed.TotalMilliseconds);
         }
         var maps = new List<double>();

@@ -33,6 +33,7 @@ internal enum DumpSection
     Data,
     Relocations,
     Dependencies,
+    Unwind,
     Signature,
     Disassembly,
 }

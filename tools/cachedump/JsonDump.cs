@@ -44,6 +44,7 @@ internal static class JsonDump
         if (sections.Contains(DumpSection.Data)) DataObjects(image, facts, filter, json);
         if (sections.Contains(DumpSection.Relocations)) Relocations(image, facts, filter, json);
         if (sections.Contains(DumpSection.Dependencies)) Dependencies(image, facts, filter, json);
+        if (sections.Contains(DumpSection.Unwind)) Unwind(image, facts, filter, json);
         if (sections.Contains(DumpSection.Signature)) FileSignature(facts, json);
         if (sections.Contains(DumpSection.Disassembly)) Disassemble(image, facts, filter, json);
         json.WriteEndObject();
@@ -269,6 +270,46 @@ internal static class JsonDump
             bool stale = facts.IsStaleDependency(i, out string reason);
             json.WriteBoolean("stale", stale);
             if (stale) json.WriteString("reason", reason);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+    }
+
+    /// <summary>The Unwind section (format 1.3), only when the file has one: per function its FDE's offset in the CFI
+    /// area (or null), the rows of its CFA program by code offset, and the instructions.</summary>
+    private static void Unwind(CacheImage image, ImageFacts facts, DumpFilter filter, Utf8JsonWriter json)
+    {
+        if (!image.HasUnwindInfo) return;
+        json.WriteStartArray("unwind");
+        foreach (int i in filter.Functions(image))
+        {
+            json.WriteStartObject();
+            json.WriteString("function", facts.FunctionName(i));
+            int fde = image.UnwindEntry(i);
+            if (fde < 0)
+            {
+                json.WriteNull("fde");
+                json.WriteEndObject();
+                continue;
+            }
+            json.WriteNumber("fde", fde);
+            UnwindInfo unwind = image.GetUnwindInfo(i)!;
+            json.WriteStartArray("rows");
+            foreach (UnwindRow row in UnwindRow.Of(unwind))
+            {
+                json.WriteStartObject();
+                json.WriteNumber("offset", row.CodeOffset);
+                json.WriteString("cfa", $"{row.CfaRegister.ToString().ToLowerInvariant()}+{row.CfaOffset}");
+                json.WriteStartObject("saved");
+                foreach (var (register, offset) in row.Saved)
+                    json.WriteNumber(register == DwarfRegister.ReturnAddress ? "ra" : register.ToString().ToLowerInvariant(), offset);
+                json.WriteEndObject();
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteStartArray("instructions");
+            foreach (CfaInstruction c in unwind.Instructions) json.WriteStringValue($"+{c.CodeOffset}: {c}");
+            json.WriteEndArray();
             json.WriteEndObject();
         }
         json.WriteEndArray();

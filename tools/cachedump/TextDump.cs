@@ -27,6 +27,7 @@ internal static class TextDump
         if (sections.Contains(DumpSection.Data)) DataObjects(image, facts, filter, w);
         if (sections.Contains(DumpSection.Relocations)) Relocations(image, facts, filter, w);
         if (sections.Contains(DumpSection.Dependencies)) Dependencies(image, facts, filter, w);
+        if (sections.Contains(DumpSection.Unwind)) Unwind(image, facts, filter, w);
         if (sections.Contains(DumpSection.Signature)) FileSignature(facts, w);
         if (sections.Contains(DumpSection.Disassembly)) Disassemble(image, facts, filter, w);
     }
@@ -182,6 +183,55 @@ internal static class TextDump
         }
         table.WriteTo(w.Output);
     }
+
+    /// <summary>
+    /// The Unwind section (format 1.3) as <c>readelf --debug-dump=frames-interp</c> would show it: per function, the rows
+    /// of its CFA program by code offset (the CFA, and where each saved register is), then the instructions themselves.
+    /// Nothing for a file without the section.
+    /// </summary>
+    private static void Unwind(CacheImage image, ImageFacts facts, DumpFilter filter, Writer w)
+    {
+        if (!image.HasUnwindInfo) return;
+        int described = 0;
+        for (int i = 0; i < image.Functions.Length; i++) if (image.UnwindEntry(i) >= 0) described++;
+        w.Title($"Unwind information ({described} of {image.Functions.Length} functions; DWARF CFI in .eh_frame form, pc_begin = 0x{UnwindRules.TextBias:x} + code offset)");
+        w.Line("  CIE at +0x0: version 1, augmentation \"zR\", code alignment 1, data alignment -8, return address r16 (rip), pointers textrel udata8");
+        w.Line("    DW_CFA_def_cfa: r7 (rsp) ofs 8");
+        w.Line("    DW_CFA_offset: r16 (rip) at cfa-8");
+        foreach (int i in filter.Functions(image))
+        {
+            FunctionRecord f = image.Functions[i];
+            int fde = image.UnwindEntry(i);
+            string range = $"0x{f.CodeOffset:x8}..0x{f.CodeOffset + f.CodeSize:x8}";
+            if (fde < 0)
+            {
+                w.Line($"  {Printable(facts.FunctionName(i))} (function {i}, {range}): no unwind information");
+                continue;
+            }
+            UnwindInfo unwind = image.GetUnwindInfo(i)!;
+            w.Line($"  {Printable(facts.FunctionName(i))} (function {i}, {range}): FDE at +0x{fde:x}");
+            List<UnwindRow> rows = UnwindRow.Of(unwind);
+            DwarfRegister[] registers = [.. rows.SelectMany(r => r.Saved.Select(s => s.Register)).Distinct().Order()];
+            var table = new TextTable(["Offset", "CFA", .. registers.Select(RegisterColumn)]);
+            foreach (UnwindRow row in rows)
+            {
+                var cells = new List<string> { $"0x{f.CodeOffset + (uint)row.CodeOffset:x8}", $"{RegisterColumn(row.CfaRegister)}+{Num(row.CfaOffset)}" };
+                foreach (DwarfRegister r in registers)
+                {
+                    string cell = "-";
+                    foreach (var (saved, offset) in row.Saved) if (saved == r) cell = $"cfa{Num(offset)}";
+                    cells.Add(cell);
+                }
+                table.Add([.. cells]);
+            }
+            table.WriteTo(w.Output, "    ");
+            foreach (CfaInstruction c in unwind.Instructions)
+                w.Line($"    0x{f.CodeOffset + (uint)c.CodeOffset:x8}: {c}");
+        }
+    }
+
+    /// <summary>A register as a table column names it: <c>rbp</c>, <c>ra</c>.</summary>
+    private static string RegisterColumn(DwarfRegister register) => register == DwarfRegister.ReturnAddress ? "ra" : register.ToString().ToLowerInvariant();
 
     private static void FileSignature(ImageFacts facts, Writer w)
     {

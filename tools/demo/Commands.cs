@@ -43,7 +43,7 @@ internal static class Commands
         LoadedModule module;
         try
         {
-            module = lazy ? ProgramRunner.LoadLazily(build!.CachePath, host, analysis!) : ProgramRunner.Load(build!.CachePath, host);
+            module = lazy ? ProgramRunner.LoadLazily(build!.CachePath, host, analysis!, request.PerfMap) : ProgramRunner.Load(build!.CachePath, host, perfMap: request.PerfMap);
         }
         catch (AotCacheException e)
         {

@@ -47,6 +47,7 @@ public static class Program
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print no build summary" };
         var watch = new Option<bool>("--watch") { Description = "Keep running: on every save, hot-swap the changed functions into the running program and run main again" };
+        var perfMap = new Option<bool>("--perf-map") { Description = "Write /tmp/perf-PID.map (start, size, name of every loaded function, appended on hot-swap) for perf and other profilers" };
         var lazy = new Option<bool>("--lazy")
         {
             Description = "Do not recompile functions made stale by a changed declaration they use: load the cache leniently and " +
@@ -94,6 +95,7 @@ public static class Program
                 c.Options.Add(o);
         }
         run.Options.Add(watch);
+        run.Options.Add(perfMap);
         run.Options.Add(lazy);
 
         var check = new Command("check", "Parse and type-check a program; print its errors");
@@ -117,7 +119,8 @@ public static class Program
             p.GetValue(file)!, p.GetValue(cacheDir), p.GetValue(quiet), p.GetResult(verify) is not null, p.GetValue(verify),
             p.GetValue(verifySeed), ParseOmissions(p.GetValue(omit) ?? []), new CodegenSettings(p.GetValue(importCalls), p.GetValue(globalAccess)),
             Remote.RemoteSettings.From(p.GetValue(remoteCache), p.GetValue(remoteKey), p.GetValue(remoteReadOnly), p.GetValue(remoteConnect),
-                p.GetValue(remoteCommand), p.GetValue(noRemote), environment)?.WithModules(!p.GetValue(noRemoteModules)));
+                p.GetValue(remoteCommand), p.GetValue(noRemote), environment)?.WithModules(!p.GetValue(noRemoteModules)),
+            p.GetValue(perfMap));
 
         run.SetAction(p => Commands.Run(Request(p), p.GetValue(watch), stdout, stderr, interactive, p.GetValue(lazy)));
         build.SetAction(p => Commands.Build(Request(p), stdout, stderr, interactive));
@@ -167,7 +170,7 @@ public sealed class UsageException(string message) : Exception(message);
 /// <summary>What <c>run</c> and <c>build</c> were asked to do.</summary>
 public sealed record BuildRequest(
     FileInfo File, DirectoryInfo? CacheDirectory, bool Quiet, bool Verify, string? VerifyAmount, int? VerifySeed,
-    KeyInputs KeyInputs, CodegenSettings Codegen, Remote.RemoteSettings? Remote = null)
+    KeyInputs KeyInputs, CodegenSettings Codegen, Remote.RemoteSettings? Remote = null, bool PerfMap = false)
 {
     public string CacheDirectoryPath => CacheDirectory?.FullName ?? Path.Combine(File.DirectoryName ?? ".", ".aotcache");
 

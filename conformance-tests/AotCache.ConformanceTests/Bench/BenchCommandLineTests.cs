@@ -47,6 +47,20 @@ public sealed class BenchCommandLineTests
         Assert.Equal(BenchMode.WarmLoop, run!.Mode);
         Assert.Equal((10000, 50), run.WarmLoop);
         Assert.True(run.Plain);
+        Assert.False(run.NoUnwind || run.NoUnwindSection);
+    }
+
+    [Fact]
+    public void Warm_loop_can_leave_out_unwind_registration_or_the_unwind_section_and_they_need_it()
+    {
+        var (run, exit, _, _) = Parse("--warm-loop", "1000", "5", "--no-unwind", "--no-unwind-section");
+        Assert.Equal(0, exit);
+        Assert.True(run!.NoUnwind && run.NoUnwindSection && !run.Plain);
+
+        var (none, code, _, errors) = Parse("--quick", "--no-unwind");
+        Assert.Null(none);
+        Assert.Equal(BenchCommandLine.ExitUsage, code);
+        Assert.Contains("--no-unwind is an option of --warm-loop", errors, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -130,6 +130,35 @@ public sealed class LinterTests : IDisposable
     }
 
     [Fact]
+    public void REC_10_a_file_with_unwind_information_is_1_3_and_one_that_claims_1_2_is_a_finding_and_still_checked()
+    {
+        byte[] file = VectorFile.Load("valid/unwind.txt").Bytes;
+        using (var image = CacheImage.Read(file))
+        {
+            Assert.Equal(3, image.Header.MinorVersion);
+            Assert.DoesNotContain(CacheLinter.Lint(image), f => f.Recommendation == "REC-10");
+        }
+        static byte[] Claiming(byte[] bytes, ushort minor)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(10), minor);
+            bytes.AsSpan(24, 8).Clear();
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(24), System.IO.Hashing.XxHash3.HashToUInt64(bytes));
+            return bytes;
+        }
+        using (var image = CacheImage.Read(Claiming(file, 2)))
+        {
+            LintFinding finding = Assert.Single(CacheLinter.Lint(image), f => f.Recommendation == "REC-10");
+            Assert.Equal(10, finding.Offset);
+            Assert.Contains("minor version 2, but the file uses an Unwind section", finding.Message);
+            Assert.Contains("write 1.3", finding.Message);
+        }
+
+        // Kind 13 is checked whatever the minor [UNW-4].
+        byte[] broken = Claiming(VectorFile.Load("malformed/unw-4-pc-range-one-byte-short.txt").Bytes, 2);
+        Assert.Equal(ErrorCode.UnwindCoverageMismatch, Assert.Throws<AotCacheException>(() => CacheImage.Read(broken)).Code);
+    }
+
+    [Fact]
     public void REC_7_REC_9_REC_8_findings_name_the_field_they_concern()
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64);

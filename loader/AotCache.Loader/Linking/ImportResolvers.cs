@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using AotCache.Format;
+using AotCache.Loader.Memory;
 
 namespace AotCache.Loader.Linking;
 
@@ -20,8 +21,7 @@ public interface IImportResolver
 /// </summary>
 public sealed class ImportTable : IImportResolver
 {
-    private readonly Dictionary<string, (nint Address, Signature? Signature)> _entries = new(StringComparer.Ordinal);
-    private readonly List<Delegate> _keepAlive = [];
+    private readonly Dictionary<string, (nint Address, Signature? Signature, Delegate? Callback)> _entries = new(StringComparer.Ordinal);
 
     /// <summary>Registers a function; when <paramref name="signature"/> is given, a file declaring the import
     /// with another signature does not resolve it.</summary>
@@ -29,20 +29,26 @@ public sealed class ImportTable : IImportResolver
     {
         ArgumentNullException.ThrowIfNull(name);
         if (address == 0) throw new ArgumentException($"import {Names.Quote(name)} needs a non-null address", nameof(address));
-        _entries[name] = (address, signature);
+        _entries[name] = (address, signature, null);
         return this;
     }
 
     /// <summary>
     /// Registers a managed delegate as a native function (safe code, no function-pointer syntax). The
-    /// delegate type must be non-generic with blittable parameters; the table keeps it alive, so keep the
-    /// table alive as long as loaded code may call it.
+    /// delegate type must be non-generic with blittable parameters. An exception it throws while loaded code
+    /// called it is caught where it returns to loaded code, the call is abandoned back to the innermost
+    /// <see cref="LoadedModule.Invoke"/> on the thread, and that <c>Invoke</c> rethrows it ([LOAD-11]; an
+    /// <c>[UnmanagedCallersOnly]</c> function registered by address must not throw: .NET ends the process).
+    /// The delegate and its guard live as long as the process may call them: loaded code keeps the address.
     /// </summary>
     public ImportTable Add(string name, Delegate callback, Signature? signature = null)
     {
+        ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(callback);
-        _keepAlive.Add(callback);
-        return Add(name, Marshal.GetFunctionPointerForDelegate(callback), signature);
+        if (callback.GetType().IsGenericType)
+            throw new ArgumentException($"import {Names.Quote(name)}: a generic delegate type ({callback.GetType().Name}) cannot be called from native code; declare a delegate type", nameof(callback));
+        _entries[name] = (0, signature, callback); // the guard is made when a module first imports it
+        return this;
     }
 
     public bool TryResolve(in ImportRequest import, out nint address)
@@ -50,7 +56,7 @@ public sealed class ImportTable : IImportResolver
         address = 0;
         if (!_entries.TryGetValue(import.Name, out var entry)) return false;
         if (entry.Signature is not null && import.Signature is not null && !entry.Signature.Equals(import.Signature)) return false;
-        address = entry.Address;
+        address = entry.Callback is { } callback ? HostCallGuard.AddressOf(callback) : entry.Address;
         return true;
     }
 }

@@ -52,7 +52,7 @@ public sealed class WatchSession : IDisposable
         _analysis = analysis;
         _cachePath = build.CachePath;
         _lastSeen = analysis.Source.Text;
-        _module = ProgramRunner.LoadCopy(_cachePath, host, LinkMode.HotSwappable);
+        _module = ProgramRunner.LoadCopy(_cachePath, host, LinkMode.HotSwappable, request.PerfMap);
     }
 
     /// <summary>The running module (it changes only when an update must reload).</summary>
@@ -100,7 +100,7 @@ public sealed class WatchSession : IDisposable
         BuildResult build = BuildEngine.Build(next, new BuildOptions { CacheDirectory = _request.CacheDirectoryPath, Codegen = _request.Codegen, KeyInputs = _request.KeyInputs });
         if (!SameDataAndImports(_analysis, next))
         {
-            LoadedModule reloaded = ProgramRunner.LoadCopy(build.CachePath, _host, LinkMode.HotSwappable);
+            LoadedModule reloaded = ProgramRunner.LoadCopy(build.CachePath, _host, LinkMode.HotSwappable, _request.PerfMap);
             _module.Dispose();
             _module = reloaded;
             _analysis = next;
