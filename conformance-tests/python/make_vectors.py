@@ -69,16 +69,21 @@ def signed() -> Module:
     return m
 
 
+# A section kind of a later version: the last one §4 reserves, so that no version this reader knows assigns it
+# (13 served until 1.3 made it Unwind).
+LATER_KIND = 0x7FFFFFFF
+
+
 def later_minor(required: bool) -> Module:
-    """A file of minor version 1.7 with a section kind (13) this reader does not know, and an
+    """A file of minor version 1.7 with a section kind (LATER_KIND) this reader does not know, and an
     optional header flag it does not know either: bit 31, which FORMAT.md does not define (bit 1 is
     *prelinked* since 1.2)."""
     m = tiny()
     m.module_name = "from-1.7"
     m.minor_version = 7
     m.optional_flags = 1 << 31
-    m.add_raw_section(13, b"notes of a later minor version".ljust(32, b"\0"), required=required,
-                      comment="contents of section kind 13 (not in this version of FORMAT.md)")
+    m.add_raw_section(LATER_KIND, b"notes of a later minor version".ljust(32, b"\0"), required=required,
+                      comment=f"contents of section kind 0x{LATER_KIND:X} (not in this version of FORMAT.md)")
     return m
 
 
@@ -229,7 +234,7 @@ def valid_vectors():
               [f"Key name {HMAC_KEY[0]!r}; secret bytes 01..20. A reader that trusts the key verifies the signature."])
     d.extra.append(f"@trust hmac-sha256 {HMAC_KEY[0]} {HMAC_KEY[1].hex()}")
     yield d.valid("AUTH-1", "AUTH-2", "SEC-6", findings=["REC-7"])
-    d = Draft("later-minor-optional-section", "Minor version 1.7 with an optional section of unknown kind 13 and an unknown optional flag.",
+    d = Draft("later-minor-optional-section", "Minor version 1.7 with an optional section of unknown kind 0x7FFFFFFF and an unknown optional flag.",
               lambda: later_minor(required=False),
               ["A 1.x reader reads every minor of its major (§12): it skips the unknown section, whose required flag",
                "is clear, after checking its bounds, padding and checksum (SEC-5), and ignores the optional flag (bit 31,",
@@ -380,10 +385,10 @@ def malformed_vectors():
     d = Draft("sec-4-duplicate-kind", "Two Signatures sections: section 2's kind says Signatures too.", T)
     yield d.brk("directory[2].kind", u32(S.SIGNATURES), "section 2: kind 2 = Signatures (again)").error(
         "DuplicateSection", d.at("directory[2].kind"))
-    d = Draft("sec-5-unknown-required-section", "A 1.7 file with a required section of kind 13, unknown to this version.",
+    d = Draft("sec-5-unknown-required-section", "A 1.7 file with a required section of kind 0x7FFFFFFF, unknown to this version.",
               lambda: later_minor(required=True),
               ["A reader must refuse it: the section changes what the file means (§12)."])
-    i = d.entry(13)
+    i = d.entry(LATER_KIND)
     yield d.error("UnknownRequiredSection", d.at(f"directory[{i}].kind"))
     d = Draft("sec-6-known-section-not-required", "The Symbols section lacks the required flag.", T)
     i = d.entry(S.SYMBOLS)

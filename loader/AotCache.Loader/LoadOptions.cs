@@ -68,4 +68,31 @@ public sealed record LoadOptions
 
     /// <summary>Null: the host's own (Linux only; others get UnsupportedPlatform).</summary>
     public IExecutableMemory? Memory { get; init; }
+
+    /// <summary>
+    /// Register the module's unwind information (FORMAT.md §19) with the system unwinder (libgcc's, which glibc's
+    /// <c>backtrace()</c>, <c>_Unwind_Backtrace</c> and C++ exceptions use) before its code can run, and withdraw it
+    /// when the code is unloaded or a replaced body is freed [LOAD-10]. On by default: it costs O(1) per module, the
+    /// unwinder sorts the entries on its first walk through them. Functions without unwind information stop a walk.
+    /// </summary>
+    public bool RegisterUnwindInfo { get; init; } = true;
+
+    /// <summary>
+    /// Append a line <c>START SIZE NAME</c> for every function to <c>perf-PID.map</c> in <see cref="PerfMapDirectory"/>
+    /// (and for every body a hot-swap adds), so that <c>perf</c> and other profilers name the module's code. Off unless
+    /// the environment variable <c>AOTCACHE_PERF_MAP</c> is <c>1</c>.
+    /// </summary>
+    public bool PerfMap { get; init; } = Environment.GetEnvironmentVariable("AOTCACHE_PERF_MAP") == "1";
+
+    /// <summary>Where <see cref="PerfMap"/> writes; profilers look in <c>/tmp</c>.</summary>
+    public string PerfMapDirectory { get; init; } = "/tmp";
+
+    /// <summary>
+    /// Register an in-memory symbol file for the module's code (and for every batch of bodies a hot-swap adds) with
+    /// GDB's JIT interface, so that a debugger names the functions and unwinds through them. Off unless the environment
+    /// variable <c>AOTCACHE_GDB_JIT</c> is <c>1</c>.
+    /// </summary>
+    public bool RegisterWithDebugger { get; init; } = Environment.GetEnvironmentVariable("AOTCACHE_GDB_JIT") == "1";
+
+    internal ToolOptions Tools => new(RegisterUnwindInfo, PerfMap ? PerfMapDirectory : null, RegisterWithDebugger);
 }

@@ -113,7 +113,7 @@ public sealed partial class LoadedModule
     }
 
     private static SwapState CreateSwapState(CacheImage image, ModuleLinks links, IExecutableMemory memory, MemoryRegion reservation, ModuleLayout layout,
-        Dictionary<int, RefusedFunction> refused)
+        Dictionary<int, RefusedFunction> refused, ToolOptions tools)
     {
         var entries = new SwapEntry[layout.SwapEntries];
         for (int i = 0; i < entries.Length; i++) entries[i] = new SwapEntry(i);
@@ -127,6 +127,7 @@ public sealed partial class LoadedModule
             EntryThunksOffset = layout.EntryThunksOffset,
             SwapSlotsOffset = layout.SwapSlotsOffset,
             StubsOffset = layout.StubsOffset,
+            Tools = tools,
         };
         ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
         ReadOnlySpan<FunctionRecord> functions = image.Functions;
@@ -140,6 +141,7 @@ public sealed partial class LoadedModule
             e.Signature = image.GetSignature((int)symbol.Declaration);
             e.Content = functions[f].ContentHash;
             e.Body = (nint)(refused.ContainsKey(f) ? links.Stub(f) : links.Body(f));
+            e.BodySize = refused.ContainsKey(f) ? 0 : functions[f].CodeSize;
             e.Generation = 1;
             e.Refused = refused.TryGetValue(f, out RefusedFunction? r) ? new Refusal(r.Reason, r.Detail) : null;
             swap.ByName[e.Name] = e;

@@ -133,7 +133,7 @@ public sealed partial class LoadedModule
             foreach (var (f, stub) in stubOf)
                 BlockRefusedBody(mem, canonical.FunctionAddress(functions[f]), (int)functions[f].CodeSize, baseAddress, (nint)links.Stub(stub));
 
-            SwapState? swap = hotSwap ? CreateSwapState(image, links, memory, region, layout, refused) : null;
+            SwapState? swap = hotSwap ? CreateSwapState(image, links, memory, region, layout, refused, options.Tools) : null;
 
             // Only now: code and stubs read+execute, read-only data, slots and the handler read-only. Writable data
             // (and swap slots) stay read-write, never executable; mapped code that needed no write already is read+execute.
@@ -160,8 +160,13 @@ public sealed partial class LoadedModule
                 _stubFunction = stubFunction,
                 _directArena = compiles ? new CodeArena(memory, region, layout.TotalSize, memory.PageSize) : null,
                 _imports = options.Imports,
+                _tools = options.Tools,
                 CodeMappedFromFile = codeMapped && codeFull > 0,
             };
+            // Only now, before any of it can run: the unwinder (and, if asked, profilers and debuggers) learn the code [LOAD-10].
+            // The file's CFI is registered where it lies: its pc_begin values are relative to the code, not to the file.
+            module._registration = CodeRegistration.Create(options.Tools, region.Address + (nint)canonical.CodeOffset, canonical.CodeSize,
+                image.UnwindCfi, cfiInPlace: true, () => FileFunctions(image));
             s_live[id] = module;
             return module;
         }
@@ -170,6 +175,15 @@ public sealed partial class LoadedModule
             memory.Free(region);
             throw;
         }
+    }
+
+    /// <summary>Each function of the file: name, code offset and size, for the perf map and the debugger's symbol file.</summary>
+    private static List<(string Name, long Offset, long Size)> FileFunctions(CacheImage image)
+    {
+        ReadOnlySpan<FunctionRecord> functions = image.Functions;
+        var list = new List<(string, long, long)>(functions.Length);
+        foreach (ref readonly FunctionRecord f in functions) list.Add((image.SymbolName((int)f.Symbol), f.CodeOffset, f.CodeSize));
+        return list;
     }
 
     /// <summary>Address space a hot-swappable module reserves beyond its own pages for new bodies, all within rel32

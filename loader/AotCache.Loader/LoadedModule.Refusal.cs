@@ -21,6 +21,12 @@ public sealed partial class LoadedModule
     /// <summary>Direct modules: functions given a body on their first call, and where it is.</summary>
     private readonly ConcurrentDictionary<int, nint> _directBodies = new();
 
+    /// <summary>Direct modules: each compiled body's size in bytes, by function (for <see cref="TryFindFunction"/>).</summary>
+    private readonly ConcurrentDictionary<int, long> _directBodySizes = new();
+
+    /// <summary>What the process's tools are told of code this module adds after load (compiled-on-call bodies).</summary>
+    private ToolOptions _tools;
+
     private Func<RefusedFunction, FunctionBody?>? _compileOnCall;
     private CodeArena? _directArena;       // direct modules with a compiler: room for compiled bodies, within rel32 reach
     private int[]? _stubFunction;          // direct modules: stub index -> function index
@@ -110,6 +116,12 @@ public sealed partial class LoadedModule
                 throw;
             }
             nint address = _region.Address + (nint)batch.Offset;
+            // The unwinder (and, if asked, profilers and debuggers) learn the body before the stub can run it [LOAD-10].
+            string name = _image.SymbolName((int)_image.Functions[function].Symbol);
+            long size = body.Code.Length;
+            byte[] cfi = body.Unwind is { } unwind ? UnwindRules.BuildCfi([new FrameDescription(0, size, unwind.Program.AsMemory())]) : [];
+            batch.Registration = CodeRegistration.Create(_tools, address, size, cfi, cfiInPlace: false, () => [(name, 0L, size)]);
+            _directBodySizes[function] = size;
             _directBodies[function] = address;
             return address;
         }

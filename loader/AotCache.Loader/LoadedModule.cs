@@ -53,6 +53,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     private readonly RefusedFunction?[] _stubs;                  // stub index -> what it stands for (direct modules)
     private readonly long _id;
     private readonly SwapState? _swap;                          // hot-swappable modules only
+    private CodeRegistration? _registration;                    // the file's code, as the unwinder and tools know it
     private bool _disposed;
 
     private LoadedModule(CacheImage image, bool ownsImage, IExecutableMemory memory, MemoryRegion region, ModuleLinks links,
@@ -154,6 +155,53 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     }
 
     /// <summary>
+    /// The function whose code holds <paramref name="address"/> (a return address from a backtrace, a profiler's sample),
+    /// and the start of that body: a body the file placed, or in a hot-swappable module the current body an update gave
+    /// a function. False for any other address (thunks, stubs, a body already freed).
+    /// </summary>
+    public bool TryFindFunction(nint address, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? name, out nint bodyStart)
+    {
+        ThrowIfDisposed();
+        CanonicalLayout canonical = _layout.Canonical;
+        long offset = (long)address - ((long)_region.Address + canonical.CodeOffset);
+        ReadOnlySpan<FunctionRecord> functions = _image.Functions;
+        if (offset >= 0 && offset < canonical.CodeSize)
+        {
+            int lo = 0, hi = functions.Length - 1, found = -1;
+            while (lo <= hi) // the last function starting at or before the offset [FUN-2]
+            {
+                int mid = lo + ((hi - lo) >> 1);
+                if (functions[mid].CodeOffset <= offset) { found = mid; lo = mid + 1; } else hi = mid - 1;
+            }
+            if (found >= 0 && offset < functions[found].CodeOffset + (long)functions[found].CodeSize)
+            {
+                name = _image.SymbolName((int)functions[found].Symbol);
+                bodyStart = _region.Address + (nint)(canonical.CodeOffset + functions[found].CodeOffset);
+                return true;
+            }
+        }
+        foreach (var (function, body) in _directBodies)
+            if (address >= body && address < body + (nint)_directBodySizes.GetValueOrDefault(function))
+            {
+                name = _image.SymbolName((int)functions[function].Symbol);
+                bodyStart = body;
+                return true;
+            }
+        if (_swap is not null)
+            lock (_swap.CommitLock)
+                foreach (SwapEntry e in _swap.ByName.Values)
+                    if (e.Batch is not null && address >= e.Body && address < e.Body + (nint)e.BodySize)
+                    {
+                        name = e.Name;
+                        bodyStart = e.Body;
+                        return true;
+                    }
+        name = null;
+        bodyStart = 0;
+        return false;
+    }
+
+    /// <summary>
     /// The entry point of an exported function, after checking that its declaration equals
     /// <paramref name="expected"/>. Cast it to the matching <c>delegate* unmanaged</c> type.
     /// </summary>
@@ -199,7 +247,9 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     /// <summary>
     /// Calls an exported function with arguments checked against its declaration (System V: up to six
     /// integer and eight floating-point parameters). A call that reaches a refused function throws
-    /// <see cref="AotCacheException"/> when control returns, naming that function and why.
+    /// <see cref="AotCacheException"/> when control returns, naming that function and why. An exception thrown by a
+    /// managed host function (<see cref="ImportTable.Add{TDelegate}(string, TDelegate, Signature?)"/>) the call reached is
+    /// rethrown here, with its stack trace, after the loaded code's frames are dropped [LOAD-11].
     /// </summary>
     public Value Invoke(string name, params ReadOnlySpan<Value> args)
     {
@@ -240,6 +290,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         {
             _swap?.Epochs.Exit();
         }
+        HostCallGuard.ThrowIfPending(); // a host function threw: the call was abandoned, its exception goes on from here [LOAD-11]
         ThrowIfRefusedCallOccurred();
         if (signature.Results.Length == 0) return default;
         return signature.Results[0] switch
@@ -311,6 +362,10 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         if (_disposed) return;
         _disposed = true;
         s_live.TryRemove(_id, out _);
+        // Tools forget the code before its pages go [LOAD-10]: an unwinder must never find frames of unmapped code.
+        _registration?.Dispose();
+        _swap?.Arena.DisposeRegistrations();
+        _directArena?.DisposeRegistrations();
         _memory.Free(_region);
         GC.KeepAlive(_imports); // the resolver's delegates may be collected only once the code that calls them is unmapped
         _imports = null;

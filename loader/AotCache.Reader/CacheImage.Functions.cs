@@ -80,8 +80,8 @@ public sealed partial class CacheImage : ISymbolScope
     /// <summary>
     /// Function <paramref name="function"/> as the file stores it: code (copied out, its relocation fields zeroed:
     /// what they hold in the file depends on where the file placed the function, FORMAT.md §16.2), relocations with
-    /// their targets named and their recorded signature hashes, signature, alignment, content hash, CPU features and
-    /// content dependencies. The same body from any file, prelinked or not, compares equal. Allocates: for
+    /// their targets named and their recorded signature hashes, signature, alignment, content hash, CPU features,
+    /// content dependencies and unwind information. The same body from any file, prelinked or not, compares equal. Allocates: for
     /// incremental writers and tools, not for loading.
     /// </summary>
     public FunctionBody GetFunctionBody(int function)
@@ -103,6 +103,7 @@ public sealed partial class CacheImage : ISymbolScope
             Alignment = (int)f.Alignment,
             ContentHash = f.ContentHash,
             RequiredCpuFeatures = f.RequiredCpuFeatures,
+            Unwind = GetUnwindInfo(function),
         };
     }
 

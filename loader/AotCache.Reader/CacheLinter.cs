@@ -168,12 +168,12 @@ public static class CacheLinter
         if (minor > FormatConstants.MinorVersion) return;
         foreach (SectionEntry e in image.Directory)
             if (!Enum.IsDefined((SectionKind)e.Kind)) return;
-        // 1.2 added the prelinked flag (a prelinked file is a 1.2 file, FORMAT.md §12); 1.1 the Signature section.
-        int lowest = image.IsPrelinked ? 2 : image.HasSection(SectionKind.Signature) ? 1 : 0;
+        // 1.1 added the Signature section, 1.2 the prelinked flag, 1.3 the Unwind section (FORMAT.md §12).
+        int lowest = image.HasSection(SectionKind.Unwind) ? 3 : image.IsPrelinked ? 2 : image.HasSection(SectionKind.Signature) ? 1 : 0;
         if (minor > lowest)
             findings.Add(new LintFinding("REC-10", 10, $"minor version {minor}, but the file uses no feature after 1.{lowest}; write the lowest version that describes it (1.{lowest})"));
         else if (minor < lowest)
-            findings.Add(new LintFinding("REC-10", 10, $"minor version {minor}, but the file uses {(lowest == 2 ? "the prelinked flag" : "a Signature section")}, " +
+            findings.Add(new LintFinding("REC-10", 10, $"minor version {minor}, but the file uses {(lowest == 3 ? "an Unwind section" : lowest == 2 ? "the prelinked flag" : "a Signature section")}, " +
                 $"a 1.{lowest} feature; readers that know it honour it in any minor (FORMAT.md §12), older ones ignore it: write 1.{lowest}"));
     }
 }

@@ -11,7 +11,7 @@ internal readonly record struct SectionSlot(int Offset, int Length, bool Present
 [InlineArray(Slots)]
 internal struct SectionTable
 {
-    public const int Slots = (int)SectionKind.Signature + 1;
+    public const int Slots = (int)SectionKind.Unwind + 1;
     private SectionSlot _first;
 
     public static bool IsKnown(uint kind) => kind >= 1 && kind < Slots;

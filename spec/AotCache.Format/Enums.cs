@@ -71,6 +71,9 @@ public enum SectionKind : uint
     /// <summary>Since 1.1. One <see cref="SignatureRecord"/>: an HMAC or ECDSA signature over the file. Optional
     /// (a 1.0 reader skips it), and the last section of the file [AUTH-1].</summary>
     Signature = 12,
+    /// <summary>Since 1.3. Unwind information: a per-function index and DWARF call frame information in
+    /// <c>.eh_frame</c> form (FORMAT.md §19, [UNW-1] to [UNW-5]). Optional: a reader of 1.0 to 1.2 skips it.</summary>
+    Unwind = 13,
 }
 
 /// <summary>Algorithm of a <see cref="SignatureRecord"/>.</summary>

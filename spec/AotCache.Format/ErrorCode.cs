@@ -89,6 +89,13 @@ public enum ErrorCode
     SignatureMissing = 121,
     SignatureInvalid = 122,
 
+    // Unwind information (since 1.3)
+    BadUnwindSection = 130,
+    BadUnwindRecord = 131,
+    BadUnwindCie = 132,
+    UnwindCoverageMismatch = 133,
+    BadCfaProgram = 134,
+
     // Load-time (well-formed file, but not for this host)
     TargetMismatch = 200,
     FingerprintMismatch = 201,
@@ -160,6 +167,11 @@ public static class ErrorCodes
         ErrorCode.BadSignatureSection => "AUTH-1",
         ErrorCode.SignatureInvalid => "AUTH-2",
         ErrorCode.SignatureMissing => "AUTH-3",
+        ErrorCode.BadUnwindSection => "UNW-1",
+        ErrorCode.BadUnwindRecord => "UNW-2",
+        ErrorCode.BadUnwindCie => "UNW-3",
+        ErrorCode.UnwindCoverageMismatch => "UNW-4",
+        ErrorCode.BadCfaProgram => "UNW-5",
         ErrorCode.TargetMismatch => "LOAD-1",
         ErrorCode.FingerprintMismatch => "LOAD-2",
         ErrorCode.MissingCpuFeatures => "LOAD-3",

@@ -14,9 +14,9 @@ public static class FormatConstants
     public const ushort MajorVersion = 1;
 
     /// <summary>The newest minor version this library writes: 1.1 added the optional signature section, 1.2 the
-    /// optional prelinked flag. A writer writes the lowest minor whose features a file uses. Readers accept any
+    /// optional prelinked flag, 1.3 the optional unwind section. A writer writes the lowest minor whose features a file uses. Readers accept any
     /// minor of their major [HDR-2].</summary>
-    public const ushort MinorVersion = 2;
+    public const ushort MinorVersion = 3;
 
     /// <summary>Size of the file header in bytes [HDR-3].</summary>
     public const int HeaderSize = 128;

@@ -23,8 +23,8 @@ public readonly record struct Relocation(int Offset, RelocationKind Kind, string
 public readonly record struct Dependency(string Target, ContentHash ExpectedContentHash);
 
 /// <summary>
-/// One compiled function: machine code, relocations, signature, alignment, cache key, CPU features and content
-/// dependencies. What codegen produces, what <c>CacheBuilder.DefineFunction</c>, <c>CacheRewriter.ReplaceFunction</c>
+/// One compiled function: machine code, relocations, signature, alignment, cache key, CPU features, content
+/// dependencies and unwind information. What codegen produces, what <c>CacheBuilder.DefineFunction</c>, <c>CacheRewriter.ReplaceFunction</c>
 /// and a hot-swap update take, and what <c>CacheImage.GetFunctionBody</c> returns, so a body moves between them
 /// unchanged: carrying an unchanged function into the next version is
 /// <c>builder.DefineFunction(handle, image.GetFunctionBody(k))</c>.
@@ -39,6 +39,7 @@ public sealed record FunctionBody
 {
     private readonly int _alignment = DefaultAlignment;
     private readonly CpuFeatures _requiredCpuFeatures;
+    private readonly UnwindInfo? _unwind;
 
     /// <summary>Alignment when none is given: 16, as System V compilers align functions.</summary>
     public const int DefaultAlignment = 16;
@@ -95,6 +96,22 @@ public sealed record FunctionBody
         }
     }
 
+    /// <summary>
+    /// How the function's frame changes through its code (FORMAT.md §19), for unwinders, debuggers and profilers; null
+    /// when the producer gives none (the file then has no unwind entry for the function, and an unwinder stops there).
+    /// The toolkit's code generator describes every function it generates. Each location must lie inside the code [UNW-5].
+    /// </summary>
+    public UnwindInfo? Unwind
+    {
+        get => _unwind;
+        init
+        {
+            if (value is not null && UnwindRules.CheckProgram(value.Program.AsSpan(), Code.Length) is { } problem)
+                throw new ArgumentException($"{problem} [UNW-5]", nameof(Unwind));
+            _unwind = value;
+        }
+    }
+
     /// <summary>A relocation list sorted by offset and checked against an owner of <paramref name="ownerSize"/>
     /// bytes (<see cref="RelocationRules.CheckShape"/>); what data objects' relocations go through too.</summary>
     public static ImmutableArray<Relocation> Sorted(IEnumerable<Relocation>? relocations, int ownerSize)
@@ -117,7 +134,8 @@ public sealed record FunctionBody
     public bool Equals(FunctionBody? other) =>
         other is not null && Code.AsSpan().SequenceEqual(other.Code.AsSpan()) && Signature.Equals(other.Signature)
         && Relocations.SequenceEqual(other.Relocations) && Dependencies.SequenceEqual(other.Dependencies)
-        && Alignment == other.Alignment && ContentHash == other.ContentHash && RequiredCpuFeatures == other.RequiredCpuFeatures;
+        && Alignment == other.Alignment && ContentHash == other.ContentHash && RequiredCpuFeatures == other.RequiredCpuFeatures
+        && Equals(Unwind, other.Unwind);
 
     public override int GetHashCode() => HashCode.Combine(Code.Length, Signature, ContentHash, Relocations.Length);
 }

@@ -9,48 +9,44 @@ namespace AotCache.Bench;
 /// redis-server (<c>--no-remote</c>: without them). <c>--peer-only</c>, <c>--remote-only</c>: those figures alone.
 /// <c>--fresh-process [--functions 10000] [--runs 21]</c>: whole-process warm starts of the native nib, the C host
 /// through libaotcache, the gcc peer's dlopen and the JIT nib (<see cref="FreshProcess"/>).
-/// Anything else is passed to BenchmarkDotNet (e.g. <c>--filter *</c>).
+/// Anything else is passed to BenchmarkDotNet (e.g. <c>--filter *</c>). Parsed by <see cref="BenchCommandLine"/> (System.CommandLine).
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        // The bench talking to itself (a child process it started), not a user's command line.
         if (args.Length > 0 && args[0] == Memory.LoaderChild.Switch) return Memory.LoaderChild.Run(args);
-        if (args.Length > 0 && args[0] == "--warm-loop") return WarmLoop(int.Parse(args[1]), int.Parse(args[2]), prelink: !args.Contains("--plain"));
-        if (args.Contains("--fresh-process"))
+        if (BenchCommandLine.Parse(args, Console.Out, Console.Error, out int exit) is not { } run) return exit;
+        switch (run.Mode)
         {
-            int functions = 10_000, runs = 21;
-            for (int i = 0; i < args.Length - 1; i++)
-            {
-                if (args[i] == "--functions") functions = int.Parse(args[i + 1]);
-                if (args[i] == "--runs") runs = int.Parse(args[i + 1]);
-            }
-            return FreshProcess.Run(functions, runs, Console.Error);
+            case BenchMode.FreshProcess:
+                return FreshProcess.Run(run.FreshProcess.Functions, run.FreshProcess.Runs, Console.Error);
+            case BenchMode.WarmLoop:
+                return WarmLoop(run.WarmLoop.Functions, run.WarmLoop.Count, prelink: !run.Plain, unwind: !run.NoUnwind, unwindSection: !run.NoUnwindSection);
+            case BenchMode.PeerOnly:
+                return Peer.PeerFigures.RunPeerOnly(run.Sizes ?? DefaultSizes, Console.Error);
+            case BenchMode.RemoteOnly:
+                return QuickRun.RunRemoteOnly(run.Sizes ?? [10_000], Console.Error);
+            case BenchMode.Quick:
+                return QuickRun.Run(run.Sizes ?? DefaultSizes, run.Repetitions, Console.Error, peer: run.Peer, remote: run.Remote);
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run([.. run.BenchmarkArguments]);
+                return 0;
         }
-        if (args.Contains("--quick") || args.Contains("--peer-only") || args.Contains("--remote-only"))
-        {
-            int[] sizes = [1_000, 10_000, 100_000];
-            int repetitions = 9;
-            for (int i = 0; i < args.Length - 1; i++)
-            {
-                if (args[i] == "--sizes") sizes = [.. args[i + 1].Split(',').Select(int.Parse)];
-                if (args[i] == "--repetitions") repetitions = int.Parse(args[i + 1]);
-            }
-            if (args.Contains("--peer-only")) return Peer.PeerFigures.RunPeerOnly(sizes, Console.Error);
-            if (args.Contains("--remote-only")) return QuickRun.RunRemoteOnly(args.Contains("--sizes") ? sizes : [10_000], Console.Error);
-            return QuickRun.Run(sizes, repetitions, Console.Error, peer: !args.Contains("--no-peer"), remote: !args.Contains("--no-remote"));
-        }
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
-        return 0;
     }
 
-    /// <summary><c>--warm-loop N COUNT [--plain]</c>: writes an N-function cache once (prelinked unless --plain), then
-    /// loads it COUNT times and prints the median and best warm start with its parts (map, hash, validation from
-    /// memory); for profilers (<c>perf record</c>) and for looking at one size closely.</summary>
-    private static int WarmLoop(int functions, int count, bool prelink)
+    private static readonly int[] DefaultSizes = [1_000, 10_000, 100_000];
+
+    /// <summary><c>--warm-loop N COUNT [--plain] [--no-unwind] [--no-unwind-section]</c>: writes an N-function cache once
+    /// (prelinked unless --plain; without an Unwind section with --no-unwind-section), then loads it COUNT times
+    /// (registering unwind information unless --no-unwind) and prints the median and best warm start with its parts
+    /// (map, hash, validation from memory); for profilers (<c>perf record</c>) and for looking at one size closely.</summary>
+    private static int WarmLoop(int functions, int count, bool prelink, bool unwind, bool unwindSection)
     {
         string path = Path.Combine(Path.GetTempPath(), $"aotcache-warm-loop-{functions}.aotc");
-        Writer.AtomicFile.Write(path, new Workload(functions).CompileAll(prelink));
+        byte[] written = new Workload(functions).CompileAll(prelink);
+        Writer.AtomicFile.Write(path, unwindSection ? written : QuickRun.WithoutUnwind(written, prelink));
         var times = new List<double>();
         var reads = new List<double>();
         for (int i = 0; i < count; i++)
@@ -58,7 +54,7 @@ public static class Program
             var sw = System.Diagnostics.Stopwatch.StartNew();
             using var image = Reader.CacheImage.OpenFile(path);
             reads.Add(sw.Elapsed.TotalMilliseconds);
-            using (var module = Loader.LoadedModule.Load(image, Workload.LoadOptions())) { }
+            using (var module = Loader.LoadedModule.Load(image, Workload.LoadOptions() with { RegisterUnwindInfo = unwind })) { }
             times.Add(sw.Elapsed.TotalMilliseconds);
         }
         var maps = new List<double>();

@@ -54,6 +54,8 @@ public static class QuickRun
                 var warm = new List<double>();
                 var floor = new List<double>();
                 var hashFloor = new List<double>();
+                // The unwinder's deferred work: classifying and sorting the module's FDEs on its first lookup.
+                var firstLookup = new List<double>();
                 long allocated = 0, mapped = 0;
                 bool codeMapped = false;
                 for (int r = -2; r < repetitions; r++) // two unmeasured rounds first: the JIT, not the format, is not measured
@@ -66,13 +68,18 @@ public static class QuickRun
                         allocated = GC.GetAllocatedBytesForCurrentThread() - before;
                         mapped = module.Region.Size;
                         codeMapped = module.CodeMappedFromFile;
+                        sw.Restart();
+                        bool found = FrameRegistration.Covers(module.GetSymbolAddress(Workload.Name(n - 1)) + 1, out _);
+                        if (r >= 0 && found) firstLookup.Add(sw.Elapsed.TotalSeconds);
                     }
+
                     double f = Floor(path);
                     if (r >= 0) floor.Add(f);
                     double h = HashFloor(path);
                     if (r >= 0) hashFloor.Add(h);
                 }
                 double warmMedian = Median(warm), floorMedian = Median(floor), hashFloorMedian = Median(hashFloor);
+                Dictionary<string, object> tools = ToolCosts(file, path, directory, repetitions);
                 perFunctionWarm[n] = warmMedian / n;
                 perFunctionFloor[n] = floorMedian / n;
 
@@ -92,7 +99,9 @@ public static class QuickRun
                     ["warm_over_hash_floor"] = Round(warmMedian / hashFloorMedian),
                     ["code_mapped_from_file"] = codeMapped,
                     ["bytes_per_function"] = BytesPerFunction(image, n),
+                    ["unwind_first_lookup_ms"] = firstLookup.Count > 0 ? Round(Median(firstLookup) * 1000) : -1,
                 };
+                foreach (var (key, value) in tools) ((Dictionary<string, object>)result[$"n{n}"])[key] = value;
                 processFigures.AddDlopen(n, warmMedian, (Dictionary<string, object>)result[$"n{n}"]);
 
                 hotSwap[n] = HotSwapOne(path, workload);
@@ -170,6 +179,67 @@ public static class QuickRun
         double seconds = sw.Elapsed.TotalSeconds;
         GC.KeepAlive(hash);
         return seconds;
+    }
+
+    /// <summary>
+    /// What telling the process's tools about a module costs a warm start (FORMAT.md §19.4), as ratios of medians of
+    /// loads interleaved in rotating order (so that none always follows the cache-cold floor): registering unwind
+    /// information against the same load without it (target ≤ 1.10), the whole feature (the same module written without
+    /// an Unwind section, nothing to validate or register), and the opt-in perf map and debugger registration.
+    /// </summary>
+    private static Dictionary<string, object> ToolCosts(byte[] file, string path, string directory, int repetitions)
+    {
+        string plain = Path.Combine(directory, Path.GetFileNameWithoutExtension(path) + "-no-unwind.aotc");
+        AtomicFile.Write(plain, WithoutUnwind(file));
+        (string Path, LoadOptions Options)[] variants =
+        [
+            (path, Workload.LoadOptions()),
+            (path, Workload.LoadOptions() with { RegisterUnwindInfo = false }),
+            (plain, Workload.LoadOptions()),
+            (path, Workload.LoadOptions() with { PerfMap = true, PerfMapDirectory = directory }),
+            (path, Workload.LoadOptions() with { RegisterWithDebugger = true }),
+        ];
+        // Each round loads every variant once; a ratio is the median over rounds of the two loads' ratio in one round,
+        // so that a busy machine's slow stretches (other processes on the two cores) fall on both sides of it.
+        var times = variants.Select(_ => new List<double>()).ToArray();
+        for (int r = -1; r < 3 * repetitions; r++)
+            for (int k = 0; k < variants.Length; k++)
+            {
+                int v = (k + Math.Max(r, 0)) % variants.Length;
+                var sw = Stopwatch.StartNew();
+                using (LoadedModule.LoadFile(variants[v].Path, variants[v].Options))
+                    if (r >= 0) times[v].Add(sw.Elapsed.TotalSeconds);
+            }
+        File.Delete(plain);
+        double Paired(int over, int under) => Round(Median([.. times[over].Zip(times[under], (a, b) => a / b)]));
+        return new Dictionary<string, object>
+        {
+            ["unwind_registration_over_without"] = Paired(0, 1),
+            ["unwind_file_over_file_without_unwind"] = Paired(0, 2),
+            ["unwind_registered_ms"] = Round(Median(times[0]) * 1000),
+            ["unwind_not_registered_ms"] = Round(Median(times[1]) * 1000),
+            ["no_unwind_section_ms"] = Round(Median(times[2]) * 1000),
+            ["perf_map_over_warm"] = Paired(3, 0),
+            ["debugger_registration_over_warm"] = Paired(4, 0),
+        };
+    }
+
+    /// <summary>The same module with no function's unwind information: what a file of format 1.1 would hold.</summary>
+    internal static byte[] WithoutUnwind(byte[] file, bool prelink = true)
+    {
+        using CacheImage image = CacheImage.Read(file);
+        var builder = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = image.ModuleName, Prelink = prelink };
+        builder.AddFingerprint("compiler.version", Workload.CompilerVersion);
+        foreach (SymbolRecord s in image.Symbols)
+            if (s.Kind == SymbolKind.ImportFunction) builder.AddImportFunction(image.GetString(s.Name), builder.AddDeclaration(image.GetSignature((int)s.Declaration)));
+        var handles = new SymbolHandle[image.Functions.Length];
+        for (int f = 0; f < handles.Length; f++)
+        {
+            SymbolRecord s = image.Symbols[(int)image.Functions[f].Symbol];
+            handles[f] = builder.DeclareFunction(image.GetString(s.Name), builder.AddDeclaration(image.GetSignature((int)s.Declaration)), s.Linkage);
+        }
+        for (int f = 0; f < handles.Length; f++) builder.DefineFunction(handles[f], image.GetFunctionBody(f) with { Unwind = null });
+        return builder.ToArray();
     }
 
     /// <summary>Bytes per function of each section of the file, and of the whole file.</summary>

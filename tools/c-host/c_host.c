@@ -25,7 +25,7 @@
 /* The fingerprint value Nib caches require (tools/demo: CacheKey.CompilerVersion): a cache of another compiler
    version is refused with FingerprintMismatch [LOAD-2]. Override with --fingerprint nib.compiler=... */
 #define NIB_COMPILER_KEY "nib.compiler"
-#define NIB_COMPILER_VERSION "nib 1.0 (AotCache.Codegen 1)"
+#define NIB_COMPILER_VERSION "nib 1.0 (AotCache.Codegen 2)"
 
 /* Canonical signature encodings (FORMAT.md §6.2): convention 1 = System V; types 2 = i64, 4 = f64. */
 static const uint8_t SIG_I64_TO_VOID[] = {1, 1, 2, 0};

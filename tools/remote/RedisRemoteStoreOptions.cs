@@ -19,6 +19,12 @@ public sealed record RedisRemoteStoreOptions
     /// </summary>
     public int MaxEntryBytes { get; init; } = 1 << 20;
 
+    /// <summary>
+    /// Largest module entry (REMOTE.md §10) stored or accepted, in bytes: a module fetch never receives more than this plus
+    /// one byte [RMT-28]. Default 64 MiB (a 10,000-function Nib program's cache is 5.3 MiB, a 100,000-function one about 55 MB).
+    /// </summary>
+    public int MaxModuleBytes { get; init; } = 64 << 20;
+
     /// <summary>Most keys or entries sent in one batch (one round trip). Default 256.</summary>
     public int MaxBatchSize { get; init; } = 256;
 
@@ -41,6 +47,8 @@ public sealed record RedisRemoteStoreOptions
             throw new ArgumentOutOfRangeException(nameof(TimeToLive), ttl, "a time to live must be at least 1 ms, or null for none");
         if (MaxEntryBytes is < 1 or > 512 * 1024 * 1024 - 1)
             throw new ArgumentOutOfRangeException(nameof(MaxEntryBytes), MaxEntryBytes, "must be from 1 byte to 512 MiB - 1 (Redis's largest string)");
+        if (MaxModuleBytes is < 1 or > 512 * 1024 * 1024 - 1)
+            throw new ArgumentOutOfRangeException(nameof(MaxModuleBytes), MaxModuleBytes, "must be from 1 byte to 512 MiB - 1 (Redis's largest string)");
         if (MaxBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(MaxBatchSize), MaxBatchSize, "must be at least 1");
         if (MaxParallelBatches < 1) throw new ArgumentOutOfRangeException(nameof(MaxParallelBatches), MaxParallelBatches, "must be at least 1");
     }

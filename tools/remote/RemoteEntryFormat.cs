@@ -119,7 +119,8 @@ public sealed class RemoteEntryFormat
             DeclarationOrder = DeclarationOrder.ByEncoding,
             CodeSectionAlignment = EntryCodeSectionAlignment,
             // An entry is never loaded where it is: its body is defined into the receiving build, which places and
-            // prelinks it. Its fields stay as the body has them (zero), and the entry stays a 1.0/1.1 file.
+            // prelinks it. Its fields stay as the body has them (zero), and the entry is not prelinked: a 1.0/1.1 file, or 1.3
+            // when the body carries unwind information (REMOTE.md §4.1).
             Prelink = false,
             SigningKey = SigningKey,
         };
@@ -231,7 +232,7 @@ public sealed class RemoteEntryFormat
     private static EntryRefusal? CheckShape(CacheImage image, int function)
     {
         foreach (SectionEntry section in image.Directory)
-            if (section.Kind is 0 or > (uint)SectionKind.Signature)
+            if (section.Kind is 0 or > (uint)SectionKind.Unwind)
                 return new EntryRefusal(EntryProblem.Shape, $"the entry has a section of kind {CacheImage.KindName(section.Kind)}, which an entry may not have");
 
         ReadOnlySpan<FunctionRecord> functions = image.Functions;
@@ -239,6 +240,8 @@ public sealed class RemoteEntryFormat
         {
             if (k == function) continue;
             FunctionRecord f = functions[k];
+            if (image.UnwindEntry(k) >= 0)
+                return new EntryRefusal(EntryProblem.Shape, $"placeholder '{image.SymbolName((int)f.Symbol)}' has unwind information");
             ReadOnlySpan<byte> code = image.FunctionCode(f);
             if (code.Length != 1 || code[0] != PlaceholderCode || f.RelocationCount != 0 || !f.ContentHash.IsNone || f.RequiredCpuFeatures != CpuFeatures.None
                 || image.Symbols[(int)f.Symbol].Linkage != Linkage.Local)

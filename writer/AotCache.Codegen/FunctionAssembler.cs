@@ -26,6 +26,7 @@ public sealed class FunctionAssembler
     private readonly record struct Pending(int Instruction, RelocationKind Kind, string Target, Field Field, long OffsetIntoTarget, ulong ExpectedSignatureHash);
 
     private readonly List<Pending> _pending = [];
+    private List<(int Instruction, CfaInstruction Change)>? _unwind;
 
     public FunctionAssembler(ISymbolScope scope)
     {
@@ -151,6 +152,21 @@ public sealed class FunctionAssembler
         _pending.Add(new Pending(Asm.Instructions.Count, kind, target, field, offsetIntoTarget, hash));
     }
 
+    /// <summary>
+    /// Records a change of the frame description (FORMAT.md §19) that takes effect right after the instructions added so
+    /// far, e.g. after <c>push rbp</c>: <c>CfaInstruction.DefCfaOffset(16)</c> and <c>CfaInstruction.SavedAt(Rbp, -16)</c>.
+    /// The change's own code offset is ignored: <see cref="Finish"/> knows where the instruction ended. A function that
+    /// records any change, or calls <see cref="DescribeFrame"/>, gets <see cref="FunctionBody.Unwind"/>.
+    /// </summary>
+    public void Unwind(CfaInstruction change)
+    {
+        DescribeFrame();
+        _unwind!.Add((Asm.Instructions.Count, change));
+    }
+
+    /// <summary>Gives the body unwind information even if no change is recorded: a function that never moves rsp.</summary>
+    public void DescribeFrame() => _unwind ??= [];
+
     /// <summary>Assembles the function and computes every relocation's exact field and addend. The
     /// fields hold zero in the returned code: only the relocation gives them meaning.</summary>
     /// <param name="signature">The function's own type.</param>
@@ -187,7 +203,22 @@ public sealed class FunctionAssembler
                 : -(InstructionLength(code, start) - fieldInInstruction) + p.OffsetIntoTarget;
             relocations.Add(new Relocation(field, p.Kind, p.Target, addend, p.ExpectedSignatureHash));
         }
-        return new FunctionBody(code, signature, relocations);
+        return new FunctionBody(code, signature, relocations) { Unwind = RecordedUnwind(block, code.Length) };
+    }
+
+    /// <summary>The recorded frame changes at the code offsets where the instructions before them ended.</summary>
+    private UnwindInfo? RecordedUnwind(BlockEncoderResult block, int codeLength)
+    {
+        if (_unwind is null) return null;
+        var changes = new List<CfaInstruction>(_unwind.Count);
+        foreach (var (instruction, change) in _unwind)
+        {
+            // The next instruction's start; an instruction the encoder dropped (none here) passes it on to the following one.
+            uint at = uint.MaxValue;
+            for (int i = instruction; i < block.NewInstructionOffsets.Length && at == uint.MaxValue; i++) at = block.NewInstructionOffsets[i];
+            changes.Add(change with { CodeOffset = at == uint.MaxValue ? codeLength : (int)at });
+        }
+        return new UnwindInfo(changes);
     }
 
     private static int InstructionLength(byte[] code, uint offset)

@@ -9,7 +9,8 @@ namespace AotCache.Codegen;
 /// Lowers one IR function. Frame: <c>rbp</c>-based; local i at <c>[rbp − 8(i+1)]</c>, then expression
 /// temporaries. Expressions leave i64 results in <c>rax</c> and f64 results in <c>xmm0</c>; a binary
 /// operation spills its left operand to a temporary while the right one is computed. The frame is a
-/// multiple of 16 bytes, so <c>rsp</c> is 16-byte aligned at every call (System V).
+/// multiple of 16 bytes, so <c>rsp</c> is 16-byte aligned at every call (System V). Every function gets unwind
+/// information describing this frame.
 /// </summary>
 internal sealed class FunctionLowering
 {
@@ -40,8 +41,13 @@ internal sealed class FunctionLowering
         frame = (frame + 15) & ~15;
         _epilogue = _a.CreateLabel("epilogue");
 
+        // The frame and its unwind information (FORMAT.md §19): after push rbp the CFA is rsp + 16 with rbp saved below
+        // the return address; after mov rbp, rsp it is rbp + 16 until the epilogue's pop rbp.
         _a.push(rbp);
+        _fa.Unwind(CfaInstruction.DefCfaOffset(16));
+        _fa.Unwind(CfaInstruction.SavedAt(DwarfRegister.Rbp, -16));
         _a.mov(rbp, rsp);
+        _fa.Unwind(CfaInstruction.DefCfaRegister(DwarfRegister.Rbp));
         if (frame > 0) _a.sub(rsp, frame);
         int ints = 0, floats = 0;
         for (int i = 0; i < _f.Parameters.Length; i++)
@@ -61,6 +67,7 @@ internal sealed class FunctionLowering
         Place(ref _epilogue);
         _a.mov(rsp, rbp);
         _a.pop(rbp);
+        _fa.Unwind(CfaInstruction.DefCfa(DwarfRegister.Rsp, 8));
         _a.ret();
         return _fa.Finish(IrCompiler.SignatureOf(_f.Parameters, _f.Result)) with { ContentHash = _options.ContentHash?.Invoke(_f) ?? default };
     }

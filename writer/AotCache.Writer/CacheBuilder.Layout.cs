@@ -51,6 +51,7 @@ public sealed partial class CacheBuilder
         private readonly List<int> _functionOrder = []; // builder indices of functions, in file order
         private readonly List<int> _dataOrder = [];     // builder indices of data objects, in file order
         private bool _prelinked;
+        private bool _unwind;
 
         public Layout(CacheBuilder builder)
         {
@@ -226,6 +227,9 @@ public sealed partial class CacheBuilder
                 new(SectionKind.Code, codeBytes, _b.CodeSectionAlignment),
                 new(SectionKind.Data, data.ToArray(), Math.Max(8, _dataOrder.Select(i => _b._symbols[i].Alignment).DefaultIfEmpty(8).Max())),
             };
+            // Unwind information (format 1.3), when some function has it: after the 1.0 sections [REC-1].
+            _unwind = _functionOrder.Any(i => _b._symbols[i].Unwind is not null);
+            if (_unwind) sections.Add(new PendingSection(SectionKind.Unwind, UnwindSection(functions), 8));
             sections.RemoveAll(s => s.Bytes.Length == 0);
             // The signature section comes last, so that it can sign every byte before it [AUTH-1].
             // Producer-private sections follow the format's own, in the order they were added.
@@ -233,6 +237,16 @@ public sealed partial class CacheBuilder
             if (_b.SigningKey is not null) sections.Add(new PendingSection(SectionKind.Signature, new byte[SignatureRecord.RecordSize], 8));
 
             return Assemble(sections, producer, moduleName, fingerprint.Length == 0 ? [] : Bytes(fingerprint));
+        }
+
+        /// <summary>The Unwind section (FORMAT.md §19): an FDE for each function that has unwind information.</summary>
+        private byte[] UnwindSection(FunctionRecord[] functions)
+        {
+            var frames = new FrameDescription?[functions.Length];
+            for (int k = 0; k < frames.Length; k++)
+                if (_b._symbols[_functionOrder[k]].Unwind is { } unwind)
+                    frames[k] = new FrameDescription(functions[k].CodeOffset, functions[k].CodeSize, unwind.Program.AsMemory());
+            return UnwindRules.BuildSection(frames);
         }
 
         private void AddRelocations(SymbolEntry owner, List<RelocationRecord> output)
@@ -258,8 +272,8 @@ public sealed partial class CacheBuilder
                 entries[i] = new SectionEntry
                 {
                     Kind = (uint)s.Kind,
-                    // 1.0 sections must be understood; the 1.1 signature section may be skipped by a 1.0 reader.
-                    Flags = s.Kind == SectionKind.Signature || (uint)s.Kind >= FirstPrivateSectionKind ? (uint)SectionFlags.None : (uint)SectionFlags.Required,
+                    // 1.0 sections must be understood; the 1.1 signature and 1.3 unwind sections may be skipped by older readers.
+                    Flags = s.Kind is SectionKind.Signature or SectionKind.Unwind || (uint)s.Kind >= FirstPrivateSectionKind ? (uint)SectionFlags.None : (uint)SectionFlags.Required,
                     Offset = (ulong)cursor,
                     Size = (ulong)s.Bytes.Length,
                     Alignment = (uint)s.Alignment,
@@ -275,8 +289,9 @@ public sealed partial class CacheBuilder
             {
                 Magic = BitConverter.ToUInt64(FormatConstants.Magic),
                 MajorVersion = FormatConstants.MajorVersion,
-                // The lowest minor version that describes the file [REC-10]: 1.2 when prelinked, 1.1 when only signed.
-                MinorVersion = (ushort)(_prelinked ? 2 : _b.SigningKey is null ? 0 : 1),
+                // The lowest minor version that describes the file [REC-10]: 1.3 with unwind information, 1.2 when
+                // prelinked, 1.1 when only signed.
+                MinorVersion = (ushort)(_unwind ? 3 : _prelinked ? 2 : _b.SigningKey is null ? 0 : 1),
                 HeaderSize = FormatConstants.HeaderSize,
                 FileSize = (ulong)file.Length,
                 Architecture = (ushort)_b.Target.Architecture,

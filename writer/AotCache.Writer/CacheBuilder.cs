@@ -185,6 +185,7 @@ public sealed partial class CacheBuilder : ISymbolScope
         entry.Alignment = body.Alignment;
         entry.ContentHash = body.ContentHash;
         entry.CpuFeatures = body.RequiredCpuFeatures;
+        entry.Unwind = body.Unwind;
         entry.IsDefined = true;
     }
 
@@ -431,6 +432,7 @@ public sealed partial class CacheBuilder : ISymbolScope
         public DataKind DataKind { get; init; }
         public ContentHash ContentHash { get; set; }
         public CpuFeatures CpuFeatures { get; set; }
+        public UnwindInfo? Unwind { get; set; }
     }
 
     private sealed record FingerprintEntry(string Key, FingerprintValueKind Kind, MatchRule Match, ulong Value, string? Text);

@@ -222,7 +222,42 @@ public sealed class CacheRewriter
         }
         foreach (var (kind, bytes) in _privateSections) content[kind] = One(bytes);
 
-        return Assemble(file, content, fingerprintHash, prelinked);
+        // Unwind information: rebuilt whenever the file has some or a replacement brings some, since every FDE names
+        // its function's code offset. O(functions), and the file the builder would write [UNW-4].
+        bool unwind = false;
+        if (_old.HasUnwindInfo || _replacements.Values.Any(r => r.Body.Unwind is not null))
+        {
+            byte[] section = UnwindSection(functions, out unwind);
+            content[(uint)SectionKind.Unwind] = unwind ? One(section) : ([], 0);
+        }
+
+        return Assemble(file, content, fingerprintHash, prelinked, unwind);
+    }
+
+    /// <summary>The Unwind section after the edit: each function's CFA program from its replacement or the old file.</summary>
+    private byte[] UnwindSection(FunctionRecord[] functions, out bool any)
+    {
+        ReadOnlyMemory<byte> oldCfi = _old.UnwindCfi;
+        var frames = new FrameDescription?[functions.Length];
+        any = false;
+        for (int k = 0; k < functions.Length; k++)
+        {
+            ReadOnlyMemory<byte> program;
+            if (_replacements.TryGetValue(k, out Replacement? r))
+            {
+                if (r.Body.Unwind is not { } unwind) continue;
+                program = unwind.Program.AsMemory();
+            }
+            else
+            {
+                int fde = _old.UnwindEntry(k);
+                if (fde < 0) continue;
+                program = oldCfi.Slice(fde + UnwindRules.FdeHeaderSize, UnwindRules.FdeProgram(oldCfi.Span, fde).Length);
+            }
+            frames[k] = new FrameDescription(functions[k].CodeOffset, functions[k].CodeSize, program);
+            any = true;
+        }
+        return any ? UnwindRules.BuildSection(frames) : [];
     }
 
     /// <summary>A piece of the new code section: <see cref="Piece"/> of the code list holds functions
@@ -316,7 +351,7 @@ public sealed class CacheRewriter
 
     /// <summary>Header, directory and sections in the old order; sections not in <paramref name="content"/> are copied
     /// with their checksums. Empty sections are left out, as a writer should.</summary>
-    private RewrittenFile Assemble(ReadOnlyMemory<byte> file, Dictionary<uint, (List<ReadOnlyMemory<byte>> Pieces, long Length)> content, ulong? fingerprintHash, bool prelinked)
+    private RewrittenFile Assemble(ReadOnlyMemory<byte> file, Dictionary<uint, (List<ReadOnlyMemory<byte>> Pieces, long Length)> content, ulong? fingerprintHash, bool prelinked, bool unwind)
     {
         var entries = new List<SectionEntry>();
         var bodies = new List<List<ReadOnlyMemory<byte>>>();
@@ -342,9 +377,12 @@ public sealed class CacheRewriter
         foreach (var (kind, added) in content.OrderBy(c => c.Key))
         {
             if (added.Length == 0) continue;
-            int before = entries.FindIndex(e => e.Kind == (uint)SectionKind.Code);
+            // Unwind information the old file did not have goes where the builder puts it: after the 1.0 sections,
+            // before producer-private ones, and optional (FORMAT.md §19).
+            bool optional = kind == (uint)SectionKind.Unwind;
+            int before = optional ? entries.FindIndex(e => e.Kind >= CacheBuilder.FirstPrivateSectionKind) : entries.FindIndex(e => e.Kind == (uint)SectionKind.Code);
             if (before < 0) before = entries.Count;
-            entries.Insert(before, new SectionEntry { Kind = kind, Flags = (uint)SectionFlags.Required, Size = (ulong)added.Length, Alignment = 8, Checksum = RewrittenFile.Hash(added.Pieces) });
+            entries.Insert(before, new SectionEntry { Kind = kind, Flags = optional ? (uint)SectionFlags.None : (uint)SectionFlags.Required, Size = (ulong)added.Length, Alignment = 8, Checksum = RewrittenFile.Hash(added.Pieces) });
             bodies.Insert(before, added.Pieces);
         }
 
@@ -369,9 +407,10 @@ public sealed class CacheRewriter
         header.FileChecksum = 0;
         header.SectionCount = (uint)entries.Count;
         if (fingerprintHash is { } h) header.CodegenFingerprint = h;
-        // As the builder would: 1.2 with the flag when prelinked, else 1.0 (signed files are refused above) [REC-10].
+        // As the builder would: 1.3 with unwind information, else 1.2 with the flag when prelinked, else 1.0 (signed
+        // files are refused above) [REC-10].
         header.OptionalFlags = prelinked ? header.OptionalFlags | (uint)OptionalFlags.Prelinked : header.OptionalFlags & ~(uint)OptionalFlags.Prelinked;
-        header.MinorVersion = (ushort)(prelinked ? 2 : 0);
+        header.MinorVersion = (ushort)(unwind ? 3 : prelinked ? 2 : 0);
         MemoryMarshal.Write(headerAndDirectory, in header);
         MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(entries)).CopyTo(headerAndDirectory.AsSpan(FormatConstants.DirectoryOffset));
         // The checksum covers every byte with its own field taken as zero [INT-1]: hash with zero, then store it.

@@ -173,19 +173,68 @@ public static class GoldenModules
         return b.ToArray();
     }
 
+    /// <summary>
+    /// Unwind information (format 1.3, FORMAT.md §19): <c>framed</c> keeps an rbp frame and saves rbx in it, <c>leaf</c>
+    /// never moves rsp (an FDE with an empty program), <c>plain</c> has no unwind information (its entry is NONE).
+    /// </summary>
+    public static byte[] Unwind()
+    {
+        var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "unwind", Producer = Producer };
+        DeclarationHandle unary = b.AddDeclaration(Signature.SysV([I64], [I64]));
+        SymbolHandle leaf = b.DeclareFunction("leaf", unary);
+        SymbolHandle framed = b.DeclareFunction("framed", unary);
+        SymbolHandle plain = b.DeclareFunction("plain", unary);
+
+        var leafCode = new Listing()
+            .Bytes(0x48, 0x8D, 0x47, 0x01)                                      // 00  lea rax, [rdi+1]
+            .Bytes(0xC3);                                                       // 04  ret
+        Define(b, leaf, leafCode, unwind: UnwindInfo.Frameless);
+
+        // framed(x) = leaf(x) + x
+        var framedCode = new Listing()
+            .Bytes(0x55)                                                        // 00  push rbp
+            .Bytes(0x48, 0x89, 0xE5)                                            // 01  mov rbp, rsp
+            .Bytes(0x53)                                                        // 04  push rbx
+            .Bytes(0x48, 0x83, 0xEC, 0x08)                                      // 05  sub rsp, 8
+            .Bytes(0x48, 0x89, 0xFB)                                            // 09  mov rbx, rdi
+            .Bytes(0xE8).Rel32(RelocationKind.FunctionPcRel32, leaf)            // 0c  call leaf                  field 0d
+            .Bytes(0x48, 0x01, 0xD8)                                            // 11  add rax, rbx
+            .Bytes(0x48, 0x83, 0xC4, 0x08)                                      // 14  add rsp, 8
+            .Bytes(0x5B)                                                        // 18  pop rbx
+            .Bytes(0x5D)                                                        // 19  pop rbp
+            .Bytes(0xC3);                                                       // 1a  ret
+        Define(b, framed, framedCode, unwind: new UnwindInfo(
+        [
+            CfaInstruction.DefCfaOffset(16, at: 0x01), CfaInstruction.SavedAt(DwarfRegister.Rbp, -16, at: 0x01),
+            CfaInstruction.DefCfaRegister(DwarfRegister.Rbp, at: 0x04),
+            CfaInstruction.SavedAt(DwarfRegister.Rbx, -24, at: 0x05),
+            CfaInstruction.Restore(DwarfRegister.Rbx, at: 0x19),
+            CfaInstruction.DefCfa(DwarfRegister.Rsp, 8, at: 0x1A),
+        ]));
+
+        var plainCode = new Listing()
+            .Bytes(0x48, 0x89, 0xF8)                                            // 00  mov rax, rdi
+            .Bytes(0xC3);                                                       // 03  ret
+        Define(b, plain, plainCode);
+        return b.ToArray();
+    }
+
     /// <summary>Every golden module by its file name stem.</summary>
     public static IReadOnlyDictionary<string, Func<byte[]>> All { get; } = new Dictionary<string, Func<byte[]>>
     {
         ["example"] = Example,
         ["imports"] = Imports,
         ["stale"] = Stale,
+        ["unwind"] = Unwind,
     };
 
-    private static void Define(CacheBuilder b, SymbolHandle function, Listing code, CpuFeatures features = CpuFeatures.None, params Dependency[] dependencies) =>
+    private static void Define(CacheBuilder b, SymbolHandle function, Listing code, CpuFeatures features = CpuFeatures.None, UnwindInfo? unwind = null,
+        params Dependency[] dependencies) =>
         b.DefineFunction(function, new FunctionBody(code.Code, b.GetSymbolSignature(function)!, code.Relocations, dependencies)
         {
             ContentHash = ContentHash.Of(code.Code),
             RequiredCpuFeatures = features,
+            Unwind = unwind,
         });
 
     /// <summary>Machine code written instruction by instruction; each relocated field is left zero in the bytes.</summary>

@@ -14,7 +14,7 @@ namespace AotCache.ConformanceTests;
 /// </summary>
 public sealed class GoldenTests
 {
-    public static TheoryData<string> Modules => ["example", "imports", "stale"];
+    public static TheoryData<string> Modules => ["example", "imports", "stale", "unwind"];
 
     private static bool Accepting => Environment.GetEnvironmentVariable("AOTCACHE_ACCEPT") == "1";
 

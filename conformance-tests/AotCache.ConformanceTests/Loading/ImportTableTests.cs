@@ -22,7 +22,7 @@ public sealed class ImportTableTests
         var e = Assert.Throws<ArgumentException>(() => new ImportTable().Add("twice", generic));
         Assert.Equal("callback", e.ParamName);
         Assert.Contains("import 'twice'", e.Message);
-        Assert.Contains("Func<Int64, Int64> is generic", e.Message);
+        Assert.Contains("Func<Int64, Int64> is a generic delegate type", e.Message);
         Assert.Contains("non-generic", e.Message);
         Assert.DoesNotContain("must not be a generic type", e.Message); // the runtime's own wording never leaks out
     }
@@ -32,7 +32,7 @@ public sealed class ImportTableTests
     {
         Delegate generic = new Func<long, long>(v => v * 2);
         var e = Assert.Throws<ArgumentException>(() => new ImportTable().Add("twice", generic));
-        Assert.Contains("Func<Int64, Int64> is generic", e.Message);
+        Assert.Contains("Func<Int64, Int64> is a generic delegate type", e.Message);
     }
 
     [Fact]

@@ -66,6 +66,7 @@ public sealed class RemoteEntryFormatTests
         public Signature PlaceholderSignature { get; init; } = I64ToI64;
         public CpuFeatures HeaderFeatures { get; init; }
         public bool PlaceholderDependency { get; init; }
+        public UnwindInfo? PlaceholderUnwind { get; init; }
     }
 
     /// <summary>An entry made with the builder alone, from REMOTE.md §4.1's table: g first, then the names it refers to
@@ -87,7 +88,7 @@ public sealed class RemoteEntryFormatTests
         SymbolHandle h = builder.DeclareFunction("h", builder.AddDeclaration(f.PlaceholderSignature), f.PlaceholderLinkage);
         builder.DefineFunction(h, new FunctionBody(f.PlaceholderCode, f.PlaceholderSignature,
             dependencies: f.PlaceholderDependency ? [new Dependency("counter", default)] : null)
-        { Alignment = 1, ContentHash = f.PlaceholderHash });
+        { Alignment = 1, ContentHash = f.PlaceholderHash, Unwind = f.PlaceholderUnwind });
         builder.AddImportFunction("tick", builder.AddDeclaration(I64ToI64));
         if (f.ExtraSymbol) builder.AddImportData("stray");
         builder.DefineFunction(g, f.Body);
@@ -297,6 +298,21 @@ public sealed class RemoteEntryFormatTests
     }
 
     [Fact]
+    [Requirement("RMT-17")]
+    [Requirement("UNW-4")]
+    public void An_entry_carries_the_unwind_information_of_its_function_and_none_for_placeholders()
+    {
+        FunctionBody body = G() with { Unwind = new UnwindInfo([CfaInstruction.DefCfaOffset(16, at: 1), CfaInstruction.DefCfaOffset(8, at: 22)]) };
+        byte[] entry = Format().Write("g", body, Scope());
+        using CacheImage image = CacheImage.Read(entry, ReadOptions.Full);
+        Assert.Equal(3, image.Header.MinorVersion); // unwind information makes it a 1.3 file [REC-10]
+        Assert.Equal(body.Unwind, image.GetUnwindInfo(0));
+        Assert.Equal(-1, image.UnwindEntry(1)); // h, the placeholder
+        Assert.Equal(body, Accepted(entry, key: KeyOf(body)));
+        Assert.Equal(Forge(new Forgery { Body = body }), entry);
+    }
+
+    [Fact]
     [Requirement("RMT-18")]
     public void Anything_but_the_shape_of_an_entry_is_refused()
     {
@@ -311,6 +327,7 @@ public sealed class RemoteEntryFormatTests
             (new Forgery { DataKind = DataKind.Writable }, "'counter' is not a placeholder"),
             (new Forgery { ExtraSymbol = true }, "'stray' is not named"),
             (new Forgery { PrivateSection = true }, "a section of kind"),
+            (new Forgery { PlaceholderUnwind = UnwindInfo.Frameless }, "placeholder 'h' has unwind information"),
             // h's placeholder declares another signature than g's call recorded: a stale reference.
             (new Forgery { PlaceholderSignature = Signature.SysV([ValueType.I64], [ValueType.F64]) }, "expect another signature"),
         ];

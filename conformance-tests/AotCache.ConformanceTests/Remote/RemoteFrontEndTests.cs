@@ -277,6 +277,8 @@ public sealed class RemoteFrontEndTests(Xunit.Abstractions.ITestOutputHelper out
             ["AOTCACHE_REMOTE_READ_ONLY"] = "1",
             ["AOTCACHE_REMOTE_CONNECT_TIMEOUT_MS"] = TeamCache.Patient,
             ["AOTCACHE_REMOTE_COMMAND_TIMEOUT_MS"] = TeamCache.Patient,
+            // Function entries only, so that DBSIZE counts them (module entries: ModuleEntryTests).
+            ["AOTCACHE_REMOTE_MODULES"] = "0",
         };
         (int Exit, string Err) Run(Dictionary<string, string> env, params string[] args)
         {

@@ -44,15 +44,28 @@ internal sealed partial class TeamCache : IDisposable
         return Output(machine);
     }
 
-    /// <summary><c>build</c> on a machine with the remote cache at <paramref name="address"/> and patient timeouts.</summary>
+    /// <summary><c>build</c> on a machine with the remote cache at <paramref name="address"/> and patient timeouts, with function
+    /// entries only (<c>--no-remote-modules</c>): the tests of REMOTE.md §2–§7 count function entries.</summary>
     public static (int Exit, string Out, string Err) Cli(string machine, string address, params string[] options) =>
-        Nib.Cli(["build", SourceOf(machine), "--cache-dir", Path.Combine(machine, "cache"), "--remote-cache", address,
+        WithModules(machine, address, ["--no-remote-modules", .. options]);
+
+    /// <summary><c>build</c> (or another <paramref name="command"/>, such as <c>run</c>) on a machine with the remote cache at <paramref name="address"/>, patient timeouts, and module entries (REMOTE.md §10) as a user gets them.</summary>
+    public static (int Exit, string Out, string Err) WithModules(string machine, string address, string[] options, string command = "build") =>
+        Nib.Cli([command, SourceOf(machine), "--cache-dir", Path.Combine(machine, "cache"), "--remote-cache", address,
             "--remote-connect-timeout", Patient, "--remote-command-timeout", Patient, .. options]);
 
     /// <summary>As <see cref="Cli"/>, failing unless the build succeeded; returns standard error (the summary).</summary>
     public static string Build(string machine, string address, params string[] options)
     {
         var (exit, _, err) = Cli(machine, address, options);
+        Assert.True(exit == 0, err);
+        return err;
+    }
+
+    /// <summary>As <see cref="WithModules"/>, failing unless the build succeeded; returns standard error (the summary).</summary>
+    public static string BuildWithModules(string machine, string address, params string[] options)
+    {
+        var (exit, _, err) = WithModules(machine, address, options);
         Assert.True(exit == 0, err);
         return err;
     }
@@ -75,6 +88,17 @@ internal sealed partial class TeamCache : IDisposable
         var format = new RemoteEntryFormat(Writer.TargetDescription.LinuxX64, BuildEngine.FingerprintOf(CodegenSettings.Default), BuildEngine.Producer,
             keys?.SigningKey, keys?.Policy);
         return new RemoteFunctionCache(store, format, keys is not null && keys.SigningKey is null ? "the key file holds no signing key" : null);
+    }
+
+    /// <summary>As <see cref="Remote(IRemoteStore, string?)"/>, with module entries (REMOTE.md §10) too.</summary>
+    public static RemoteFunctionCache RemoteWithModules(IRemoteStore store, string? keyFile = null)
+    {
+        RemoteKeyFile? keys = keyFile is null ? null : RemoteKeyFile.Load(keyFile);
+        var format = new RemoteEntryFormat(Writer.TargetDescription.LinuxX64, BuildEngine.FingerprintOf(CodegenSettings.Default), BuildEngine.Producer,
+            keys?.SigningKey, keys?.Policy);
+        var modules = new RemoteModuleFormat(Writer.TargetDescription.LinuxX64, BuildEngine.FingerprintOf(CodegenSettings.Default), Format.CpuFeatures.None,
+            keys?.SigningKey, keys?.Policy);
+        return new RemoteFunctionCache(store, format, keys is not null && keys.SigningKey is null ? "the key file holds no signing key" : null, modules);
     }
 
     [GeneratedRegex(@"^remote: .*$", RegexOptions.Multiline)]

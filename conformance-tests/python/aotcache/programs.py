@@ -1,5 +1,7 @@
 """Small programs for the second writer, each a Module with the results a caller must get.
 
+Every function of calls, imports (but one), data and table carries its CFA program (FORMAT.md §19); the
+all-kinds programs and Appendix B's module have no unwind information (allowed, §19), so they stay 1.0/1.2 files.
 The machine code was assembled by GNU as 2.40 (Intel syntax, every target an undefined symbol so that
 it keeps rel32 forms and emits relocations); the bytes and each relocation's place and addend are
 copied from `objdump -d -r`. ELF's relocation types map onto AotCache's as FORMAT.md §10 says:
@@ -10,6 +12,7 @@ it; emit_programs.py writes every one both ways.
 """
 
 from . import spec
+from .unwind import frameless, rsp_frame
 from .writer import Module, Signature, Relocation
 
 I64_TO_I64 = Signature.sysv([spec.I64], [spec.I64])
@@ -37,24 +40,25 @@ def calls() -> Module:
     """(a) Calls between functions: call and tail-call jmp (FunctionPcRel32), a jcc to a function,
     and a jmp through the thunk rule to a defined function (ThunkPcRel32: L = S)."""
     m = Module(producer="aotcache-python 1", module_name="calls")
-    m.add_function("double_it", I64_TO_I64, DOUBLE_IT, content_hash=h128("double_it"))
-    m.add_function("add_one", I64_TO_I64, ADD_ONE, content_hash=h128("add_one"))
-    m.add_function("negate", I64_TO_I64, NEGATE, content_hash=h128("negate"))
+    m.add_function("double_it", I64_TO_I64, DOUBLE_IT, content_hash=h128("double_it"), unwind=frameless())
+    m.add_function("add_one", I64_TO_I64, ADD_ONE, content_hash=h128("add_one"), unwind=frameless())
+    m.add_function("negate", I64_TO_I64, NEGATE, content_hash=h128("negate"), unwind=frameless())
     m.add_function("twice_plus_one", I64_TO_I64, bytes.fromhex(
         "4883ec08"        # sub rsp, 8
         "e800000000"      # call double_it          +5  FunctionPcRel32 -4
         "4883c408"        # add rsp, 8
         "4889c7"          # mov rdi, rax
         "e900000000"),    # jmp add_one (tail call) +17 FunctionPcRel32 -4
-        [R(5, FN, "double_it", -4), R(17, FN, "add_one", -4)], content_hash=h128("twice_plus_one"))
+        [R(5, FN, "double_it", -4), R(17, FN, "add_one", -4)], content_hash=h128("twice_plus_one"),
+        unwind=rsp_frame(after_sub=4, after_add=13))
     m.add_function("abs_or_double", I64_TO_I64, bytes.fromhex(
         "4885ff"          # test rdi, rdi
         "0f8800000000"    # js negate               +5  FunctionPcRel32 -4
         "e900000000"),    # jmp double_it           +10 FunctionPcRel32 -4
-        [R(5, FN, "negate", -4), R(10, FN, "double_it", -4)], content_hash=h128("abs_or_double"))
+        [R(5, FN, "negate", -4), R(10, FN, "double_it", -4)], content_hash=h128("abs_or_double"), unwind=frameless())
     m.add_function("via_thunk", I64_TO_I64, bytes.fromhex(
         "e900000000"),    # jmp add_one             +1  ThunkPcRel32 -4
-        [R(1, THUNK, "add_one", -4)])
+        [R(1, THUNK, "add_one", -4)], unwind=frameless())
     m.add_dependency("twice_plus_one", "double_it", spec.FUNCTION_CONTENT, h128("double_it"))
     m.add_fingerprint("compiler", spec.VALUE_STRING, spec.MATCH_EQUAL, "aotcache-python 1")
     m.add_fingerprint("opt.level", spec.VALUE_INTEGER, spec.MATCH_INFORMATIONAL, 2)
@@ -67,27 +71,27 @@ def imports() -> Module:
     m = Module(producer="aotcache-python 1", module_name="imports")
     m.add_import_function("host_scale", I64_TO_I64)
     m.add_import_data("host_value")
-    m.add_function("double_it", I64_TO_I64, DOUBLE_IT, linkage=spec.LINK_LOCAL)
+    m.add_function("double_it", I64_TO_I64, DOUBLE_IT, linkage=spec.LINK_LOCAL)  # no unwind information: allowed (§19)
     m.add_function("call_thunk", I64_TO_I64, bytes.fromhex(
         "4883ec08"        # sub rsp, 8
         "e800000000"      # call host_scale         +5  ThunkPcRel32 -4
         "4883c408"        # add rsp, 8
         "c3"),            # ret
-        [R(5, THUNK, "host_scale", -4)])
+        [R(5, THUNK, "host_scale", -4)], unwind=rsp_frame(after_sub=4, after_add=13))
     m.add_function("call_slot", I64_TO_I64, bytes.fromhex(
         "4883ec08"        # sub rsp, 8
         "ff1500000000"    # call [rip+slot(host_scale)]  +6  SlotPcRel32 -4
         "4883c408"        # add rsp, 8
         "c3"),            # ret
-        [R(6, SLOT, "host_scale", -4)])
+        [R(6, SLOT, "host_scale", -4)], unwind=rsp_frame(after_sub=4, after_add=14))
     m.add_function("read_host_value", NONE_TO_I64, bytes.fromhex(
         "488b0500000000"  # mov rax, [rip+slot(host_value)]  +3  SlotPcRel32 -4
         "488b00"          # mov rax, [rax]
         "c3"),            # ret
-        [R(3, SLOT, "host_value", -4)])
+        [R(3, SLOT, "host_value", -4)], unwind=frameless())
     m.add_function("slot_to_local", I64_TO_I64, bytes.fromhex(
         "ff2500000000"),  # jmp [rip+slot(double_it)]     +2  SlotPcRel32 -4
-        [R(2, SLOT, "double_it", -4)])
+        [R(2, SLOT, "double_it", -4)], unwind=frameless())
     return m
 
 
@@ -103,22 +107,22 @@ def data() -> Module:
         "48810500000000" "00100000"  # add qword [rip+counter], 0x1000  +3  DataPcRel32 -8
         "488b0500000000"             # mov rax, [rip+counter]           +14 DataPcRel32 -4
         "c3"),                       # ret
-        [R(3, DATA, "counter", -8), R(14, DATA, "counter", -4)], content_hash=h128("bump"))
+        [R(3, DATA, "counter", -8), R(14, DATA, "counter", -4)], content_hash=h128("bump"), unwind=frameless())
     m.add_function("is_seven", NONE_TO_I64, bytes.fromhex(
         "31c0"                       # xor eax, eax
         "48833d00000000" "07"        # cmp qword [rip+seven], 7         +5  DataPcRel32 -5
         "0f94c0"                     # sete al
         "c3"),                       # ret
-        [R(5, DATA, "seven", -5)], content_hash=h128("is_seven"))
+        [R(5, DATA, "seven", -5)], content_hash=h128("is_seven"), unwind=frameless())
     m.add_function("third_char", NONE_TO_I64, bytes.fromhex(
         "0fb60500000000"             # movzx eax, byte [rip+text+2]     +3  DataPcRel32 -2
         "c3"),                       # ret
-        [R(3, DATA, "text", -2)], content_hash=h128("third_char"))
+        [R(3, DATA, "text", -2)], content_hash=h128("third_char"), unwind=frameless())
     m.add_function("stash", I64_TO_I64, bytes.fromhex(
         "48893d00000000"             # mov [rip+scratch+8], rdi         +3  DataPcRel32 +4
         "488b0500000000"             # mov rax, [rip+scratch+8]         +10 DataPcRel32 +4
         "c3"),                       # ret
-        [R(3, DATA, "scratch", 4), R(10, DATA, "scratch", 4)], content_hash=h128("stash"))
+        [R(3, DATA, "scratch", 4), R(10, DATA, "scratch", 4)], content_hash=h128("stash"), unwind=frameless())
     m.add_dependency("is_seven", "seven", spec.DATA_CONTENT, h128("seven=7"))
     return m
 
@@ -128,9 +132,9 @@ def table() -> Module:
     function), indexed through a DataPcRel32 lea, and an Absolute64 movabs into the table's middle."""
     m = Module(producer="aotcache-python 1", module_name="table")
     m.add_import_function("host_scale", I64_TO_I64)
-    m.add_function("add_one", I64_TO_I64, ADD_ONE, linkage=spec.LINK_LOCAL)
-    m.add_function("double_it", I64_TO_I64, DOUBLE_IT, linkage=spec.LINK_LOCAL)
-    m.add_function("negate", I64_TO_I64, NEGATE, linkage=spec.LINK_LOCAL)
+    m.add_function("add_one", I64_TO_I64, ADD_ONE, linkage=spec.LINK_LOCAL, unwind=frameless())
+    m.add_function("double_it", I64_TO_I64, DOUBLE_IT, linkage=spec.LINK_LOCAL, unwind=frameless())
+    m.add_function("negate", I64_TO_I64, NEGATE, linkage=spec.LINK_LOCAL, unwind=frameless())
     m.add_data("ops", spec.READ_ONLY, bytes(32), [
         R(0, ABS, "add_one", 0), R(8, ABS, "double_it", 0), R(16, ABS, "negate", 0), R(24, ABS, "host_scale", 0),
     ], alignment=8)
@@ -139,12 +143,12 @@ def table() -> Module:
         "488b04f8"                   # mov rax, [rax+rdi*8]
         "4889f7"                     # mov rdi, rsi
         "ffe0"),                     # jmp rax
-        [R(3, DATA, "ops", -4)])
+        [R(3, DATA, "ops", -4)], unwind=frameless())
     m.add_function("call_second", I64_TO_I64, bytes.fromhex(
         "48b80000000000000000"       # movabs rax, ops+8                +2  Absolute64 +8
         "488b00"                     # mov rax, [rax]
         "ffe0"),                     # jmp rax
-        [R(2, ABS, "ops", 8)])
+        [R(2, ABS, "ops", 8)], unwind=frameless())
     return m
 
 

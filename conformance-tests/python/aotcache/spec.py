@@ -31,11 +31,13 @@ DATA = 9
 FINGERPRINT = 10
 DEPENDENCIES = 11
 SIGNATURE = 12
+UNWIND = 13
 
 SECTION_NAMES = {
     STRINGS: "Strings", SIGNATURES: "Signatures", DECLARATIONS: "Declarations", SYMBOLS: "Symbols",
     FUNCTIONS: "Functions", DATA_OBJECTS: "DataObjects", RELOCATIONS: "Relocations", CODE: "Code",
     DATA: "Data", FINGERPRINT: "Fingerprint", DEPENDENCIES: "Dependencies", SIGNATURE: "Signature",
+    UNWIND: "Unwind",
 }
 
 FLAG_REQUIRED = 1  # §4 directory flags, bit 0

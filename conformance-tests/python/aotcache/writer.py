@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import hashlib
 import hmac
 
-from . import canonical, spec
+from . import canonical, spec, unwind
 from .fields import Field, FieldList, u8, u16, u32, u64, i64
 from .xxh3 import xxh3_64
 
@@ -82,6 +82,7 @@ class Function:
     linkage: int = spec.LINK_EXPORT
     cpu_features: int = 0
     content_hash: int = 0  # 128-bit; 0 = none
+    unwind: bytes | None = None  # the CFA program (§19.3); None: no unwind information
 
 
 @dataclass
@@ -301,6 +302,7 @@ class _Layout:
             self.dependencies_section(),
             code,
             data,
+            self.unwind_section(code_offsets),
         ]
         sections += [self.raw_section(r) for r in m.raw_sections]
         sections = [s for s in sections if s.size > 0 or s.kind in m.keep_empty_sections]
@@ -318,7 +320,9 @@ class _Layout:
         file_size = at
 
         out = FieldList()
-        minor = m.minor_version if m.minor_version is not None else (2 if m.prelinked else 1 if m.signing_key is not None else 0)
+        has_unwind = any(f.unwind is not None for f in m.functions)  # §12: the Unwind section makes a file 1.3
+        minor = m.minor_version if m.minor_version is not None else (
+            3 if has_unwind else 2 if m.prelinked else 1 if m.signing_key is not None else 0)
         self.header(out, minor, file_size, producer, module_name, len(sections))
         for i, s in enumerate(sections):
             self.directory_entry(out, i, s)
@@ -629,6 +633,14 @@ class _Layout:
             s.add(f"Dependencies[{i}].reserved", bytes(6), "  reserved")
             s.add(f"Dependencies[{i}].expected_content_hash", d.expected_content_hash.to_bytes(16, "little"),
                   f"  expected content hash {_hash_text(d.expected_content_hash)}")
+        return s
+
+    def unwind_section(self, code_offsets):
+        """§19: written when some function has unwind information; optional (required flag clear)."""
+        s = _Section(unwind.UNWIND, 8, required=False)
+        if any(f.unwind is not None for f in self.m.functions):
+            for key, data, comment in unwind.fields(self.m.functions, code_offsets):
+                s.add(key, data, comment)
         return s
 
     def raw_section(self, r: RawSection):

@@ -1,3 +1,4 @@
+using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
 
 namespace AotCache.Loader.HotSwap;
@@ -16,10 +17,13 @@ internal sealed class CodeArena(IExecutableMemory memory, MemoryRegion reservati
         public long Length { get; } = length;
         public int LiveBodies;
         public long RetiredAt; // 0: still live
+        /// <summary>The batch's bodies as the unwinder and tools know them; withdrawn before the pages are released [LOAD-10].</summary>
+        public CodeRegistration? Registration;
     }
 
     private readonly List<(long Offset, long Length)> _free = [(start, reservation.Size - start)];
     private readonly List<Batch> _retired = [];
+    private readonly HashSet<Batch> _allocated = [];
 
     public long CommittedBytes { get; private set; }
     public int LiveBatches { get; private set; }
@@ -37,7 +41,9 @@ internal sealed class CodeArena(IExecutableMemory memory, MemoryRegion reservati
             memory.Commit(reservation, offset, length);
             CommittedBytes += length;
             LiveBatches++;
-            return new Batch(offset, length);
+            var batch = new Batch(offset, length);
+            _allocated.Add(batch);
+            return batch;
         }
         throw new InvalidOperationException($"the module's code reservation is full: no {length} contiguous bytes left for new bodies");
     }
@@ -68,8 +74,21 @@ internal sealed class CodeArena(IExecutableMemory memory, MemoryRegion reservati
         return freed;
     }
 
+    /// <summary>Withdraws every batch's registration: the module is being unloaded.</summary>
+    public void DisposeRegistrations()
+    {
+        foreach (Batch batch in _allocated)
+        {
+            batch.Registration?.Dispose();
+            batch.Registration = null;
+        }
+    }
+
     private void Release(Batch batch)
     {
+        batch.Registration?.Dispose(); // tools forget the bodies before their pages go [LOAD-10]
+        batch.Registration = null;
+        _allocated.Remove(batch);
         memory.Decommit(reservation, batch.Offset, batch.Length);
         CommittedBytes -= batch.Length;
         LiveBatches--;

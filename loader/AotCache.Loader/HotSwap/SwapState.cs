@@ -35,6 +35,8 @@ internal sealed class SwapEntry(int index)
     public Signature? Signature;
     public ContentHash Content;
     public nint Body;
+    /// <summary>Bytes of <see cref="Body"/>; 0 while the entry points at a stub.</summary>
+    public long BodySize;
     public CodeArena.Batch? Batch;
     public long Generation;
     public Refusal? Refused;
@@ -68,6 +70,8 @@ internal sealed class SwapState
     public required long EntryThunksOffset;
     public required long SwapSlotsOffset;
     public required long StubsOffset;
+    /// <summary>Which tools learn of each batch of new bodies.</summary>
+    public required ToolOptions Tools;
     public readonly ConcurrentDictionary<string, SwapEntry> ByName = new(StringComparer.Ordinal);
     public readonly Stack<int> FreeEntries = new();
     public readonly List<(int Entry, long Epoch)> RetiredEntries = [];

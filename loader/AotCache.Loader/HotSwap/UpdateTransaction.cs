@@ -266,6 +266,8 @@ public sealed class UpdateTransaction
                         Patch(memory, batchAddress, at, name, r, target, offsets);
                 }
                 _swap.Arena.MakeExecutable(batch);
+                // The new bodies' frames are known to the unwinder (and tools) before any slot can lead there [LOAD-10].
+                batch.Registration = RegisterBatch(batchAddress, batch.Length, offsets);
             }
         }
         catch
@@ -309,6 +311,7 @@ public sealed class UpdateTransaction
             e.Signature = change.Body.Signature;
             e.Content = change.Body.ContentHash;
             e.Body = _swap.Reservation.Address + (nint)(batch!.Offset + offsets[name]);
+            e.BodySize = change.Body.Code.Length;
             e.Batch = batch;
             batch.LiveBodies++;
             e.Generation++;
@@ -344,6 +347,22 @@ public sealed class UpdateTransaction
             _swap.RetiredEntries.Add((old.Index, epoch));
         foreach (CodeArena.Batch b in retiredBatches) _swap.Arena.Retire(b, epoch);
         _swap.Reclaim();
+    }
+
+    /// <summary>A batch's CFI (FORMAT.md §19.2: one FDE per new body that has unwind information, pc_begin relative to
+    /// the batch), registered with the unwinder; and its functions for the perf map and the debugger.</summary>
+    private CodeRegistration? RegisterBatch(nint batchAddress, long batchLength, Dictionary<string, long> offsets)
+    {
+        var frames = new List<FrameDescription>();
+        var functions = new List<(string Name, long Offset, long Size)>();
+        foreach (var (name, change) in _changes)
+        {
+            if (change is null) continue;
+            functions.Add((name, offsets[name], change.Body.Code.Length));
+            if (change.Body.Unwind is { } unwind) frames.Add(new FrameDescription(offsets[name], change.Body.Code.Length, unwind.Program.AsMemory()));
+        }
+        byte[] cfi = frames.Count > 0 ? UnwindRules.BuildCfi(frames) : [];
+        return CodeRegistration.Create(_swap.Tools, batchAddress, batchLength, cfi, cfiInPlace: false, () => functions);
     }
 
     private void RemoveReferences(SwapEntry e) => _swap.RemoveReferences(e);

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using AotCache.Format;
+using AotCache.Loader.Memory;
 
 namespace AotCache.Loader.Linking;
 
@@ -20,8 +21,7 @@ public interface IImportResolver
 /// </summary>
 public sealed class ImportTable : IImportResolver
 {
-    private readonly Dictionary<string, (nint Address, Signature? Signature)> _entries = new(StringComparer.Ordinal);
-    private readonly List<Delegate> _keepAlive = [];
+    private readonly Dictionary<string, (nint Address, Signature? Signature, Func<nint>? Guard)> _entries = new(StringComparer.Ordinal);
 
     /// <summary>Registers a function; when <paramref name="signature"/> is given, a file declaring the import
     /// with another signature does not resolve it.</summary>
@@ -29,18 +29,19 @@ public sealed class ImportTable : IImportResolver
     {
         ArgumentNullException.ThrowIfNull(name);
         if (address == 0) throw new ArgumentException($"import {Names.Quote(name)} needs a non-null address", nameof(address));
-        _entries[name] = (address, signature);
+        _entries[name] = (address, signature, null);
         return this;
     }
 
     /// <summary>
-    /// Registers a managed delegate as a native function (safe code, no function-pointer syntax). The delegate type
-    /// must be non-generic, with blittable parameters and result (<c>long</c>, <c>double</c>, <c>nint</c>…): native
-    /// code reaches it through a marshalling stub made for that type. Under NativeAOT the stub is compiled ahead of
-    /// time for <typeparamref name="TDelegate"/> as the compiler sees it here, so pass the delegate with its own type
-    /// (not as <see cref="Delegate"/>), or declare its type with <c>[UnmanagedFunctionPointer]</c>, which makes the
-    /// compiler keep a stub for it whatever the static type. The table keeps the delegate alive, so keep the table
-    /// alive as long as loaded code may call it.
+    /// Registers a managed delegate as a native function (safe code, no function-pointer syntax). The
+    /// delegate type must be non-generic with blittable parameters. An exception it throws while loaded code
+    /// called it is caught where it returns to loaded code, the call is abandoned back to the innermost
+    /// <see cref="LoadedModule.Invoke"/> on the thread, and that <c>Invoke</c> rethrows it ([LOAD-11]; an
+    /// <c>[UnmanagedCallersOnly]</c> function registered by address must not throw: .NET ends the process).
+    /// The delegate and its guard live as long as the process may call them: loaded code keeps the address.
+    /// Under NativeAOT, declare the delegate's type with <c>[UnmanagedFunctionPointer]</c> or pass it with its own static type,
+    /// so that the compiler keeps a marshalling stub for it.
     /// </summary>
     /// <exception cref="ArgumentException">The delegate's type is generic (e.g. <c>Func&lt;long, long&gt;</c>), or
     /// no stub exists for it in a NativeAOT program.</exception>
@@ -50,24 +51,23 @@ public sealed class ImportTable : IImportResolver
         ArgumentNullException.ThrowIfNull(callback);
         Type type = callback.GetType();
         if (type.IsGenericType)
-            throw new ArgumentException($"import {Names.Quote(name)}: the delegate type {DisplayName(type)} is generic, and native code can call only " +
+            throw new ArgumentException($"import {Names.Quote(name)}: {DisplayName(type)} is a generic delegate type, and native code can call only " +
                 "delegates of non-generic types; declare one (e.g. 'delegate long Tick(long value);') or register an [UnmanagedCallersOnly] " +
                 "method's address", nameof(callback));
-        nint address;
         try
         {
-            address = Marshal.GetFunctionPointerForDelegate(callback);
+            // Whether native code can call this type at all: under NativeAOT, only types the compiler kept a marshalling
+            // stub for. The runtime's exception for a missing stub derives from Exception alone.
+            _ = Marshal.GetFunctionPointerForDelegate(callback);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // NativeAOT: no marshalling stub was compiled for this type (it was passed as Delegate and lacks the attribute);
-            // the runtime's exception for that derives from Exception alone.
             throw new ArgumentException($"import {Names.Quote(name)}: native code cannot call a delegate of type {DisplayName(type)} in this program " +
                 "(under NativeAOT, pass it with its own static type, or declare the type with [UnmanagedFunctionPointer]): " + e.Message,
                 nameof(callback), e);
         }
-        _keepAlive.Add(callback);
-        return Add(name, address, signature);
+        _entries[name] = (0, signature, () => HostCallGuard.AddressOf(callback)); // the guard is made when a module first imports it
+        return this;
     }
 
     private static string DisplayName(Type type)
@@ -83,7 +83,7 @@ public sealed class ImportTable : IImportResolver
         address = 0;
         if (!_entries.TryGetValue(import.Name, out var entry)) return false;
         if (entry.Signature is not null && import.Signature is not null && !entry.Signature.Equals(import.Signature)) return false;
-        address = entry.Address;
+        address = entry.Guard is { } guard ? guard() : entry.Address;
         return true;
     }
 }

@@ -43,12 +43,12 @@ internal ref partial struct Validator
                 uint bit = 1u << (int)e.Kind;
                 if ((seenKinds & bit) != 0) throw Fail(ErrorCode.DuplicateSection, at + E.Kind, $"section {i}: a second {name} section");
                 seenKinds |= bit;
-                // 1.0 kinds must be understood; the 1.1 signature section must be skippable by 1.0 readers.
-                bool mustBeRequired = e.Kind != (uint)SectionKind.Signature;
+                // 1.0 kinds must be understood; the 1.1 signature and 1.3 unwind sections must be skippable by older readers.
+                bool mustBeRequired = e.Kind is not ((uint)SectionKind.Signature or (uint)SectionKind.Unwind);
                 if (((e.Flags & (uint)SectionFlags.Required) != 0) != mustBeRequired)
                     throw Fail(ErrorCode.SectionFlagMismatch, at + E.Flags, mustBeRequired
                         ? $"section {i} ({name}) must carry the Required flag"
-                        : $"section {i} ({name}) must not carry the Required flag, so that 1.0 readers can skip it");
+                        : $"section {i} ({name}) must not carry the Required flag, so that older readers can skip it");
                 int recordSize = RecordSize((SectionKind)e.Kind);
                 if (recordSize > 0 && e.Size % (ulong)recordSize != 0)
                     throw Fail(ErrorCode.BadTableSize, at + E.Size, $"section {i} ({name}): size {e.Size} is not a multiple of its {recordSize}-byte records");

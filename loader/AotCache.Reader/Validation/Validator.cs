@@ -31,7 +31,7 @@ internal ref partial struct Validator(ReadOnlySpan<byte> file, ReadOptions optio
     /// <summary>The canonical layout, computed while checking a prelinked file's fields; null for other files.</summary>
     public CanonicalLayout? Layout;
 
-    /// <param name="checksum">When given, computes the file checksum (§13.1) on another thread while steps 6–18 run
+    /// <param name="checksum">When given, computes the file checksum (§13.1) on another thread while steps 6–19 run
     /// here (FORMAT.md §14 allows it): a wrong checksum is still the breach reported, whatever those steps found,
     /// and nothing they read is used before it is verified.</param>
     public void Run(Func<ulong>? checksum = null)
@@ -63,7 +63,7 @@ internal ref partial struct Validator(ReadOnlySpan<byte> file, ReadOptions optio
         if (breach is not null) throw breach;
     }
 
-    /// <summary>Steps 6–18: everything after the file checksum.</summary>
+    /// <summary>Steps 6–19: everything after the file checksum.</summary>
     private void RunStructure()
     {
         ref readonly FileHeader h = ref MemoryMarshal.AsRef<FileHeader>(_file[..FormatConstants.HeaderSize]);
@@ -79,6 +79,7 @@ internal ref partial struct Validator(ReadOnlySpan<byte> file, ReadOptions optio
         CheckRelocations();
         CheckDependencies();
         CheckSignature();
+        CheckUnwind();
     }
 
     private static AotCacheException Fail(ErrorCode code, long offset, string detail) => new(code, offset, detail);

@@ -32,7 +32,10 @@ public static class RemoteFigures
         string root = Directory.CreateDirectory(Path.Combine(directory, "remote")).FullName;
         string keyFile = Path.Combine(root, "team.key");
         File.WriteAllText(keyFile, TeamKey);
-        var settings = new RemoteSettings(RemoteAddress.Parse(redis.Address), keyFile, false, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30));
+        // Function entries only for the per-function figures; module entries (REMOTE.md §10) are measured on their own below.
+        var settings = new RemoteSettings(RemoteAddress.Parse(redis.Address), keyFile, false, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30))
+            { Modules = false };
+        var withModules = settings with { Modules = true };
         var unsigned = settings with { KeyFile = null, ReadOnly = true };
         int machines = 0;
         string Fresh() => Directory.CreateDirectory(Path.Combine(root, $"m{machines++}")).FullName;
@@ -43,6 +46,8 @@ public static class RemoteFigures
         Build(small, Fresh(), settings);
         Build(small, Fresh(), settings);
         Build(small, Fresh(), unsigned);
+        Build(small, Fresh(), withModules);
+        Build(small, Fresh(), withModules);
 
         string text = ProgramGenerator.Generate(new GeneratorOptions(n, Seed: 7));
         log.WriteLine($"[remote] {n} functions: cold builds, one uploading, then fresh machines fetching from the store...");
@@ -60,6 +65,15 @@ public static class RemoteFigures
         }
         foreach (Run run in fetched.Concat(fetchedUnsigned))
             Require(run.Result.Fetched == n + 2 && run.Result.Compiled == 0, $"a fresh machine compiled: {run.Summary}");
+        // Module entries: one build uploads the program's module entry (its function entries are already there), then
+        // fresh machines take the whole cache from it, analysing nothing.
+        var moduleUpload = Build(text, Fresh(), withModules);
+        Require(moduleUpload.Remote!.Modules!.Uploaded == StoreOutcome.Stored,
+            $"the module upload did not store: {moduleUpload.Summary}");
+        var fromModule = new List<Run>();
+        for (int r = 0; r < Repetitions; r++) fromModule.Add(Build(text, Fresh(), withModules));
+        foreach (Run run in fromModule)
+            Require(run.Result.RemoteModule is not null && run.Result.Compiled == 0, $"a fresh machine missed the module entry: {run.Summary}");
         string warmMachine = Fresh();
         Build(text, warmMachine, settings);
         var warm = new List<double>();
@@ -69,6 +83,16 @@ public static class RemoteFigures
         Run median = fetched.OrderBy(r => r.Seconds).ElementAt(fetched.Count / 2);
         Run medianUnsigned = fetchedUnsigned.OrderBy(r => r.Seconds).ElementAt(fetchedUnsigned.Count / 2);
         RemoteStatistics stats = median.Remote!.StoreStatistics;
+        Run moduleMedian = fromModule.OrderBy(r => r.Seconds).ElementAt(fromModule.Count / 2);
+        into["remote_module_fresh_over_cold"] = Round(coldMedian / moduleMedian.Seconds);
+        into["remote_module_fresh_ms"] = Round(moduleMedian.Seconds * 1000);
+        into["remote_module_fetch_and_check_ms"] = Round(moduleMedian.Result.RemoteModule!.FetchTime.TotalMilliseconds);
+        into["remote_module_write_ms"] = Round(moduleMedian.Result.WriteTime.TotalMilliseconds);
+        into["remote_module_bytes_in"] = moduleMedian.Remote!.StoreStatistics.BytesIn;
+        into["remote_module_bytes_in_per_function"] = Math.Round((double)moduleMedian.Remote.StoreStatistics.BytesIn / (n + 2));
+        into["remote_module_round_trips"] = moduleMedian.Remote.StoreStatistics.RoundTrips;
+        into["remote_module_bytes_out"] = moduleUpload.Remote.Modules.BytesOut;
+        into["remote_module_fresh_over_warm_local"] = Round(moduleMedian.Seconds / Median(warm));
         into["remote_fresh_over_cold"] = Round(coldMedian / median.Seconds);
         into["remote_fresh_unsigned_over_cold"] = Round(coldMedian / medianUnsigned.Seconds);
         into["remote_fresh_over_warm_local"] = Round(median.Seconds / Median(warm));
@@ -90,6 +114,11 @@ public static class RemoteFigures
             $"write {median.Result.WriteTime.TotalMilliseconds:F0} ms), warm local {Median(warm) * 1000:F1} ms; " +
             $"{stats.BytesIn / (n + 2)} bytes per function in {stats.RoundTrips} round trips");
         log.WriteLine($"[remote] {median.Summary}");
+        log.WriteLine($"[remote] {n} functions from the module entry: {moduleMedian.Seconds * 1000:F0} ms (cold ÷ this {coldMedian / moduleMedian.Seconds:F1}); " +
+            $"fetch and check {moduleMedian.Result.RemoteModule!.FetchTime.TotalMilliseconds:F0} ms, write {moduleMedian.Result.WriteTime.TotalMilliseconds:F0} ms, " +
+            $"{moduleMedian.Remote.StoreStatistics.BytesIn} bytes in {moduleMedian.Remote.StoreStatistics.RoundTrips} round trips; uploading it cost " +
+            $"{moduleUpload.Remote.Modules.BytesOut} bytes out");
+        log.WriteLine($"[remote] {moduleMedian.Summary}");
     }
 
     private sealed record Run(double Seconds, BuildResult Result, RemoteFunctionCache? Remote, string Summary);

@@ -45,8 +45,9 @@ public sealed record CodegenSettings(ImportCallStyle ImportCalls = ImportCallSty
 /// </summary>
 public static class CacheKey
 {
-    /// <summary>Changes whenever the front end or the code generator would emit different code for the same source.</summary>
-    public const string CompilerVersion = "nib 1.0 (AotCache.Codegen 1)";
+    /// <summary>Changes whenever the front end or the code generator would emit different code for the same source.
+    /// Codegen 2 describes every function's frame (unwind information, FORMAT.md §19).</summary>
+    public const string CompilerVersion = "nib 1.0 (AotCache.Codegen 2)";
 
     /// <summary>XxHash128 of the function's tokens alone: kind bytes, and for names and numbers their text.</summary>
     public static UInt128 TokenHash(ProgramSyntax program, ItemSyntax item)

@@ -27,14 +27,20 @@ public sealed class RemoteFunctionCache : IDisposable
     /// <param name="format">How entries are written, signed and checked.</param>
     /// <param name="uploadsOff">Null uploads what the build compiles; otherwise why it does not (read-only, or a client that
     /// holds no signing key while signatures are required).</param>
-    public RemoteFunctionCache(IRemoteStore store, RemoteEntryFormat format, string? uploadsOff = null)
+    /// <param name="modules">How module entries are written, sealed and checked (REMOTE.md §10); null, or a store that holds
+    /// none, leaves module entries out.</param>
+    public RemoteFunctionCache(IRemoteStore store, RemoteEntryFormat format, string? uploadsOff = null, RemoteModuleFormat? modules = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(format);
         _store = store;
         Format = format;
         UploadsOff = uploadsOff;
+        if (modules is not null && store is IRemoteModuleStore moduleStore) Modules = new RemoteModuleCache(moduleStore, modules, uploadsOff, Count);
     }
+
+    /// <summary>Whole-module entries on the same store; null when they are not used.</summary>
+    public RemoteModuleCache? Modules { get; }
 
     public RemoteEntryFormat Format { get; }
 
@@ -213,11 +219,14 @@ public sealed class RemoteFunctionCache : IDisposable
     {
         RemoteStatistics s = _store.Statistics;
         IReadOnlyDictionary<string, int> refused = Refused;
+        string moduleText = Modules is null ? "" : Modules.Summary() + "; ";
+        // A module hit: nothing was analysed, compiled or looked up function by function.
+        if (Modules?.Outcome == ModuleOutcome.Hit) (localHits, compiled) = (0, 0);
         string refusedText = refused.Count == 0 ? "0 refused"
             : $"{refused.Values.Sum()} refused ({string.Join(", ", refused.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => $"{r.Key} {r.Value}"))})";
         string uploads = Uploads ? $"{Uploaded} uploaded{(AlreadyPresent > 0 ? $" ({AlreadyPresent} already there)" : "")}{(NotUploaded > 0 ? $", {NotUploaded} not uploaded" : "")}"
             : $"0 uploaded ({UploadsOff})";
-        return $"remote: {localHits} local hits, {Hits} remote hits, {compiled} compiled, {uploads}, {refusedText}; " +
+        return $"remote: {moduleText}{localHits} local hits, {Hits} remote hits, {compiled} compiled, {uploads}, {refusedText}; " +
                $"{Size(s.BytesIn)} in, {Size(s.BytesOut)} out, {s.RoundTrips} round trips, {s.NetworkTime.TotalMilliseconds:F1} ms on the network, " +
                $"{EntryTime.TotalMilliseconds:F1} ms checking and writing entries";
     }

@@ -20,6 +20,14 @@ public sealed record RemoteSettings(RemoteAddress Address, string? KeyFile, bool
     public const string ReadOnlyVariable = "AOTCACHE_REMOTE_READ_ONLY";
     public const string ConnectTimeoutVariable = "AOTCACHE_REMOTE_CONNECT_TIMEOUT_MS";
     public const string CommandTimeoutVariable = "AOTCACHE_REMOTE_COMMAND_TIMEOUT_MS";
+    public const string ModulesVariable = "AOTCACHE_REMOTE_MODULES";
+
+    /// <summary>Whether whole-module entries (REMOTE.md §10) are fetched and uploaded besides function entries: on unless
+    /// <c>--no-remote-modules</c> or <c>AOTCACHE_REMOTE_MODULES=0</c>.</summary>
+    public bool Modules { get; init; } = true;
+
+    /// <summary>These settings, with module entries off unless <paramref name="on"/> (<c>--no-remote-modules</c> wins over the environment).</summary>
+    public RemoteSettings WithModules(bool on) => on ? this : this with { Modules = false };
 
     /// <summary>The settings of one command line over its environment; null when no remote cache is configured.</summary>
     /// <exception cref="UsageException">An address, a flag value or a timeout is malformed; the message names the option or variable.</exception>
@@ -41,7 +49,10 @@ public sealed record RemoteSettings(RemoteAddress Address, string? KeyFile, bool
         readOnly |= Flag(environment(ReadOnlyVariable), ReadOnlyVariable);
         return new RemoteSettings(parsed, keyFile, readOnly,
             Milliseconds(connectMs, environment(ConnectTimeoutVariable), "--remote-connect-timeout", ConnectTimeoutVariable),
-            Milliseconds(commandMs, environment(CommandTimeoutVariable), "--remote-command-timeout", CommandTimeoutVariable));
+            Milliseconds(commandMs, environment(CommandTimeoutVariable), "--remote-command-timeout", CommandTimeoutVariable))
+        {
+            Modules = NonEmpty(environment(ModulesVariable)) is not { } modules || Flag(modules, ModulesVariable),
+        };
     }
 
     /// <summary>Opens the cache for a build with these codegen settings: reads the key file and makes the store (which
@@ -60,7 +71,10 @@ public sealed record RemoteSettings(RemoteAddress Address, string? KeyFile, bool
         var format = new RemoteEntryFormat(TargetDescription.LinuxX64, BuildEngine.FingerprintOf(codegen), BuildEngine.Producer,
             keys?.SigningKey, keys?.Policy);
         string? uploadsOff = ReadOnly ? "read-only" : keys is not null && keys.SigningKey is null ? "the key file holds no signing key" : null;
-        return new RemoteFunctionCache(store, format, uploadsOff);
+        RemoteModuleFormat? modules = Modules
+            ? new RemoteModuleFormat(TargetDescription.LinuxX64, BuildEngine.FingerprintOf(codegen), AotCache.Format.CpuFeatures.None, keys?.SigningKey, keys?.Policy)
+            : null;
+        return new RemoteFunctionCache(store, format, uploadsOff, modules);
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
