@@ -248,7 +248,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
     /// Calls an exported function with arguments checked against its declaration (System V: up to six
     /// integer and eight floating-point parameters). A call that reaches a refused function throws
     /// <see cref="AotCacheException"/> when control returns, naming that function and why. An exception thrown by a
-    /// managed host function (<see cref="ImportTable.Add(string, Delegate, Signature?)"/>) the call reached is
+    /// managed host function (<see cref="ImportTable.Add{TDelegate}(string, TDelegate, Signature?)"/>) the call reached is
     /// rethrown here, with its stack trace, after the loaded code's frames are dropped [LOAD-11].
     /// </summary>
     public Value Invoke(string name, params ReadOnlySpan<Value> args)

@@ -13,6 +13,7 @@ internal enum BenchMode
     PeerOnly,
     RemoteOnly,
     WarmLoop,
+    FreshProcess,
 }
 
 /// <summary>A parsed command line of the bench.</summary>
@@ -27,12 +28,15 @@ internal sealed record BenchInvocation(BenchMode Mode, int[]? Sizes, int Repetit
 
     /// <summary>With <see cref="BenchMode.WarmLoop"/>: the same module written without an Unwind section (<c>--no-unwind-section</c>).</summary>
     public bool NoUnwindSection { get; init; }
+
+    /// <summary>With <see cref="BenchMode.FreshProcess"/>: the program's functions and the runs per process kind.</summary>
+    public (int Functions, int Runs) FreshProcess { get; init; } = (10_000, 21);
 }
 
 /// <summary>
 /// The bench's command line, parsed with System.CommandLine: <c>--quick [--sizes 1000,10000,100000] [--repetitions 9]
 /// [--no-peer] [--no-remote]</c>, <c>--peer-only</c>, <c>--remote-only</c>, <c>--warm-loop N COUNT [--plain] [--no-unwind]
-/// [--no-unwind-section]</c>; anything
+/// [--no-unwind-section]</c>, <c>--fresh-process [--functions 10000] [--runs 21]</c>; anything
 /// else goes to BenchmarkDotNet. (The loader child's switch is the bench talking to itself, checked before this.)
 /// </summary>
 internal static class BenchCommandLine
@@ -68,16 +72,27 @@ internal static class BenchCommandLine
         var plain = new Option<bool>("--plain") { Description = "With --warm-loop: an unprelinked cache" };
         var noUnwind = new Option<bool>("--no-unwind") { Description = "With --warm-loop: load without registering unwind information" };
         var noUnwindSection = new Option<bool>("--no-unwind-section") { Description = "With --warm-loop: the same module written without unwind information" };
+        var freshProcess = new Option<bool>("--fresh-process")
+        {
+            Description = "Whole-process warm starts: native nib, the C host through libaotcache, the gcc peer's dlopen, the JIT nib (ratios to dlopen)",
+        };
+        var functions = new Option<int>("--functions") { Description = "With --fresh-process: the program's functions", DefaultValueFactory = _ => 10_000 };
+        var runs = new Option<int>("--runs") { Description = "With --fresh-process: processes per kind (median taken)", DefaultValueFactory = _ => 21 };
 
         var root = new RootCommand("AotCache benchmarks. Anything not listed here is passed to BenchmarkDotNet (e.g. --filter '*').")
         {
             TreatUnmatchedTokensAsErrors = false,
         };
-        foreach (Option o in new Option[] { quick, sizes, repetitions, noPeer, noRemote, peerOnly, remoteOnly, warmLoop, plain, noUnwind, noUnwindSection }) root.Options.Add(o);
+        foreach (Option o in new Option[] { quick, sizes, repetitions, noPeer, noRemote, peerOnly, remoteOnly, warmLoop, plain, noUnwind, noUnwindSection, freshProcess, functions, runs }) root.Options.Add(o);
         root.Validators.Add(r =>
         {
-            int modes = new[] { r.GetValue(quick), r.GetValue(peerOnly), r.GetValue(remoteOnly), r.GetResult(warmLoop) is not null }.Count(m => m);
-            if (modes > 1) r.AddError("choose one of --quick, --peer-only, --remote-only and --warm-loop");
+            int modes = new[] { r.GetValue(quick), r.GetValue(peerOnly), r.GetValue(remoteOnly), r.GetResult(warmLoop) is not null, r.GetValue(freshProcess) }.Count(m => m);
+            if (modes > 1) r.AddError("choose one of --quick, --peer-only, --remote-only, --warm-loop and --fresh-process");
+            foreach (var (option, name) in new[] { (functions, "--functions"), (runs, "--runs") })
+            {
+                if (r.GetResult(option) is not null && !r.GetValue(freshProcess)) r.AddError($"{name} is an option of --fresh-process");
+                if (r.GetResult(option) is not null && r.GetValue(option) < 1) r.AddError($"{name} must be at least 1");
+            }
             foreach (var (option, name) in new[] { (plain, "--plain"), (noUnwind, "--no-unwind"), (noUnwindSection, "--no-unwind-section") })
                 if (r.GetValue(option) && r.GetResult(warmLoop) is null) r.AddError($"{name} is an option of --warm-loop");
             if (r.GetResult(warmLoop) is not null && r.GetValue(warmLoop) is { } w && w.Any(n => n < 1)) r.AddError("--warm-loop takes two positive numbers: functions and loads");
@@ -88,7 +103,7 @@ internal static class BenchCommandLine
         {
             foreach (ParseError e in parsed.Errors) errors.WriteLine($"error: {e.Message}");
             errors.WriteLine("usage: aotcache-bench --quick [--sizes N,N,...] [--repetitions N] [--no-peer] [--no-remote] | --peer-only | --remote-only | " +
-                "--warm-loop N COUNT [--plain] [--no-unwind] [--no-unwind-section] | BenchmarkDotNet arguments (see --help)");
+                "--warm-loop N COUNT [--plain] [--no-unwind] [--no-unwind-section] | --fresh-process [--functions N] [--runs N] | BenchmarkDotNet arguments (see --help)");
             exit = ExitUsage;
             return null;
         }
@@ -102,6 +117,7 @@ internal static class BenchCommandLine
             : parsed.GetValue(peerOnly) ? BenchMode.PeerOnly
             : parsed.GetValue(remoteOnly) ? BenchMode.RemoteOnly
             : parsed.GetResult(warmLoop) is not null ? BenchMode.WarmLoop
+            : parsed.GetValue(freshProcess) ? BenchMode.FreshProcess
             : BenchMode.BenchmarkDotNet;
         int[] loop = parsed.GetResult(warmLoop) is not null && parsed.GetValue(warmLoop) is { Length: 2 } given ? given : [0, 0];
         return new BenchInvocation(mode, parsed.GetResult(sizes) is null ? null : parsed.GetValue(sizes), parsed.GetValue(repetitions), !parsed.GetValue(noPeer), !parsed.GetValue(noRemote),
@@ -109,6 +125,7 @@ internal static class BenchCommandLine
         {
             NoUnwind = parsed.GetValue(noUnwind),
             NoUnwindSection = parsed.GetValue(noUnwindSection),
+            FreshProcess = (parsed.GetValue(functions), parsed.GetValue(runs)),
         };
     }
 

@@ -7,6 +7,8 @@ namespace AotCache.Bench;
 /// ratios in about a minute, with the gcc peer's dlopen figures and memory figures (<c>--no-peer</c>: without the peer, which
 /// needs gcc and, the first time, minutes of compiling) and, at 10k functions, the team cache's figures on a local
 /// redis-server (<c>--no-remote</c>: without them). <c>--peer-only</c>, <c>--remote-only</c>: those figures alone.
+/// <c>--fresh-process [--functions 10000] [--runs 21]</c>: whole-process warm starts of the native nib, the C host
+/// through libaotcache, the gcc peer's dlopen and the JIT nib (<see cref="FreshProcess"/>).
 /// Anything else is passed to BenchmarkDotNet (e.g. <c>--filter *</c>). Parsed by <see cref="BenchCommandLine"/> (System.CommandLine).
 /// </summary>
 public static class Program
@@ -18,6 +20,8 @@ public static class Program
         if (BenchCommandLine.Parse(args, Console.Out, Console.Error, out int exit) is not { } run) return exit;
         switch (run.Mode)
         {
+            case BenchMode.FreshProcess:
+                return FreshProcess.Run(run.FreshProcess.Functions, run.FreshProcess.Runs, Console.Error);
             case BenchMode.WarmLoop:
                 return WarmLoop(run.WarmLoop.Functions, run.WarmLoop.Count, prelink: !run.Plain, unwind: !run.NoUnwind, unwindSection: !run.NoUnwindSection);
             case BenchMode.PeerOnly:

@@ -37,17 +37,24 @@ internal static class Commands
         var host = new HostLibrary(stdout);
         int status = BuildAndVerify(request, host, stderr, interactive, requireMain: true, out ProgramAnalysis? analysis, out BuildResult? build,
             needAnalysis: watch || lazy, deferStale: lazy);
-        if (status != Program.ExitOk) return status;
+        if (status != Program.ExitOk)
+        {
+            build?.ValidatedImage?.Dispose();
+            return status;
+        }
         if (watch) return WatchSession.RunLoop(request, analysis!, build!, host, stdout, stderr);
         var clock = Stopwatch.StartNew();
+        using CacheImage? validated = build!.ValidatedImage; // the build validated the file it did not change: load that
         LoadedModule module;
         try
         {
-            module = lazy ? ProgramRunner.LoadLazily(build!.CachePath, host, analysis!, request.PerfMap) : ProgramRunner.Load(build!.CachePath, host, perfMap: request.PerfMap);
+            module = lazy ? ProgramRunner.LoadLazily(build.CachePath, host, analysis!, request.PerfMap)
+                : validated is not null ? ProgramRunner.Load(validated, host, perfMap: request.PerfMap)
+                : ProgramRunner.Load(build.CachePath, host, perfMap: request.PerfMap);
         }
         catch (AotCacheException e)
         {
-            stderr.WriteLine($"error: the cache {build!.CachePath} cannot be loaded: {e.Message}");
+            stderr.WriteLine($"error: the cache {build.CachePath} cannot be loaded: {e.Message}");
             return Program.ExitLoadFailed;
         }
         using (module)
@@ -105,6 +112,7 @@ internal static class Commands
             KeyInputs = request.KeyInputs,
             Progress = progress,
             AllowIncremental = !request.Verify && !needAnalysis,
+            KeepValidatedImage = requireMain && !needAnalysis, // run: load what the build validated
             Remote = remote,
             DeferStale = deferStale,
         };
@@ -169,7 +177,7 @@ internal static class Commands
         string shown = Path.GetRelativePath(Environment.CurrentDirectory, file.FullName);
         try
         {
-            return new SourceFile(shown, File.ReadAllBytes(file.FullName));
+            return SourceFile.Open(shown, file.FullName); // read when needed: a warm run only hashes it
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -7,7 +7,7 @@ using AotCache.Format;
 namespace AotCache.Demo;
 
 /// <summary>
-/// <c>aotcache-demo</c>: the Nib front end. <c>run FILE</c> builds a program through its cache directory and
+/// <c>nib</c>: the Nib front end. <c>run FILE</c> builds a program through its cache directory and
 /// runs <c>main</c>, recompiling only what changed since the last run; with no command it runs the tour.
 /// </summary>
 public static class Program
@@ -133,7 +133,7 @@ public static class Program
         if (parsed.Errors.Count > 0 && parsed.Action is not { ClearsParseErrors: true })
         {
             foreach (var error in parsed.Errors) stderr.WriteLine($"error: {error.Message}");
-            stderr.WriteLine("usage: aotcache-demo [run|build|check|generate] ... (see --help)");
+            stderr.WriteLine("usage: nib [run|build|check|generate] ... (see --help)");
             return ExitUsage;
         }
         try

@@ -51,6 +51,22 @@ public sealed class BenchCommandLineTests
     }
 
     [Fact]
+    public void Fresh_process_takes_functions_and_runs_and_they_need_it()
+    {
+        var (run, exit, _, _) = Parse("--fresh-process", "--functions", "1000", "--runs", "11");
+        Assert.Equal(0, exit);
+        Assert.Equal(BenchMode.FreshProcess, run!.Mode);
+        Assert.Equal((1000, 11), run.FreshProcess);
+        Assert.Equal((10_000, 21), Parse("--fresh-process").Run!.FreshProcess);
+
+        var (none, code, _, errors) = Parse("--quick", "--runs", "5");
+        Assert.Null(none);
+        Assert.Equal(BenchCommandLine.ExitUsage, code);
+        Assert.Contains("--runs is an option of --fresh-process", errors, StringComparison.Ordinal);
+        Assert.Contains("choose one of", Parse("--fresh-process", "--quick").Errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Warm_loop_can_leave_out_unwind_registration_or_the_unwind_section_and_they_need_it()
     {
         var (run, exit, _, _) = Parse("--warm-loop", "1000", "5", "--no-unwind", "--no-unwind-section");

@@ -16,7 +16,7 @@ public sealed partial class TourTests
     public async Task The_tour_builds_reuses_edits_and_catches_a_stale_caller_across_fresh_processes()
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "aotcache-demo.dll"));
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "nib.dll"));
         using Process tour = Process.Start(info)!;
         Task<string> errors = tour.StandardError.ReadToEndAsync();
         string output = await tour.StandardOutput.ReadToEndAsync();

@@ -71,6 +71,8 @@ public partial class ArchitectureTests
         // A program that only reads caches needs no executable memory: cachedump reads through the reader alone.
         Assert.DoesNotContain("AotCache.Loader", Closure("cachedump"));
         Assert.DoesNotContain("AotCache.Writer", Closure("cachedump"));
+        // libaotcache, the C ABI, loads caches: the reader and the loader, never the writer or the code generator.
+        Assert.Equal(["AotCache.Format", "AotCache.Loader", "AotCache.Reader"], Closure("AotCache.Native").Order(StringComparer.Ordinal));
         // Team-cache entries are read and written, never loaded: the remote library needs no executable memory either.
         Assert.DoesNotContain("AotCache.Loader", Closure("AotCache.Remote"));
         foreach (string project in graph.Keys) Assert.DoesNotContain(project, Closure(project)); // no project cycle

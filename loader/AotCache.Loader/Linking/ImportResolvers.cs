@@ -21,7 +21,7 @@ public interface IImportResolver
 /// </summary>
 public sealed class ImportTable : IImportResolver
 {
-    private readonly Dictionary<string, (nint Address, Signature? Signature, Delegate? Callback)> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (nint Address, Signature? Signature, Func<nint>? Guard)> _entries = new(StringComparer.Ordinal);
 
     /// <summary>Registers a function; when <paramref name="signature"/> is given, a file declaring the import
     /// with another signature does not resolve it.</summary>
@@ -40,15 +40,42 @@ public sealed class ImportTable : IImportResolver
     /// <see cref="LoadedModule.Invoke"/> on the thread, and that <c>Invoke</c> rethrows it ([LOAD-11]; an
     /// <c>[UnmanagedCallersOnly]</c> function registered by address must not throw: .NET ends the process).
     /// The delegate and its guard live as long as the process may call them: loaded code keeps the address.
+    /// Under NativeAOT, declare the delegate's type with <c>[UnmanagedFunctionPointer]</c> or pass it with its own static type,
+    /// so that the compiler keeps a marshalling stub for it.
     /// </summary>
-    public ImportTable Add(string name, Delegate callback, Signature? signature = null)
+    /// <exception cref="ArgumentException">The delegate's type is generic (e.g. <c>Func&lt;long, long&gt;</c>), or
+    /// no stub exists for it in a NativeAOT program.</exception>
+    public ImportTable Add<TDelegate>(string name, TDelegate callback, Signature? signature = null) where TDelegate : Delegate
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentNullException.ThrowIfNull(callback);
-        if (callback.GetType().IsGenericType)
-            throw new ArgumentException($"import {Names.Quote(name)}: a generic delegate type ({callback.GetType().Name}) cannot be called from native code; declare a delegate type", nameof(callback));
-        _entries[name] = (0, signature, callback); // the guard is made when a module first imports it
+        Type type = callback.GetType();
+        if (type.IsGenericType)
+            throw new ArgumentException($"import {Names.Quote(name)}: {DisplayName(type)} is a generic delegate type, and native code can call only " +
+                "delegates of non-generic types; declare one (e.g. 'delegate long Tick(long value);') or register an [UnmanagedCallersOnly] " +
+                "method's address", nameof(callback));
+        try
+        {
+            // Whether native code can call this type at all: under NativeAOT, only types the compiler kept a marshalling
+            // stub for. The runtime's exception for a missing stub derives from Exception alone.
+            _ = Marshal.GetFunctionPointerForDelegate(callback);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new ArgumentException($"import {Names.Quote(name)}: native code cannot call a delegate of type {DisplayName(type)} in this program " +
+                "(under NativeAOT, pass it with its own static type, or declare the type with [UnmanagedFunctionPointer]): " + e.Message,
+                nameof(callback), e);
+        }
+        _entries[name] = (0, signature, () => HostCallGuard.AddressOf(callback)); // the guard is made when a module first imports it
         return this;
+    }
+
+    private static string DisplayName(Type type)
+    {
+        if (!type.IsGenericType) return type.Name;
+        string name = type.Name;
+        int tick = name.IndexOf('`', StringComparison.Ordinal);
+        return $"{(tick < 0 ? name : name[..tick])}<{string.Join(", ", type.GetGenericArguments().Select(DisplayName))}>";
     }
 
     public bool TryResolve(in ImportRequest import, out nint address)
@@ -56,7 +83,7 @@ public sealed class ImportTable : IImportResolver
         address = 0;
         if (!_entries.TryGetValue(import.Name, out var entry)) return false;
         if (entry.Signature is not null && import.Signature is not null && !entry.Signature.Equals(import.Signature)) return false;
-        address = entry.Callback is { } callback ? HostCallGuard.AddressOf(callback) : entry.Address;
+        address = entry.Guard is { } guard ? guard() : entry.Address;
         return true;
     }
 }

@@ -86,14 +86,14 @@ internal static unsafe class HostCallGuard
 
     /// <summary>The address loaded code calls for <paramref name="callback"/>: a stub that runs it behind the guard.
     /// One stub per delegate instance, made on first use.</summary>
-    public static nint AddressOf(Delegate callback)
+    public static nint AddressOf<TDelegate>(TDelegate callback) where TDelegate : Delegate
     {
         ArgumentNullException.ThrowIfNull(callback);
         lock (s_lock)
         {
             if (s_guarded.TryGetValue(callback, out Guarded? known)) return known.Stub;
             Delegate wrapper = Wrap(callback);
-            nint target = Marshal.GetFunctionPointerForDelegate(wrapper);
+            nint target = Marshal.GetFunctionPointerForDelegate((TDelegate)wrapper); // the wrapper has the callback's own type
             if (s_used == StubsPerPool)
             {
                 s_pool = NewPool();

@@ -8,7 +8,8 @@
  *   peer-driver hold PATH|- ARG       print "idle", wait for a line on stdin, load and call (not for "-"), print
  *                                     "ready RESULT", wait for end of stdin, exit (for memory figures)
  *   peer-driver spawn RUNS CMD ARG... one unmeasured run of the command, then RUNS runs; prints each run's wall time
- *                                     in ns, from spawning to its exit (stdin and stdout are /dev/null)
+ *                                     in ns, from spawning to its exit, and the CPU time (user + system) the child used,
+ *                                     in ns: "WALL CPU" (stdin and stdout are /dev/null)
  *
  * Any failure prints its reason on stderr and exits with status 2.
  */
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,14 +117,17 @@ static void spawn_times(long runs, char **argv)
         int e = posix_spawnp(&pid, argv[0], &actions, NULL, argv, environ);
         if (e != 0) fail(argv[0], strerror(e));
         int status;
-        if (waitpid(pid, &status, 0) < 0) fail("waitpid", strerror(errno));
+        struct rusage usage;
+        if (wait4(pid, &status, 0, &usage) < 0) fail("wait4", strerror(errno));
         i64 ns = now_ns() - t0;
+        i64 cpu = ((i64)usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000000LL
+                + ((i64)usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000LL;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
             fprintf(stderr, "peer-driver: %s exited with %s %d\n", argv[0],
                 WIFEXITED(status) ? "status" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
             exit(2);
         }
-        if (r >= 0) printf("%lld\n", ns);
+        if (r >= 0) printf("%lld %lld\n", ns, cpu);
     }
     posix_spawn_file_actions_destroy(&actions);
 }

@@ -35,6 +35,11 @@ public sealed record BuildOptions
     /// <summary>False forces the full path (for tests comparing the two).</summary>
     public bool AllowIncremental { get; init; } = true;
 
+    /// <summary>When the build leaves the cache file as it was, hand its validated image over
+    /// (<see cref="BuildResult.ValidatedImage"/>; the caller disposes it), so that a run loads it without reading and
+    /// validating the file a second time.</summary>
+    public bool KeepValidatedImage { get; init; }
+
     /// <summary>A team cache between the local cache and the compiler: functions the local cache does not have are
     /// fetched from it, and functions compiled are uploaded to it. Used only with <see cref="KeyInputs.All"/>: a key that
     /// misses an input must not be shared. Null: offline.</summary>
@@ -55,7 +60,7 @@ public sealed record BuildOptions
 public static class BuildEngine
 {
     /// <summary>The producer string written into cache files.</summary>
-    public const string Producer = "aotcache-demo (" + CacheKey.CompilerVersion + ")";
+    public const string Producer = "nib (" + CacheKey.CompilerVersion + ")";
 
     public const string CompilerFingerprintKey = "nib.compiler";
     public const string CodegenFingerprintKey = "nib.codegen";
@@ -87,27 +92,43 @@ public static class BuildEngine
         var clock = Stopwatch.StartNew();
         var warnings = new List<string>();
         string path = CachePathOf(file.Path, options.CacheDirectory);
-        using CacheImage? previous = OpenPrevious(path, warnings);
-        NibIndex? index = previous is null ? null : NibIndex.Read(previous);
-        if (options.AllowIncremental && !options.DeferStale && previous is not null && index is not null
-            && IncrementalBuild.TryBuild(file, options, previous, index, path, requireMain, warnings) is { } incremental)
+        CacheImage? previous = OpenPrevious(path, warnings);
+        try
         {
-            if (incremental.CacheWritten && options.AllowIncremental && options.UsableRemote?.Modules is { } edited)
-                ModuleEntryBuild.Upload(file, edited, edited.KeyOf(file, host), options, path);
-            return (incremental, null);
+            NibIndex? index = previous is null ? null : NibIndex.Read(previous);
+            if (options.AllowIncremental && !options.DeferStale && previous is not null && index is not null
+                && IncrementalBuild.TryBuild(file, options, previous, index, path, requireMain, warnings) is { } incremental)
+            {
+                if (incremental.CacheWritten && options.AllowIncremental && options.UsableRemote?.Modules is { } edited)
+                    ModuleEntryBuild.Upload(file, edited, edited.KeyOf(file, host), options, path);
+                return (Keep(incremental, options, ref previous), null);
+            }
+            // The local cache cannot give this build alone: the team cache's module entry of this exact program may
+            // (REMOTE.md §10), without analysing anything. Verifying and watching need the analysis, and a build that defers
+            // stale functions writes a file that depends on the previous one, so they skip it.
+            RemoteModuleCache? modules = options.AllowIncremental && !options.DeferStale ? options.UsableRemote?.Modules : null;
+            RemoteModuleKey? moduleKey = modules?.KeyOf(file, host);
+            if (moduleKey is not null && ModuleEntryBuild.TryBuild(file, modules!, moduleKey, options, path, requireMain, warnings) is { } fromModule)
+                return (fromModule, null);
+            ProgramAnalysis analysis = ProgramAnalysis.Analyze(file.Text, host, options.Codegen, options.KeyInputs, options.Progress);
+            if (requireMain) ProgramRunner.CheckMain(analysis);
+            BuildResult built = BuildFull(analysis, options, previous, index, path, warnings, clock.Elapsed);
+            if (moduleKey is not null && built.CacheWritten) ModuleEntryBuild.Upload(file, modules!, moduleKey, options, path);
+            return (Keep(built, options, ref previous), analysis);
         }
-        // The local cache cannot give this build alone: the team cache's module entry of this exact program may
-        // (REMOTE.md §10), without analysing anything. Verifying and watching need the analysis, and a build that defers
-        // stale functions writes a file that depends on the previous one, so they skip it.
-        RemoteModuleCache? modules = options.AllowIncremental && !options.DeferStale ? options.UsableRemote?.Modules : null;
-        RemoteModuleKey? moduleKey = modules?.KeyOf(file, host);
-        if (moduleKey is not null && ModuleEntryBuild.TryBuild(file, modules!, moduleKey, options, path, requireMain, warnings) is { } fromModule)
-            return (fromModule, null);
-        ProgramAnalysis analysis = ProgramAnalysis.Analyze(file.Text, host, options.Codegen, options.KeyInputs, options.Progress);
-        if (requireMain) ProgramRunner.CheckMain(analysis);
-        BuildResult built = BuildFull(analysis, options, previous, index, path, warnings, clock.Elapsed);
-        if (moduleKey is not null && built.CacheWritten) ModuleEntryBuild.Upload(file, modules!, moduleKey, options, path);
-        return (built, analysis);
+        finally
+        {
+            previous?.Dispose();
+        }
+    }
+
+    /// <summary>The result, carrying the previous image when the file was not rewritten and the caller asked for it.</summary>
+    private static BuildResult Keep(BuildResult result, BuildOptions options, ref CacheImage? previous)
+    {
+        if (!options.KeepValidatedImage || result.CacheWritten || previous is null) return result;
+        CacheImage image = previous;
+        previous = null; // the caller owns it now
+        return result with { ValidatedImage = image };
     }
 
     /// <summary>Analyzes and builds <paramref name="source"/>.</summary>

@@ -47,6 +47,10 @@ public sealed record BuildResult(
     /// from it (<see cref="Writer.AtomicFile.WriteReusingSpare"/>), or as a fresh file.</summary>
     public Writer.SpareWriteResult? Write { get; init; }
 
+    /// <summary>The cache file's image, already validated, when the build left the file as it was and
+    /// <see cref="BuildOptions.KeepValidatedImage"/> asked for it; whoever receives it disposes it.</summary>
+    public Reader.CacheImage? ValidatedImage { get; init; }
+
     /// <summary>Set when the whole cache came from the team cache's module entry (REMOTE.md §10): nothing was analysed or
     /// compiled, and <see cref="Reused"/> counts the module's functions.</summary>
     public RemoteModuleHit? RemoteModule { get; init; }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
+using static System.Runtime.InteropServices.CallingConvention;
 using System.Text;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
@@ -20,10 +22,11 @@ public sealed record HostFunction(string Name, IReadOnlyList<IrType> Parameters,
 /// </summary>
 public sealed class HostLibrary
 {
-    private delegate void I64Sink(long value);
-    private delegate void F64Sink(double value);
-    private delegate long I64ToI64(long value);
-    private delegate long NoArgumentI64();
+    // Stored as Delegate (HostFunction.Implementation): the attribute makes NativeAOT compile their native-call stubs.
+    [UnmanagedFunctionPointer(Cdecl)] private delegate void I64Sink(long value);
+    [UnmanagedFunctionPointer(Cdecl)] private delegate void F64Sink(double value);
+    [UnmanagedFunctionPointer(Cdecl)] private delegate long I64ToI64(long value);
+    [UnmanagedFunctionPointer(Cdecl)] private delegate long NoArgumentI64();
 
     private readonly Dictionary<string, HostFunction> _functions = new(StringComparer.Ordinal);
     private long _ticks;

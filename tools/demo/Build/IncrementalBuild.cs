@@ -26,12 +26,13 @@ internal static class IncrementalBuild
     {
         var clock = Stopwatch.StartNew();
         if (index.KeyInputs != options.KeyInputs || index.SettingsHash != NibIndex.HashSettings(options.Codegen)) return null;
+        // Unchanged: the hash of what the previous build encoded, so these bytes are that (valid UTF-8) text.
+        if (file.HashIs(index.SourceHash))
+            return new BuildResult(path, [], previous.Functions.Length, warnings, false, true, clock.Elapsed, default, default);
         ReadOnlySpan<byte> text = file.Utf8;
         // The full path segments the text as decoded and re-encoded; for valid UTF-8 that is these very bytes.
         // Anything else (e.g. a Latin-1 byte in a comment) is left to the full path, which sees what it decoded.
         if (!Utf8.IsValid(text)) return null;
-        if (SourceSegments.Hash(text) == index.SourceHash)
-            return new BuildResult(path, [], previous.Functions.Length, warnings, false, true, clock.Elapsed, default, default);
 
         // The unchanged segments at both ends; the trailing segment matches only as the very end of the text.
         ReadOnlySpan<Segment> old = index.Segments;

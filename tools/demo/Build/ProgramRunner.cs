@@ -29,7 +29,12 @@ public static class ProgramRunner
         });
     }
 
-    /// <summary>Like <see cref="Load"/>, from a copy of the file in memory: a module that lives across builds must not
+    /// <summary>Like <see cref="Load(string, HostLibrary, LinkMode, bool)"/>, from an image validated already (the build's own
+    /// look at the cache); the image must outlive the module.</summary>
+    public static LoadedModule Load(CacheImage image, HostLibrary host, LinkMode mode = LinkMode.Direct, bool perfMap = false) =>
+        LoadedModule.Load(image, Options(host, mode, perfMap));
+
+    /// <summary>Like <see cref="Load(string, HostLibrary, LinkMode, bool)"/>, from a copy of the file in memory: a module that lives across builds must not
     /// keep the file mapped, or the builds could not reuse its inode as their spare (<see cref="Writer.AtomicFile.WriteReusingSpare"/>)
     /// and would write whole files.</summary>
     public static LoadedModule LoadCopy(string cachePath, HostLibrary host, LinkMode mode = LinkMode.Direct, bool perfMap = false)
