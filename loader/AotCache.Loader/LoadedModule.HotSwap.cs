@@ -43,6 +43,7 @@ public sealed partial class LoadedModule
         lock (_swap.CommitLock) return _swap.Reclaim();
     }
 
+    /// <summary>The hot-swap state: functions, live and retired code batches, committed bytes (zeros for a module loaded with <see cref="LinkMode.Direct"/>).</summary>
     public SwapStatistics GetSwapStatistics()
     {
         ThrowIfDisposed();
@@ -171,6 +172,7 @@ public readonly struct CodeScope : IDisposable
 {
     private readonly EpochTracker? _epochs;
     internal CodeScope(EpochTracker? epochs) => _epochs = epochs;
+    /// <summary>Leaves the scope: code retired since it was entered may be reclaimed once no other thread is inside.</summary>
     public void Dispose()
     {
         CallShim.PopBarrier();

@@ -117,6 +117,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         }
     }
 
+    /// <summary>The validated file the module was loaded from.</summary>
     public CacheImage Image => _image;
 
     /// <summary>The single mapping that holds the module.</summary>

@@ -24,10 +24,14 @@ public sealed class Signature : IEquatable<Signature>
     /// <summary>Longest canonical encoding: 1 + 1 + 255 + 1 + 1 bytes.</summary>
     public const int MaxEncodedLength = 3 + MaxParameters + MaxResults;
 
+    /// <summary>The calling convention.</summary>
     public CallingConvention Convention { get; }
+    /// <summary>The parameter types, in order.</summary>
     public ImmutableArray<ValueType> Parameters { get; }
+    /// <summary>The result types (none or one).</summary>
     public ImmutableArray<ValueType> Results { get; }
 
+    /// <summary>A signature with <paramref name="convention"/>, <paramref name="parameters"/> and <paramref name="results"/>.</summary>
     public Signature(CallingConvention convention, ReadOnlySpan<ValueType> parameters, ReadOnlySpan<ValueType> results)
     {
         if (!Enum.IsDefined(convention))
@@ -110,11 +114,14 @@ public sealed class Signature : IEquatable<Signature>
         return new Signature((CallingConvention)encoding[0], parameters, results);
     }
 
+    /// <summary>Whether <paramref name="other"/> has the same canonical encoding.</summary>
     public bool Equals(Signature? other) =>
         other is not null && Encoding.AsSpan().SequenceEqual(other.Encoding.AsSpan());
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as Signature);
 
+    /// <inheritdoc/>
     public override int GetHashCode() => (int)Hash;
 
     /// <summary>Text form used by tools: <c>sysv (i64, f64) -> i64</c>.</summary>
@@ -132,6 +139,7 @@ public sealed class Signature : IEquatable<Signature>
         return sb.ToString();
     }
 
+    /// <summary>The name of a type as signatures print it (e.g. <c>i64</c>).</summary>
     public static string TypeName(ValueType t) => t switch
     {
         ValueType.I32 => "i32",

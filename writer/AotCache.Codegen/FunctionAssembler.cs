@@ -27,6 +27,7 @@ public sealed class FunctionAssembler
 
     private readonly List<Pending> _pending = [];
 
+    /// <summary>An assembler for one function whose relocation targets are resolved against <paramref name="scope"/>.</summary>
     public FunctionAssembler(ISymbolScope scope)
     {
         ArgumentNullException.ThrowIfNull(scope);

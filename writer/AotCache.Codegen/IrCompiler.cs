@@ -31,8 +31,11 @@ public enum GlobalAccessStyle
 /// <summary>Options of <see cref="IrCompiler"/>.</summary>
 public sealed record IrCompileOptions
 {
+    /// <summary>The producer string written to the file header.</summary>
     public string Producer { get; init; } = "AotCache.Codegen 1.0";
+    /// <summary>How calls to imports are emitted.</summary>
     public ImportCallStyle ImportCalls { get; init; } = ImportCallStyle.Thunk;
+    /// <summary>How globals are addressed.</summary>
     public GlobalAccessStyle GlobalAccess { get; init; } = GlobalAccessStyle.RipRelative;
 
     /// <summary>The cache key of each function; null gives none.</summary>
@@ -84,5 +87,6 @@ public static class IrCompiler
     public static Signature SignatureOf(IReadOnlyList<IrType> parameters, IrType? result) =>
         Signature.SysV([.. parameters.Select(ToValueType)], result is IrType r ? [ToValueType(r)] : []);
 
+    /// <summary>The signature type of an IR type.</summary>
     public static ValueType ToValueType(IrType t) => t == IrType.I64 ? ValueType.I64 : ValueType.F64;
 }

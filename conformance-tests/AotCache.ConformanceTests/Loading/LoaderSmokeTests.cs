@@ -71,4 +71,17 @@ public class LoaderSmokeTests
         Assert.Contains("host_count: sysv (i64) -> i64", e.Message);
         Assert.Contains("labs: sysv (i64) -> i64", e.Message);
     }
+
+    [Fact]
+    public void LOAD_4_an_import_registered_with_another_signature_is_reported_as_such_not_as_missing()
+    {
+        using var image = CacheImage.Read(Module());
+        Signature i32ToI64 = Signature.SysV([ValueType.I32], [ValueType.I64]);
+        var imports = new ChainedResolver(new ImportTable().Add("host_count", HostCallbacks.CountingCallbackAddress, i32ToI64));
+        var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image, new LoadOptions { Imports = imports }));
+        Assert.Equal(ErrorCode.UnresolvedImports, e.Code);
+        Assert.Contains("1 unresolved import: labs: sysv (i64) -> i64.", e.Message);
+        Assert.Contains("1 import with another signature: host_count: the file expects sysv (i64) -> i64, the host has it registered as sysv (i32) -> i64", e.Message);
+        Assert.DoesNotContain("host_count: sysv", e.Message);
+    }
 }

@@ -11,6 +11,11 @@ public interface IImportResolver
 {
     /// <summary>The address of <paramref name="import"/>, or false when this resolver does not have it.</summary>
     bool TryResolve(in ImportRequest import, out nint address);
+
+    /// <summary>Why this resolver did not resolve <paramref name="import"/> although it has something under its name
+    /// (e.g. "registered as sysv (i32) -> i64"), for the loader's report; null (the default) when it has nothing
+    /// under that name. A signature mismatch is then reported as such, not as a missing import.</summary>
+    string? DescribeMiss(in ImportRequest import) => null;
 }
 
 /// <summary>
@@ -45,6 +50,7 @@ public sealed class ImportTable : IImportResolver
         return Add(name, Marshal.GetFunctionPointerForDelegate(callback), signature);
     }
 
+    /// <inheritdoc/>
     public bool TryResolve(in ImportRequest import, out nint address)
     {
         address = 0;
@@ -53,6 +59,14 @@ public sealed class ImportTable : IImportResolver
         address = entry.Address;
         return true;
     }
+
+    /// <summary>"registered as SIGNATURE" when <paramref name="import"/>'s name was registered with another signature
+    /// than the one the file declares.</summary>
+    public string? DescribeMiss(in ImportRequest import) =>
+        _entries.TryGetValue(import.Name, out var entry) && entry.Signature is not null && import.Signature is not null
+            && !entry.Signature.Equals(import.Signature)
+            ? $"registered as {entry.Signature}"
+            : null;
 }
 
 /// <summary>Resolves imports from exports of native libraries, e.g. <c>libc.so.6</c>.</summary>
@@ -60,12 +74,14 @@ public sealed class NativeLibraryResolver : IImportResolver, IDisposable
 {
     private readonly List<nint> _handles = [];
 
+    /// <summary>Loads <paramref name="libraries"/> (names or paths, as <see cref="NativeLibrary.Load(string)"/> takes them); imports are looked up in this order.</summary>
     public NativeLibraryResolver(params string[] libraries)
     {
         foreach (string library in libraries)
             _handles.Add(NativeLibrary.Load(library));
     }
 
+    /// <inheritdoc/>
     public bool TryResolve(in ImportRequest import, out nint address)
     {
         foreach (nint handle in _handles)
@@ -74,6 +90,7 @@ public sealed class NativeLibraryResolver : IImportResolver, IDisposable
         return false;
     }
 
+    /// <summary>Forgets the libraries without unloading them: loaded code may still point into them.</summary>
     public void Dispose()
     {
         // Loaded code may still point into the libraries; like ld.so, never unload them under it.
@@ -84,11 +101,20 @@ public sealed class NativeLibraryResolver : IImportResolver, IDisposable
 /// <summary>Tries several resolvers in order.</summary>
 public sealed class ChainedResolver(params IImportResolver[] resolvers) : IImportResolver
 {
+    /// <inheritdoc/>
     public bool TryResolve(in ImportRequest import, out nint address)
     {
         foreach (IImportResolver r in resolvers)
             if (r.TryResolve(import, out address)) return true;
         address = 0;
         return false;
+    }
+
+    /// <summary>The first explanation one of the resolvers gives.</summary>
+    public string? DescribeMiss(in ImportRequest import)
+    {
+        foreach (IImportResolver r in resolvers)
+            if (r.DescribeMiss(import) is { } reason) return reason;
+        return null;
     }
 }

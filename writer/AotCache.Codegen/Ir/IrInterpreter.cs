@@ -6,16 +6,22 @@ namespace AotCache.Codegen.Ir;
 /// <summary>A value of the IR: an i64, or an f64 kept as its exact bit pattern (NaN payloads included).</summary>
 public readonly record struct IrValue(IrType Type, long Bits)
 {
+    /// <summary>An i64 value.</summary>
     public static IrValue I64(long value) => new(IrType.I64, value);
+    /// <summary>An f64 value.</summary>
     public static IrValue F64(double value) => new(IrType.F64, BitConverter.DoubleToInt64Bits(value));
+    /// <summary>An f64 value given by its bits (to keep a NaN's payload).</summary>
     public static IrValue F64Bits(long bits) => new(IrType.F64, bits);
 
     /// <summary>Zero of a type: what locals start as and what a function without <c>return</c> yields.</summary>
     public static IrValue Zero(IrType type) => new(type, 0);
 
+    /// <summary>The value of an i64; an <see cref="InvalidOperationException"/> for an f64.</summary>
     public long AsI64 => Type == IrType.I64 ? Bits : throw new InvalidOperationException($"{this} is not an i64");
+    /// <summary>The value of an f64; an <see cref="InvalidOperationException"/> for an i64.</summary>
     public double AsF64 => Type == IrType.F64 ? BitConverter.Int64BitsToDouble(Bits) : throw new InvalidOperationException($"{this} is not an f64");
 
+    /// <inheritdoc/>
     public override string ToString() => Type == IrType.I64
         ? Bits.ToString(CultureInfo.InvariantCulture)
         : $"{BitConverter.Int64BitsToDouble(Bits).ToString("R", CultureInfo.InvariantCulture)} (0x{Bits:x16})";
@@ -34,6 +40,7 @@ public enum IrTrapKind
 /// reasonable time). The IR itself has no traps: every operation is total (see <see cref="IrModule"/>).</summary>
 public sealed class IrTrapException(IrTrapKind kind, string message) : Exception(message)
 {
+    /// <summary>Why execution stopped.</summary>
     public IrTrapKind Kind { get; } = kind;
 }
 
@@ -101,6 +108,7 @@ public sealed class IrInterpreter
         ResetGlobals();
     }
 
+    /// <summary>The step and depth limits a run may not exceed.</summary>
     public IrInterpreterLimits Limits { get; }
 
     /// <summary>Steps the last <see cref="Invoke"/> took (also when it trapped).</summary>

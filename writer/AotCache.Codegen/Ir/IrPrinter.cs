@@ -7,6 +7,7 @@ namespace AotCache.Codegen.Ir;
 /// show their value and, when the value does not say it all (NaN payloads, −0), their bits.</summary>
 public static class IrPrinter
 {
+    /// <summary>The module as text, one statement per line, for diagnostics and golden files.</summary>
     public static string Print(IrModule module)
     {
         ArgumentNullException.ThrowIfNull(module);
