@@ -14,7 +14,7 @@ namespace AotCache.Fuzz;
 /// </summary>
 public sealed class InstrumentedTarget : IDisposable
 {
-    private static readonly string[] s_instrumented = ["AotCache.Format", "AotCache.Reader", "AotCache.Loader"];
+    private static readonly string[] s_instrumented = ["AotCache.Format", "AotCache.Reader", "AotCache.Loader", "AotCache.Writer", "AotCache.Remote"];
 
     private readonly DirectoryInfo _folder;
     private readonly Context _context;

@@ -1,11 +1,15 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using AotCache.Format;
+using AotCache.Reader;
+using AotCache.Remote;
+using AotCache.Writer;
 
 namespace AotCache.Fuzz;
 
 /// <summary>
 /// The seed corpus: the golden caches of the conformance tests, the loader regressions of fuzz/regressions,
-/// and every spec vector (valid, strict, malformed), assembled to bytes. Deterministic: the same sources give the same files.
+/// every spec vector (valid, strict, malformed), assembled to bytes, and team-cache entries of the golden files' functions. Deterministic: the same sources give the same files.
 /// Beside the seeds, the corpus folder keeps the minimized inputs of the last AFL++ campaign (<see cref="GrownPrefix"/>).
 /// </summary>
 public static partial class SeedCorpus
@@ -40,7 +44,46 @@ public static partial class SeedCorpus
             string relative = Path.GetRelativePath(vectors, path).Replace(Path.DirectorySeparatorChar, '-');
             seeds["vector-" + Path.ChangeExtension(relative, ".aotc")] = VectorBytes(File.ReadAllText(path), relative);
         }
+        AddRemoteEntries(seeds);
         return seeds;
+    }
+
+    /// <summary>
+    /// Team-cache entries (spec/REMOTE.md §4), so the fuzzer starts from inputs the entry checks accept: every function
+    /// with a content hash of the golden files, written against its own file (the entry's fingerprint is the file's),
+    /// unsigned and signed with a fixed HMAC key (HMAC signatures are deterministic, FORMAT.md §13.3).
+    /// </summary>
+    private static void AddRemoteEntries(SortedDictionary<string, byte[]> seeds)
+    {
+        SigningKey hmac = SigningKey.Hmac("fuzz-seed", [.. Enumerable.Range(1, 32).Select(i => (byte)i)]);
+        foreach (var (name, bytes) in seeds.Where(s => s.Key.StartsWith("golden-", StringComparison.Ordinal)).ToList())
+        {
+            using CacheImage image = CacheImage.Read(bytes);
+            if (!Enum.IsDefined(image.Architecture) || !Enum.IsDefined(image.Abi) || !Enum.IsDefined(image.Os)) continue;
+            var target = new TargetDescription(image.Architecture, image.Abi, image.Os);
+            RemoteFingerprint fingerprint = RemoteFingerprint.Of(image);
+            int written = 0;
+            for (int f = 0; f < image.Functions.Length && written < 3; f++)
+            {
+                if (image.Functions[f].ContentHash.IsNone) continue;
+                string function = image.SymbolName((int)image.Functions[f].Symbol);
+                FunctionBody body = image.GetFunctionBody(f);
+                string stem = $"remote-entry-{Path.GetFileNameWithoutExtension(name)["golden-".Length..]}-{written}";
+                byte[] plain, signed;
+                try
+                {
+                    plain = new RemoteEntryFormat(target, fingerprint).Write(function, body, image);
+                    signed = new RemoteEntryFormat(target, fingerprint, signingKey: hmac).Write(function, body, image);
+                }
+                catch (ArgumentException)
+                {
+                    continue; // a function no entry can hold (it depends on an import's content, say)
+                }
+                seeds[stem + ".aotc"] = plain;
+                seeds[stem + "-hmac.aotc"] = signed;
+                written++;
+            }
+        }
     }
 
     /// <summary>Prefix of the inputs a fuzz campaign grew (AFL++'s queue after <c>afl-cmin</c>, fuzz/README.md): kept in

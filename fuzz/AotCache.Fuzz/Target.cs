@@ -3,6 +3,8 @@ using AotCache.Format;
 using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Linking;
+using AotCache.Remote;
+using AotCache.Writer;
 
 namespace AotCache.Fuzz;
 
@@ -23,6 +25,7 @@ public static class Target
         try
         {
             CacheImage image;
+            ReadOnlyMemory<byte> bytes = input;
             try
             {
                 image = CacheImage.Read(input, ReadOptions.Full);
@@ -34,10 +37,12 @@ public static class Target
                 byte[] fixedUp = input.ToArray();
                 if (!FixChecksums(fixedUp)) throw;
                 image = CacheImage.Read(fixedUp, ReadOptions.Full);
+                bytes = fixedUp;
             }
             using (image)
             {
                 Walk(image);
+                AsRemoteEntry(bytes, image);
                 Link(image, LinkMode.Direct, StalePolicy.Strict);
                 // A host with only the file-level CPU features: functions that need more are refused [LOAD-3], and so
                 // is whatever jumps into their bodies [LOAD-7].
@@ -63,6 +68,31 @@ public static class Target
         for (int i = 0; i < image.Declarations.Length; i++) _ = image.GetSignature(i);
         foreach (FunctionRecord f in image.Functions) { _ = image.FunctionCode(f); _ = image.RelocationsOf(f); }
         foreach (DataObjectRecord d in image.DataObjects) { _ = image.DataBytes(d); _ = image.RelocationsOf(d); }
+    }
+
+    /// <summary>
+    /// The same bytes as a team-cache entry (spec/REMOTE.md §4): under the key of its first exported function, read
+    /// against the file's own symbols. A refusal is an answer; an exception is a finding. An accepted entry must
+    /// survive the round trip: written again from the body it gave, it must read back to the same body.
+    /// </summary>
+    private static void AsRemoteEntry(ReadOnlyMemory<byte> bytes, CacheImage image)
+    {
+        ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
+        int symbol = -1;
+        for (int s = 0; s < symbols.Length && symbol < 0; s++)
+            if (symbols[s].Linkage == Linkage.Export && symbols[s].Kind == SymbolKind.Function) symbol = s;
+        if (symbol < 0 || !Enum.IsDefined(image.Architecture) || !Enum.IsDefined(image.Abi) || !Enum.IsDefined(image.Os)) return;
+        FunctionRecord function = image.Functions[(int)symbols[symbol].Definition];
+        if (function.ContentHash.IsNone) return; // no content hash, no key [RMT-17]
+        var format = new RemoteEntryFormat(new TargetDescription(image.Architecture, image.Abi, image.Os), RemoteFingerprint.Of(image));
+        RemoteKey key = format.KeyOf(function.ContentHash, function.RequiredCpuFeatures);
+        string name = image.SymbolName(symbol);
+        if (!format.TryRead(bytes, key, name, image, out FunctionBody? body, out _)) return;
+        byte[] again = format.Write(name, body, image);
+        if (!format.TryRead(again, key, name, image, out FunctionBody? back, out EntryRefusal? refusal))
+            throw new InvalidOperationException($"an accepted entry, written again from its body, is refused: {refusal}");
+        if (!back.Equals(body))
+            throw new InvalidOperationException("an accepted entry, written again from its body, reads back to another body");
     }
 
     /// <summary>

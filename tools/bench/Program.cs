@@ -7,30 +7,32 @@ namespace AotCache.Bench;
 /// ratios in about a minute, with the gcc peer's dlopen figures and memory figures (<c>--no-peer</c>: without the peer, which
 /// needs gcc and, the first time, minutes of compiling) and, at 10k functions, the team cache's figures on a local
 /// redis-server (<c>--no-remote</c>: without them). <c>--peer-only</c>, <c>--remote-only</c>: those figures alone.
-/// Anything else is passed to BenchmarkDotNet (e.g. <c>--filter *</c>).
+/// Anything else is passed to BenchmarkDotNet (e.g. <c>--filter *</c>). Parsed by <see cref="BenchCommandLine"/> (System.CommandLine).
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        // The bench talking to itself (a child process it started), not a user's command line.
         if (args.Length > 0 && args[0] == Memory.LoaderChild.Switch) return Memory.LoaderChild.Run(args);
-        if (args.Length > 0 && args[0] == "--warm-loop") return WarmLoop(int.Parse(args[1]), int.Parse(args[2]), prelink: !args.Contains("--plain"));
-        if (args.Contains("--quick") || args.Contains("--peer-only") || args.Contains("--remote-only"))
+        if (BenchCommandLine.Parse(args, Console.Out, Console.Error, out int exit) is not { } run) return exit;
+        switch (run.Mode)
         {
-            int[] sizes = [1_000, 10_000, 100_000];
-            int repetitions = 9;
-            for (int i = 0; i < args.Length - 1; i++)
-            {
-                if (args[i] == "--sizes") sizes = [.. args[i + 1].Split(',').Select(int.Parse)];
-                if (args[i] == "--repetitions") repetitions = int.Parse(args[i + 1]);
-            }
-            if (args.Contains("--peer-only")) return Peer.PeerFigures.RunPeerOnly(sizes, Console.Error);
-            if (args.Contains("--remote-only")) return QuickRun.RunRemoteOnly(args.Contains("--sizes") ? sizes : [10_000], Console.Error);
-            return QuickRun.Run(sizes, repetitions, Console.Error, peer: !args.Contains("--no-peer"), remote: !args.Contains("--no-remote"));
+            case BenchMode.WarmLoop:
+                return WarmLoop(run.WarmLoop.Functions, run.WarmLoop.Count, prelink: !run.Plain);
+            case BenchMode.PeerOnly:
+                return Peer.PeerFigures.RunPeerOnly(run.Sizes ?? DefaultSizes, Console.Error);
+            case BenchMode.RemoteOnly:
+                return QuickRun.RunRemoteOnly(run.Sizes ?? [10_000], Console.Error);
+            case BenchMode.Quick:
+                return QuickRun.Run(run.Sizes ?? DefaultSizes, run.Repetitions, Console.Error, peer: run.Peer, remote: run.Remote);
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run([.. run.BenchmarkArguments]);
+                return 0;
         }
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
-        return 0;
     }
+
+    private static readonly int[] DefaultSizes = [1_000, 10_000, 100_000];
 
     /// <summary><c>--warm-loop N COUNT [--plain]</c>: writes an N-function cache once (prelinked unless --plain), then
     /// loads it COUNT times and prints the median and best warm start with its parts (map, hash, validation from

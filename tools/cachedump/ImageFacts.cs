@@ -24,7 +24,8 @@ internal sealed class ImageFacts
     public ImageFacts(CacheImage image)
     {
         _image = image;
-        foreach (StaleReference s in StaleAnalysis.Find(image))
+        Stale = StaleAnalysis.Find(image);
+        foreach (StaleReference s in Stale)
         {
             if (s.Kind == StaleKind.Signature) _staleRelocations[s.Relocation] = s;
             else _staleDependencies.TryAdd(s.Record, s);
@@ -37,9 +38,10 @@ internal sealed class ImageFacts
 
     /// <summary>Every relocation, functions' first and then data objects', each owner's in offset order: the
     /// order of the table itself, whose owner ranges tile it [REL-2].</summary>
-    public IEnumerable<OwnedRelocation> RelocationsByOwner()
+    public IEnumerable<OwnedRelocation> RelocationsByOwner(DumpFilter? filter = null)
     {
-        for (int f = 0; f < _image.Functions.Length; f++)
+        filter ??= DumpFilter.All;
+        foreach (int f in filter.Functions(_image))
         {
             FunctionRecord record = _image.Functions[f];
             string name = FunctionName(f);
@@ -49,7 +51,7 @@ internal sealed class ImageFacts
                 yield return new OwnedRelocation(index, name, true, f, _image.Relocations[index]);
             }
         }
-        for (int d = 0; d < _image.DataObjects.Length; d++)
+        foreach (int d in filter.DataObjects(_image))
         {
             DataObjectRecord record = _image.DataObjects[d];
             string name = DataName(d);
@@ -60,6 +62,20 @@ internal sealed class ImageFacts
             }
         }
     }
+
+    /// <summary>The dependencies (indexes) of the functions the filter keeps, in table order.</summary>
+    public IEnumerable<int> DependenciesOf(DumpFilter filter)
+    {
+        ReadOnlySpan<DependencyRecord> dependencies = _image.Dependencies;
+        HashSet<int>? kept = filter.IsAll ? null : [.. filter.Functions(_image)];
+        var result = new List<int>();
+        for (int i = 0; i < dependencies.Length; i++)
+            if (kept is null || kept.Contains((int)dependencies[i].Function)) result.Add(i);
+        return result;
+    }
+
+    /// <summary>Every stale reference of the image, as the loader's <see cref="StaleAnalysis"/> finds them (in its order).</summary>
+    public IReadOnlyList<StaleReference> Stale { get; }
 
     /// <summary>Whether relocation <paramref name="relocation"/> expects another signature than its target's
     /// declaration has; if so, both signatures as text.</summary>

@@ -25,27 +25,35 @@ internal static class JsonDump
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static void Write(CacheImage image, string fileName, IReadOnlySet<DumpSection> sections, TextWriter output)
+    public static readonly JsonWriterOptions WriterOptions = Options;
+
+    /// <summary>The dump of one file as one JSON object, written into <paramref name="json"/> (an array of them when
+    /// several files are dumped).</summary>
+    public static void Write(CacheImage image, string fileName, IReadOnlySet<DumpSection> sections, Utf8JsonWriter json, DumpFilter? filter = null)
     {
+        filter ??= DumpFilter.All;
         var facts = new ImageFacts(image);
+        json.WriteStartObject();
+        json.WriteString("file", fileName);
+        if (sections.Contains(DumpSection.Header)) Header(image, json);
+        if (sections.Contains(DumpSection.Sections)) Sections(image, json);
+        if (sections.Contains(DumpSection.Fingerprint)) Fingerprint(image, json);
+        if (sections.Contains(DumpSection.Declarations)) Declarations(image, json);
+        if (sections.Contains(DumpSection.Symbols)) Symbols(image, facts, filter, json);
+        if (sections.Contains(DumpSection.Functions)) Functions(image, facts, filter, json);
+        if (sections.Contains(DumpSection.Data)) DataObjects(image, facts, filter, json);
+        if (sections.Contains(DumpSection.Relocations)) Relocations(image, facts, filter, json);
+        if (sections.Contains(DumpSection.Dependencies)) Dependencies(image, facts, filter, json);
+        if (sections.Contains(DumpSection.Signature)) FileSignature(facts, json);
+        if (sections.Contains(DumpSection.Disassembly)) Disassemble(image, facts, filter, json);
+        json.WriteEndObject();
+    }
+
+    /// <summary>Runs <paramref name="write"/> against a JSON writer and prints what it wrote, with a final '\n'.</summary>
+    public static void Print(TextWriter output, Action<Utf8JsonWriter> write)
+    {
         var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer, Options))
-        {
-            json.WriteStartObject();
-            json.WriteString("file", fileName);
-            if (sections.Contains(DumpSection.Header)) Header(image, json);
-            if (sections.Contains(DumpSection.Sections)) Sections(image, json);
-            if (sections.Contains(DumpSection.Fingerprint)) Fingerprint(image, json);
-            if (sections.Contains(DumpSection.Declarations)) Declarations(image, json);
-            if (sections.Contains(DumpSection.Symbols)) Symbols(image, facts, json);
-            if (sections.Contains(DumpSection.Functions)) Functions(image, facts, json);
-            if (sections.Contains(DumpSection.Data)) DataObjects(image, facts, json);
-            if (sections.Contains(DumpSection.Relocations)) Relocations(image, facts, json);
-            if (sections.Contains(DumpSection.Dependencies)) Dependencies(image, facts, json);
-            if (sections.Contains(DumpSection.Signature)) FileSignature(facts, json);
-            if (sections.Contains(DumpSection.Disassembly)) Disassemble(image, facts, json);
-            json.WriteEndObject();
-        }
+        using (var json = new Utf8JsonWriter(buffer, Options)) write(json);
         output.Write(Encoding.UTF8.GetString(buffer.WrittenSpan));
         output.Write('\n');
     }
@@ -80,7 +88,7 @@ internal static class JsonDump
             SectionEntry e = directory[i];
             json.WriteStartObject();
             json.WriteNumber("index", i);
-            json.WriteString("kind", CacheImage.KindName(e.Kind));
+            json.WriteString("kind", SectionKinds.Name(e.Kind));
             Names(json, "flags", FlagNames<SectionFlags>(e.Flags));
             json.WriteNumber("offset", e.Offset);
             json.WriteNumber("size", e.Size);
@@ -136,11 +144,11 @@ internal static class JsonDump
         json.WriteEndArray();
     }
 
-    private static void Symbols(CacheImage image, ImageFacts facts, Utf8JsonWriter json)
+    private static void Symbols(CacheImage image, ImageFacts facts, DumpFilter filter, Utf8JsonWriter json)
     {
         ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
         json.WriteStartArray("symbols");
-        for (int i = 0; i < symbols.Length; i++)
+        foreach (int i in filter.Symbols(image))
         {
             SymbolRecord s = symbols[i];
             json.WriteStartObject();
@@ -156,11 +164,11 @@ internal static class JsonDump
         json.WriteEndArray();
     }
 
-    private static void Functions(CacheImage image, ImageFacts facts, Utf8JsonWriter json)
+    private static void Functions(CacheImage image, ImageFacts facts, DumpFilter filter, Utf8JsonWriter json)
     {
         ReadOnlySpan<FunctionRecord> functions = image.Functions;
         json.WriteStartArray("functions");
-        for (int i = 0; i < functions.Length; i++)
+        foreach (int i in filter.Functions(image))
         {
             FunctionRecord f = functions[i];
             json.WriteStartObject();
@@ -179,11 +187,11 @@ internal static class JsonDump
         json.WriteEndArray();
     }
 
-    private static void DataObjects(CacheImage image, ImageFacts facts, Utf8JsonWriter json)
+    private static void DataObjects(CacheImage image, ImageFacts facts, DumpFilter filter, Utf8JsonWriter json)
     {
         ReadOnlySpan<DataObjectRecord> data = image.DataObjects;
         json.WriteStartArray("dataObjects");
-        for (int i = 0; i < data.Length; i++)
+        foreach (int i in filter.DataObjects(image))
         {
             DataObjectRecord d = data[i];
             json.WriteStartObject();
@@ -205,12 +213,12 @@ internal static class JsonDump
         json.WriteEndArray();
     }
 
-    private static void Relocations(CacheImage image, ImageFacts facts, Utf8JsonWriter json)
+    private static void Relocations(CacheImage image, ImageFacts facts, DumpFilter filter, Utf8JsonWriter json)
     {
         json.WriteStartArray("relocations");
         bool open = false;
         (bool IsFunction, int Index) owner = default;
-        foreach (OwnedRelocation o in facts.RelocationsByOwner())
+        foreach (OwnedRelocation o in facts.RelocationsByOwner(filter))
         {
             if (!open || owner != (o.OwnerIsFunction, o.OwnerIndex))
             {
@@ -245,11 +253,11 @@ internal static class JsonDump
         json.WriteEndArray();
     }
 
-    private static void Dependencies(CacheImage image, ImageFacts facts, Utf8JsonWriter json)
+    private static void Dependencies(CacheImage image, ImageFacts facts, DumpFilter filter, Utf8JsonWriter json)
     {
         ReadOnlySpan<DependencyRecord> dependencies = image.Dependencies;
         json.WriteStartArray("dependencies");
-        for (int i = 0; i < dependencies.Length; i++)
+        foreach (int i in facts.DependenciesOf(filter))
         {
             DependencyRecord d = dependencies[i];
             json.WriteStartObject();
@@ -280,11 +288,11 @@ internal static class JsonDump
         json.WriteEndObject();
     }
 
-    private static void Disassemble(CacheImage image, ImageFacts facts, Utf8JsonWriter json)
+    private static void Disassemble(CacheImage image, ImageFacts facts, DumpFilter filter, Utf8JsonWriter json)
     {
         var disassembly = new Disassembly(image);
         json.WriteStartArray("disassembly");
-        for (int i = 0; i < image.Functions.Length; i++)
+        foreach (int i in filter.Functions(image))
         {
             json.WriteStartObject();
             json.WriteString("function", facts.FunctionName(i));

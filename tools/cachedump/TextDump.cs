@@ -12,8 +12,9 @@ namespace AotCache.Tools.CacheDump;
 /// </summary>
 internal static class TextDump
 {
-    public static void Write(CacheImage image, string fileName, IReadOnlySet<DumpSection> sections, TextWriter output)
+    public static void Write(CacheImage image, string fileName, IReadOnlySet<DumpSection> sections, TextWriter output, DumpFilter? filter = null)
     {
+        filter ??= DumpFilter.All;
         var facts = new ImageFacts(image);
         var w = new Writer(output);
         w.Line($"File: {Printable(fileName)}");
@@ -21,13 +22,13 @@ internal static class TextDump
         if (sections.Contains(DumpSection.Sections)) Sections(image, w);
         if (sections.Contains(DumpSection.Fingerprint)) Fingerprint(image, w);
         if (sections.Contains(DumpSection.Declarations)) Declarations(image, w);
-        if (sections.Contains(DumpSection.Symbols)) Symbols(image, facts, w);
-        if (sections.Contains(DumpSection.Functions)) Functions(image, facts, w);
-        if (sections.Contains(DumpSection.Data)) DataObjects(image, facts, w);
-        if (sections.Contains(DumpSection.Relocations)) Relocations(image, facts, w);
-        if (sections.Contains(DumpSection.Dependencies)) Dependencies(image, facts, w);
+        if (sections.Contains(DumpSection.Symbols)) Symbols(image, facts, filter, w);
+        if (sections.Contains(DumpSection.Functions)) Functions(image, facts, filter, w);
+        if (sections.Contains(DumpSection.Data)) DataObjects(image, facts, filter, w);
+        if (sections.Contains(DumpSection.Relocations)) Relocations(image, facts, filter, w);
+        if (sections.Contains(DumpSection.Dependencies)) Dependencies(image, facts, filter, w);
         if (sections.Contains(DumpSection.Signature)) FileSignature(facts, w);
-        if (sections.Contains(DumpSection.Disassembly)) Disassemble(image, facts, w);
+        if (sections.Contains(DumpSection.Disassembly)) Disassemble(image, facts, filter, w);
     }
 
     private static void Header(CacheImage image, Writer w)
@@ -62,7 +63,7 @@ internal static class TextDump
         for (int i = 0; i < directory.Length; i++)
         {
             SectionEntry e = directory[i];
-            table.Add(Num(i), CacheImage.KindName(e.Kind), e.Flags == 0 ? "-" : string.Join(", ", FlagNames<SectionFlags>(e.Flags)),
+            table.Add(Num(i), SectionKinds.Name(e.Kind), e.Flags == 0 ? "-" : string.Join(", ", FlagNames<SectionFlags>(e.Flags)),
                 $"0x{e.Offset:x8}", Num(e.Size), Num(e.Alignment), Hex64(e.Checksum));
         }
         table.WriteTo(w.Output);
@@ -98,12 +99,13 @@ internal static class TextDump
         table.WriteTo(w.Output);
     }
 
-    private static void Symbols(CacheImage image, ImageFacts facts, Writer w)
+    private static void Symbols(CacheImage image, ImageFacts facts, DumpFilter filter, Writer w)
     {
         ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
-        w.Title($"Symbols ({symbols.Length})");
+        int[] kept = [.. filter.Symbols(image)];
+        w.Title($"Symbols ({Count(kept.Length, symbols.Length, filter)})");
         var table = new TextTable(">Index", "Name", "Kind", "Linkage", "Declaration", "Definition");
-        for (int i = 0; i < symbols.Length; i++)
+        foreach (int i in kept)
         {
             SymbolRecord s = symbols[i];
             string declaration = s.Declaration == FormatConstants.NoIndex ? "-" : $"{s.Declaration}: {facts.DeclarationText(s)}";
@@ -114,12 +116,13 @@ internal static class TextDump
         table.WriteTo(w.Output);
     }
 
-    private static void Functions(CacheImage image, ImageFacts facts, Writer w)
+    private static void Functions(CacheImage image, ImageFacts facts, DumpFilter filter, Writer w)
     {
         ReadOnlySpan<FunctionRecord> functions = image.Functions;
-        w.Title($"Functions ({functions.Length})");
+        int[] kept = [.. filter.Functions(image)];
+        w.Title($"Functions ({Count(kept.Length, functions.Length, filter)})");
         var table = new TextTable(">Index", "Name", ">Code offset", ">Size", ">Align", "CPU features", "Content hash", "Relocations");
-        for (int i = 0; i < functions.Length; i++)
+        foreach (int i in kept)
         {
             FunctionRecord f = functions[i];
             table.Add(Num(i), Printable(facts.FunctionName(i)), $"0x{f.CodeOffset:x8}", Num(f.CodeSize), Num(f.Alignment),
@@ -128,13 +131,14 @@ internal static class TextDump
         table.WriteTo(w.Output);
     }
 
-    private static void DataObjects(CacheImage image, ImageFacts facts, Writer w)
+    private static void DataObjects(CacheImage image, ImageFacts facts, DumpFilter filter, Writer w)
     {
         ReadOnlySpan<DataObjectRecord> data = image.DataObjects;
-        w.Title($"Data objects ({data.Length})");
-        if (data.IsEmpty) { w.Line("  (none)"); return; }
+        int[] kept = [.. filter.DataObjects(image)];
+        w.Title($"Data objects ({Count(kept.Length, data.Length, filter)})");
+        if (kept.Length == 0) { w.Line("  (none)"); return; }
         var table = new TextTable(">Index", "Name", "Kind", ">Offset", ">Size", ">Align", "Content hash", "Relocations", "Initial bytes");
-        for (int i = 0; i < data.Length; i++)
+        foreach (int i in kept)
         {
             DataObjectRecord d = data[i];
             table.Add(Num(i), Printable(facts.DataName(i)), EnumName(d.Kind), $"0x{d.Offset:x8}", Num(d.Size), Num(d.Alignment),
@@ -143,12 +147,13 @@ internal static class TextDump
         table.WriteTo(w.Output);
     }
 
-    private static void Relocations(CacheImage image, ImageFacts facts, Writer w)
+    private static void Relocations(CacheImage image, ImageFacts facts, DumpFilter filter, Writer w)
     {
-        w.Title($"Relocations ({image.Relocations.Length})");
-        if (image.Relocations.IsEmpty) { w.Line("  (none)"); return; }
+        OwnedRelocation[] kept = [.. facts.RelocationsByOwner(filter)];
+        w.Title($"Relocations ({Count(kept.Length, image.Relocations.Length, filter)})");
+        if (kept.Length == 0) { w.Line("  (none)"); return; }
         var table = new TextTable("Owner", ">Index", ">Offset", "Kind", "Target", ">Addend", "Expected signature", "Note");
-        foreach (OwnedRelocation o in facts.RelocationsByOwner())
+        foreach (OwnedRelocation o in kept)
         {
             RelocationRecord r = o.Record;
             string note = facts.IsStale(o.Index, out string expected, out string actual)
@@ -161,13 +166,14 @@ internal static class TextDump
         table.WriteTo(w.Output);
     }
 
-    private static void Dependencies(CacheImage image, ImageFacts facts, Writer w)
+    private static void Dependencies(CacheImage image, ImageFacts facts, DumpFilter filter, Writer w)
     {
         ReadOnlySpan<DependencyRecord> dependencies = image.Dependencies;
-        w.Title($"Dependencies ({dependencies.Length})");
-        if (dependencies.IsEmpty) { w.Line("  (none)"); return; }
+        int[] kept = [.. facts.DependenciesOf(filter)];
+        w.Title($"Dependencies ({Count(kept.Length, dependencies.Length, filter)})");
+        if (kept.Length == 0) { w.Line("  (none)"); return; }
         var table = new TextTable(">Index", "Function", "Kind", "Target", "Expected content hash", "Note");
-        for (int i = 0; i < dependencies.Length; i++)
+        foreach (int i in kept)
         {
             DependencyRecord d = dependencies[i];
             string note = facts.IsStaleDependency(i, out string reason) ? $"STALE: {reason}" : "";
@@ -186,11 +192,11 @@ internal static class TextDump
         w.Line($"  Signature: {Convert.ToHexStringLower(((ReadOnlySpan<byte>)s.Signature)[..(int)s.SignatureLength])}");
     }
 
-    private static void Disassemble(CacheImage image, ImageFacts facts, Writer w)
+    private static void Disassemble(CacheImage image, ImageFacts facts, DumpFilter filter, Writer w)
     {
         w.Title("Disassembly");
         var disassembly = new Disassembly(image);
-        for (int i = 0; i < image.Functions.Length; i++)
+        foreach (int i in filter.Functions(image))
         {
             FunctionRecord f = image.Functions[i];
             w.Line("");
@@ -205,6 +211,9 @@ internal static class TextDump
             }
         }
     }
+
+    /// <summary>A table's row count: <c>3</c>, or <c>1 of 10002</c> when a filter left rows out.</summary>
+    private static string Count(int kept, int total, DumpFilter filter) => filter.IsAll ? Num(total) : $"{kept} of {total}";
 
     private static string Num(long value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -23,7 +23,7 @@ internal static class Commands
         }
         catch (CompileErrorException e)
         {
-            Report(e, stderr);
+            Report(e, stderr, built: false);
             return Program.ExitCompileError;
         }
     }
@@ -31,17 +31,19 @@ internal static class Commands
     public static int Build(BuildRequest request, TextWriter stdout, TextWriter stderr, bool interactive) =>
         BuildAndVerify(request, new HostLibrary(stdout), stderr, interactive, requireMain: false, out _, out _);
 
-    public static int Run(BuildRequest request, bool watch, TextWriter stdout, TextWriter stderr, bool interactive)
+    public static int Run(BuildRequest request, bool watch, TextWriter stdout, TextWriter stderr, bool interactive, bool lazy = false)
     {
+        if (lazy && watch) throw new UsageException("--lazy and --watch cannot be combined: --watch recompiles what changed as you save");
         var host = new HostLibrary(stdout);
-        int status = BuildAndVerify(request, host, stderr, interactive, requireMain: true, out ProgramAnalysis? analysis, out BuildResult? build, needAnalysis: watch);
+        int status = BuildAndVerify(request, host, stderr, interactive, requireMain: true, out ProgramAnalysis? analysis, out BuildResult? build,
+            needAnalysis: watch || lazy, deferStale: lazy);
         if (status != Program.ExitOk) return status;
         if (watch) return WatchSession.RunLoop(request, analysis!, build!, host, stdout, stderr);
         var clock = Stopwatch.StartNew();
         LoadedModule module;
         try
         {
-            module = ProgramRunner.Load(build!.CachePath, host);
+            module = lazy ? ProgramRunner.LoadLazily(build!.CachePath, host, analysis!) : ProgramRunner.Load(build!.CachePath, host);
         }
         catch (AotCacheException e)
         {
@@ -50,12 +52,15 @@ internal static class Commands
         }
         using (module)
         {
-            if (!request.Quiet) stderr.WriteLine($"load: {module.Image.Functions.Length} functions mapped and linked in {clock.Elapsed.TotalMilliseconds:F2} ms");
+            if (!request.Quiet) stderr.WriteLine($"load: {module.Image.Functions.Length} functions mapped and linked in {clock.Elapsed.TotalMilliseconds:F2} ms" +
+                (lazy ? $" (lenient: {build.Deferred} stale function{(build.Deferred == 1 ? "" : "s")} compiled on their first call)" : ""));
             try
             {
                 long result = ProgramRunner.RunMain(module);
                 stdout.Flush();
-                return (int)(result & 0xFF);
+                // main's result is printed, never made the exit code: it would collide with the tool's own codes (1-4).
+                stderr.WriteLine($"main returned {result}");
+                return Program.ExitOk;
             }
             catch (AotCacheException e)
             {
@@ -63,13 +68,27 @@ internal static class Commands
                 stderr.WriteLine($"error: {e.Message}");
                 return Program.ExitLoadFailed;
             }
+            finally
+            {
+                if (lazy && !request.Quiet) stderr.WriteLine(LazySummary(build, module.CompiledOnCall));
+            }
         }
+    }
+
+    /// <summary><c>lazy: compiled on call 1 of 2 deferred: used; never called: unused</c>.</summary>
+    internal static string LazySummary(BuildResult build, IReadOnlyCollection<string> compiledOnCall)
+    {
+        var deferred = build.Named(FunctionOutcome.Deferred).ToList();
+        var notCalled = deferred.Where(n => !compiledOnCall.Contains(n)).ToList();
+        return $"lazy: compiled on call {compiledOnCall.Count} of {deferred.Count} deferred" +
+            (compiledOnCall.Count > 0 ? $": {string.Join(", ", compiledOnCall)}" : "") +
+            (notCalled.Count > 0 ? $"; never called, not compiled: {string.Join(", ", notCalled)}" : "");
     }
 
     /// <summary>Builds (incrementally when the cache allows), and with <c>--verify-cache</c> verifies; prints diagnostics,
     /// warnings and the summary. Verification and watching need the whole program analyzed, so they take the full path.</summary>
     public static int BuildAndVerify(BuildRequest request, HostLibrary host, TextWriter stderr, bool interactive, bool requireMain,
-        out ProgramAnalysis? analysis, out BuildResult? build, bool needAnalysis = false)
+        out ProgramAnalysis? analysis, out BuildResult? build, bool needAnalysis = false, bool deferStale = false)
     {
         analysis = null;
         build = null;
@@ -87,6 +106,7 @@ internal static class Commands
             Progress = progress,
             AllowIncremental = !request.Verify && !needAnalysis,
             Remote = remote,
+            DeferStale = deferStale,
         };
         try
         {
@@ -94,7 +114,7 @@ internal static class Commands
         }
         catch (CompileErrorException e)
         {
-            Report(e, stderr);
+            Report(e, stderr, built: true);
             return Program.ExitCompileError;
         }
         catch (IOException e)
@@ -114,7 +134,7 @@ internal static class Commands
             stderr.WriteLine(build.Summary());
             if (remote is not null) stderr.WriteLine(remote.Summary(build.Reused, build.Compiled + build.StaleRecompiled));
             foreach (FunctionReport f in build.Changed.Take(20))
-                stderr.WriteLine($"  {f.Outcome switch { FunctionOutcome.Compiled => "compiled", FunctionOutcome.Fetched => "fetched ", _ => "stale   " }} {f.Name}: {f.Reason}");
+                stderr.WriteLine($"  {f.Outcome switch { FunctionOutcome.Compiled => "compiled", FunctionOutcome.Fetched => "fetched ", FunctionOutcome.Deferred => "deferred", _ => "stale   " }} {f.Name}: {f.Reason}");
             if (build.Changed.Count > 20) stderr.WriteLine($"  ... and {build.Changed.Count - 20} more");
         }
         if (!request.Verify) return Program.ExitOk;
@@ -158,10 +178,13 @@ internal static class Commands
         }
     }
 
-    internal static void Report(CompileErrorException e, TextWriter stderr)
+    /// <summary>The diagnostics, then a count; <paramref name="built"/>: the command was to build (<c>build</c>, <c>run</c>), so
+    /// the count says nothing was (<c>check</c> builds nothing anyway).</summary>
+    internal static void Report(CompileErrorException e, TextWriter stderr, bool built)
     {
         foreach (Diagnostic d in e.Diagnostics.Take(50)) stderr.WriteLine(d);
         if (e.Diagnostics.Count > 50) stderr.WriteLine($"... and {e.Diagnostics.Count - 50} more errors");
-        stderr.WriteLine($"{e.Diagnostics.Count} error{(e.Diagnostics.Count == 1 ? "" : "s")}; nothing was built");
+        string count = $"{e.Diagnostics.Count} error{(e.Diagnostics.Count == 1 ? "" : "s")}";
+        stderr.WriteLine(built ? $"{count}; nothing was built" : $"check: {count}");
     }
 }

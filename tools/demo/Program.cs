@@ -12,11 +12,23 @@ namespace AotCache.Demo;
 /// </summary>
 public static class Program
 {
+    /// <summary>Done: built, checked, generated, or run (whatever <c>main</c> returned: its result is printed as
+    /// <c>main returned N</c> on standard error, never used as the exit code, so it cannot pass for one of the codes below).</summary>
     public const int ExitOk = 0;
+    /// <summary>The program has compile errors.</summary>
     public const int ExitCompileError = 1;
+    /// <summary>A bad command line, or a file or cache directory that cannot be read or written.</summary>
     public const int ExitUsage = 2;
+    /// <summary><c>--verify-cache</c> found a reused function whose bytes differ from a fresh compile.</summary>
     public const int ExitVerifyFailed = 3;
+    /// <summary>The cache cannot be loaded, or a call was refused while the program ran.</summary>
     public const int ExitLoadFailed = 4;
+
+    /// <summary>The exit codes, as <c>--help</c> lists them.</summary>
+    public const string ExitCodes =
+        "Exit codes: 0 done (run: main's result is printed as 'main returned N' on standard error, not used as the exit code); " +
+        "1 compile errors; 2 bad command line or unreadable file; 3 --verify-cache found a difference; 4 the cache cannot be " +
+        "loaded or a call was refused at run time.";
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error, interactive: !Console.IsErrorRedirected, Environment.GetEnvironmentVariable);
 
@@ -35,6 +47,11 @@ public static class Program
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print no build summary" };
         var watch = new Option<bool>("--watch") { Description = "Keep running: on every save, hot-swap the changed functions into the running program and run main again" };
+        var lazy = new Option<bool>("--lazy")
+        {
+            Description = "Do not recompile functions made stale by a changed declaration they use: load the cache leniently and " +
+                "compile each of them on its first call (never, if it is not called); the summary names those compiled on call",
+        };
         // Test and exploration switches, hidden from --help.
         var omit = new Option<string[]>("--key-omit") { Hidden = true, Description = "Leave an input out of the cache keys (tests of --verify-cache)" };
         var importCalls = new Option<ImportCallStyle>("--import-calls") { Hidden = true, DefaultValueFactory = _ => ImportCallStyle.Thunk };
@@ -73,6 +90,7 @@ public static class Program
                 c.Options.Add(o);
         }
         run.Options.Add(watch);
+        run.Options.Add(lazy);
 
         var check = new Command("check", "Parse and type-check a program; print its errors");
         check.Arguments.Add(file);
@@ -85,7 +103,7 @@ public static class Program
         var generate = new Command("generate", "Write a program of many functions (each calls a few others and a host function)");
         foreach (Option o in new Option[] { functions, seed, output, edit, probe }) generate.Options.Add(o);
 
-        var root = new RootCommand("Nib, a small language JIT-compiled to x86-64 through an AotCache cache. With no command: a tour.");
+        var root = new RootCommand("Nib, a small language JIT-compiled to x86-64 through an AotCache cache. With no command: a tour. " + ExitCodes);
         root.Subcommands.Add(run);
         root.Subcommands.Add(build);
         root.Subcommands.Add(check);
@@ -97,7 +115,7 @@ public static class Program
             Remote.RemoteSettings.From(p.GetValue(remoteCache), p.GetValue(remoteKey), p.GetValue(remoteReadOnly), p.GetValue(remoteConnect),
                 p.GetValue(remoteCommand), p.GetValue(noRemote), environment));
 
-        run.SetAction(p => Commands.Run(Request(p), p.GetValue(watch), stdout, stderr, interactive));
+        run.SetAction(p => Commands.Run(Request(p), p.GetValue(watch), stdout, stderr, interactive, p.GetValue(lazy)));
         build.SetAction(p => Commands.Build(Request(p), stdout, stderr, interactive));
         check.SetAction(p => Commands.Check(p.GetValue(file)!, stdout, stderr));
         generate.SetAction(p => Commands.Generate(new Generator.GeneratorOptions(p.GetValue(functions), p.GetValue(seed), p.GetValue(edit), p.GetValue(probe)),

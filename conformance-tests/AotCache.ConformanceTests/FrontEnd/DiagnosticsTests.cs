@@ -86,7 +86,7 @@ public sealed class DiagnosticsTests
             var (exit, _, err) = Nib.Cli("check", path);
             Assert.Equal(AotCache.Demo.Program.ExitCompileError, exit);
             Assert.Contains("bad.nib:2:12: error: in 'main': unknown name 'y'", err);
-            Assert.Contains("1 error; nothing was built", err);
+            Assert.EndsWith("check: 1 error\n", err.ReplaceLineEndings("\n")); // check builds nothing, so does not say so
         }
         finally
         {

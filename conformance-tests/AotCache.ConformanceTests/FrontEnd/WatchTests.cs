@@ -107,6 +107,118 @@ public sealed class WatchTests : IDisposable
     }
 
     [Fact]
+    public void A_bad_save_is_reported_once_not_on_every_look_at_the_file()
+    {
+        string bad = Version1.Replace("return x + 1;", "return x + 1.5;");
+        WatchUpdate first = Save(bad);
+        Assert.False(first.Applied);
+
+        // The file is unchanged since that look: nothing to report, though the last applied text differs from it.
+        Assert.Null(_session.Poll());
+        Assert.Null(_session.Poll());
+
+        // Back to the applied text: that is a change from the last text seen, and it applies (nothing to swap).
+        WatchUpdate back = Save(Version1);
+        Assert.True(back.Applied, back.ToString());
+        Assert.Empty(back.Redefined);
+    }
+
+    /// <summary>The loop itself, as <c>run --watch</c> runs it: saves are noticed by the file-system watcher, a bad save
+    /// prints its diagnostics once, a good one is swapped in and main runs again. Every step waits for a printed line,
+    /// never for a time.</summary>
+    [Fact]
+    public void The_watch_loop_reports_a_bad_save_once_and_applies_the_next_good_one()
+    {
+        var errors = new LineWaiter();
+        var output = new LineWaiter();
+        var request = new BuildRequest(new FileInfo(_path), new DirectoryInfo(Path.Combine(_directory, "cache")), Quiet: true,
+            Verify: false, VerifyAmount: null, VerifySeed: null, KeyInputs.All, CodegenSettings.Default);
+        var host = new HostLibrary(output);
+        var analysis = ProgramAnalysis.Analyze(new SourceText(_path, Version1), host);
+        BuildResult build = BuildEngine.Build(analysis, new BuildOptions { CacheDirectory = request.CacheDirectoryPath });
+        using var stop = new CancellationTokenSource();
+        int exit = -1;
+        var loop = new Thread(() => exit = WatchSession.RunLoop(request, analysis, build, host, output, errors, stop.Token));
+        loop.Start();
+        try
+        {
+            errors.WaitFor("watching ");
+            Assert.Contains("watch: main returned 1", errors.Text);
+            Replace(Version1.Replace("return x + 1;", "return x + 1.5;"));
+            errors.WaitFor("watch: not applied: 1 error");
+            Replace(Version1.Replace("return x + 1;", "return x + 5;"));
+            errors.WaitFor("watch: main returned 2");
+        }
+        finally
+        {
+            stop.Cancel();
+            loop.Join();
+        }
+        Assert.Equal(AotCache.Demo.Program.ExitOk, exit);
+        string text = errors.Text;
+        Assert.Equal(1, Count(text, "watch: not applied"));
+        Assert.Equal(1, Count(text, "'+' needs operands of one type"));
+        Assert.Equal(1, Count(text, "watch: hot-swapped 1 redefined, 0 added, 0 removed"));
+        Assert.Contains("12\n20\n", output.Text); // step(step(10)) with +1, then with +5
+    }
+
+    /// <summary>Saves as editors do: a new file renamed over the old, so the watcher never sees half a file.</summary>
+    private void Replace(string text)
+    {
+        string temporary = _path + ".tmp";
+        File.WriteAllText(temporary, text);
+        File.Move(temporary, _path, overwrite: true);
+    }
+
+    private static int Count(string text, string part)
+    {
+        int count = 0;
+        for (int at = text.IndexOf(part, StringComparison.Ordinal); at >= 0; at = text.IndexOf(part, at + part.Length, StringComparison.Ordinal)) count++;
+        return count;
+    }
+
+    /// <summary>A writer that others can wait on until a line containing some text has been written.</summary>
+    private sealed class LineWaiter : TextWriter
+    {
+        private readonly System.Text.StringBuilder _text = new();
+
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public string Text
+        {
+            get { lock (_text) return _text.ToString(); }
+        }
+
+        public override void Write(char value)
+        {
+            lock (_text)
+            {
+                _text.Append(value);
+                Monitor.PulseAll(_text);
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            lock (_text)
+            {
+                _text.Append(value);
+                Monitor.PulseAll(_text);
+            }
+        }
+
+        /// <summary>Waits until <paramref name="part"/> has been written. The limit only keeps a broken loop from hanging the
+        /// run; nothing here depends on how long a step takes.</summary>
+        public void WaitFor(string part)
+        {
+            lock (_text)
+                while (!_text.ToString().Contains(part, StringComparison.Ordinal))
+                    if (!Monitor.Wait(_text, TimeSpan.FromMinutes(5)))
+                        throw new Xunit.Sdk.XunitException($"never printed '{part}'; printed:\n{_text}");
+        }
+    }
+
+    [Fact]
     public void Added_and_removed_functions_are_swapped_in_and_out()
     {
         WatchUpdate added = Save(Version1.Replace("fn main() -> i64 {", "fn triple(x: i64) -> i64 { return step(step(step(x))); }\nfn main() -> i64 {")

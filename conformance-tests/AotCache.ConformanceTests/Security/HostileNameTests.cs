@@ -127,18 +127,22 @@ public sealed class HostileNameTests : IDisposable
         (int dumpExit, string dump, _) = Run(path, "--no-disasm");
         (int strictExit, string strict, _) = Run(path, "--verify", "--strict");
 
-        Assert.Equal(CacheDumpCommand.ExitOk, verifyExit);
+        // The module has a stale caller: one STALE verdict, then one line per reason, none of which a name can forge.
+        Assert.Equal(CacheDumpCommand.ExitStale, verifyExit);
         Assert.Equal("", verifyErrors);
-        string line = Assert.Single(verify.TrimEnd('\n').Split('\n'));
-        Assert.StartsWith(@"OK: " + path.Replace("\n", @"\n").Replace("\u001b", @"\u001b") + " is a valid", line);
-        AssertPrintable(line);
+        string[] verifyLines = verify.TrimEnd('\n').Split('\n');
+        Assert.StartsWith(@"STALE: " + path.Replace("\n", @"\n").Replace("\u001b", @"\u001b") + " is a valid", verifyLines[0]);
+        Assert.All(verifyLines.Skip(1), l => Assert.StartsWith("  ", l));
+        Assert.DoesNotContain(verifyLines, l => l.StartsWith("OK:", StringComparison.Ordinal));
+        foreach (string line in verifyLines) AssertPrintable(line);
         Assert.Equal(CacheDumpCommand.ExitOk, dumpExit);
         foreach (string dumpLine in dump.TrimEnd('\n').Split('\n')) AssertPrintable(dumpLine);
         Assert.DoesNotContain(dump.Split('\n'), l => l.StartsWith("OK:", StringComparison.Ordinal));
         Assert.Contains(@"caller\nOK: forged line\r", dump);
-        Assert.Equal(CacheDumpCommand.ExitStrictFindings, strictExit);
+        Assert.Equal(CacheDumpCommand.ExitStale, strictExit); // stale before SHOULD-level findings
         foreach (string strictLine in strict.TrimEnd('\n').Split('\n')) AssertPrintable(strictLine);
-        Assert.Single(strict.Split('\n'), l => l.StartsWith("OK:", StringComparison.Ordinal));
+        Assert.Single(strict.Split('\n'), l => l.StartsWith("STALE:", StringComparison.Ordinal));
+        Assert.Contains("SHOULD-level finding", strict);
     }
 
     private static (int Exit, string Output, string Errors) Run(params string[] args)

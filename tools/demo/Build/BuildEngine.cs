@@ -25,6 +25,12 @@ public sealed record BuildOptions
     /// <summary>Reports the compile step's progress.</summary>
     public IProgress<BuildProgress>? Progress { get; init; }
 
+    /// <summary><c>run --lazy</c>: functions that are stale only because a declaration they use changed (their own source did
+    /// not) are carried into the cache as they are, still stale, instead of recompiled (<see cref="FunctionOutcome.Deferred"/>);
+    /// a lenient load compiles them on their first call. The index then records no source hash, so the next build
+    /// checks every function again. Takes the full path.</summary>
+    public bool DeferStale { get; init; }
+
     /// <summary>False forces the full path (for tests comparing the two).</summary>
     public bool AllowIncremental { get; init; } = true;
 
@@ -82,10 +88,10 @@ public static class BuildEngine
         string path = CachePathOf(file.Path, options.CacheDirectory);
         using CacheImage? previous = OpenPrevious(path, warnings);
         NibIndex? index = previous is null ? null : NibIndex.Read(previous);
-        if (options.AllowIncremental && previous is not null && index is not null
+        if (options.AllowIncremental && !options.DeferStale && previous is not null && index is not null
             && IncrementalBuild.TryBuild(file, options, previous, index, path, requireMain, warnings) is { } incremental)
             return (incremental, null);
-        ProgramAnalysis analysis = ProgramAnalysis.Analyze(file.Text, host, options.Codegen, options.KeyInputs);
+        ProgramAnalysis analysis = ProgramAnalysis.Analyze(file.Text, host, options.Codegen, options.KeyInputs, options.Progress);
         if (requireMain) ProgramRunner.CheckMain(analysis);
         return (BuildFull(analysis, options, previous, index, path, warnings, clock.Elapsed), analysis);
     }
@@ -117,9 +123,18 @@ public static class BuildEngine
             AnalyzedFunction f = analysis.Functions[k];
             int old = previous?.FindFunction(f.Name) ?? -1;
             reuse[k] = old >= 0 && previous!.Functions[old].ContentHash == f.Key && CanCarry(previous, old, analysis.Table) ? old : -1;
-            if (reuse[k] < 0) changed.Add(Classify(f.Name, f.Bound.References, f.TokenHash, previous, old, index, analysis.Table));
+            if (reuse[k] >= 0) continue;
+            FunctionReport report = Classify(f.Name, f.Bound.References, f.TokenHash, previous, old, index, analysis.Table);
+            if (options.DeferStale && report.Outcome == FunctionOutcome.StaleRecompiled && CanCarry(previous!, old, analysis.Table))
+            {
+                reuse[k] = old; // carried still stale: the lenient loader compiles it if it is called
+                report = report with { Outcome = FunctionOutcome.Deferred };
+            }
+            changed.Add(report);
         }
         int reused = analysis.Functions.Count - changed.Count;
+        // A cache holding stale bodies must not look up to date to the next build's "same source" shortcuts.
+        if (changed.Any(c => c.Outcome == FunctionOutcome.Deferred)) sourceHash = 0;
 
         // Nothing changed at all: same source bytes, same settings, and every body current.
         if (index is not null && changed.Count == 0 && index.SourceHash == sourceHash && previous!.Functions.Length == analysis.Functions.Count
@@ -193,11 +208,11 @@ public static class BuildEngine
         if (previous is null) return new FunctionReport(name, FunctionOutcome.Compiled, "no usable cache");
         if (old < 0) return new FunctionReport(name, FunctionOutcome.Compiled, "new function");
         if (index is null || index.TokenHash(old) != tokenHash) return new FunctionReport(name, FunctionOutcome.Compiled, "source changed");
-        return new FunctionReport(name, FunctionOutcome.StaleRecompiled, StaleReason(references, previous, index, declarations));
+        return new FunctionReport(name, FunctionOutcome.StaleRecompiled, StaleReason(references, previous, old, index, declarations));
     }
 
     /// <summary>Names the changed declaration that made an unedited function stale.</summary>
-    private static string StaleReason(IReadOnlyList<string> references, CacheImage previous, NibIndex index, IDeclarations declarations)
+    private static string StaleReason(IReadOnlyList<string> references, CacheImage previous, int old, NibIndex index, IDeclarations declarations)
     {
         foreach (string name in references)
         {
@@ -214,6 +229,15 @@ public static class BuildEngine
             }
             else if (!index.TryGetGlobal(name, out IrType type, out bool writable) || type != now.GlobalType || writable != now.Writable)
                 return $"uses global '{name}', now declared {now.Describe()}";
+        }
+        // Nothing changed since the previous file, but its body there was already stale (carried by run --lazy).
+        foreach (RelocationRecord r in previous.RelocationsOf(previous.Functions[old]))
+        {
+            SymbolRecord target = previous.Symbols[(int)r.Target];
+            if (r.ExpectedSignatureHash == 0 || !RelocationRules.IsCallable(target.Kind)) continue;
+            if (previous.Declarations[(int)target.Declaration].SignatureHash != r.ExpectedSignatureHash)
+                return $"still stale from an earlier --lazy build: calls '{previous.SymbolName((int)r.Target)}' compiled against " +
+                    $"{StaleAnalysis.SignatureText(previous, r.ExpectedSignatureHash)}, now {previous.GetSignature((int)target.Declaration)}";
         }
         return "a declaration it uses changed";
     }

@@ -13,12 +13,19 @@ public enum FunctionOutcome
     /// <summary>Needed new code (new, edited, stale, or no usable local cache), and the remote cache had it: fetched,
     /// checked, and defined as it was compiled elsewhere, not compiled here.</summary>
     Fetched,
+    /// <summary><c>run --lazy</c>: stale like <see cref="StaleRecompiled"/>, but carried into the cache as it was (still
+    /// stale) instead of recompiled; the lenient loader compiles it on its first call, if it is called.</summary>
+    Deferred,
 }
 
 public sealed record FunctionReport(string Name, FunctionOutcome Outcome, string Reason);
 
-/// <summary>Progress of the compile step of a build.</summary>
-public readonly record struct BuildProgress(int Done, int Total);
+/// <summary>Progress of a step of a build: <c>analyzing</c> (parsing done, functions bound and keyed) or <c>compiling</c>.</summary>
+public readonly record struct BuildProgress(int Done, int Total, string Phase = BuildProgress.Compiling)
+{
+    public const string Analyzing = "analyzing";
+    public const string Compiling = "compiling";
+}
 
 /// <summary>What a build did: the functions it compiled and why, how many it reused, warnings about the cache,
 /// whether the file was written (and whether by editing the previous one in place), and timings.</summary>
@@ -43,6 +50,7 @@ public sealed record BuildResult(
     public int Compiled => Changed.Count(f => f.Outcome == FunctionOutcome.Compiled);
     public int StaleRecompiled => Changed.Count(f => f.Outcome == FunctionOutcome.StaleRecompiled);
     public int Fetched => Changed.Count(f => f.Outcome == FunctionOutcome.Fetched);
+    public int Deferred => Changed.Count(f => f.Outcome == FunctionOutcome.Deferred);
 
     /// <summary>Names of the compiled functions with this outcome, in source order.</summary>
     public IEnumerable<string> Named(FunctionOutcome outcome) =>
@@ -51,10 +59,20 @@ public sealed record BuildResult(
 
     /// <summary>One line: counts and times.</summary>
     public string Summary() =>
-        $"build: {Compiled} compiled, {StaleRecompiled} stale-recompiled, {Reused} reused{(Fetched > 0 ? $", {Fetched} fetched" : "")} " +
-        $"({(Incremental ? "incremental: " : "")}analyze {Ms(AnalyzeTime)}, compile {Ms(CompileTime)}, write {Ms(WriteTime)}{(Write is { } w ? $" ({Size(w.BytesWritten)} of {Size(w.Length)})" : CacheWritten ? "" : ", cache unchanged")})";
+        $"build: {Compiled} compiled, {StaleRecompiled} stale-recompiled, {Reused} reused{(Fetched > 0 ? $", {Fetched} fetched" : "")}" +
+        $"{(Deferred > 0 ? $", {Deferred} deferred (stale, compiled on call)" : "")} " +
+        $"({(Incremental ? "incremental: " : "")}analyze {Ms(AnalyzeTime)}, compile {Ms(CompileTime)}, write {Ms(WriteTime)}{(Write is { } w ? $" ({WriteText(w)})" : CacheWritten ? "" : ", cache unchanged")})";
 
-    private static string Size(long bytes) => bytes < 1 << 20 ? $"{bytes / 1024.0:F0} KiB" : $"{bytes / (1024.0 * 1024):F1} MiB";
+    /// <summary>What the write cost in bytes, said as it is: the pages rewritten in the spare of a file of some size, or a
+    /// fresh file and (first versions) its spare copy, each counted once.</summary>
+    public static string WriteText(Writer.SpareWriteResult w) =>
+        // More than the file: a first version, written and then copied into its spare (WriteReusingSpare).
+        w.BytesWritten > w.Length ? $"{Size(w.Length)} file + {Size(w.BytesWritten - w.Length)} spare copy"
+        : w.ReusedSpare ? $"{Size(w.BytesWritten)} of the {Size(w.Length)} file rewritten"
+        : $"{Size(w.Length)} file";
+
+    private static string Size(long bytes) =>
+        bytes < 1024 ? $"{bytes} B" : bytes < 1 << 20 ? $"{bytes / 1024.0:F0} KiB" : $"{bytes / (1024.0 * 1024):F1} MiB";
 
     private static string Ms(TimeSpan t) => $"{t.TotalMilliseconds:F1} ms";
 }

@@ -44,7 +44,8 @@ public sealed class ProgramAnalysis
     /// <summary>Below this many functions, binding on one thread is cheaper than sharing the work.</summary>
     private const int ParallelThreshold = 512;
 
-    public static ProgramAnalysis Analyze(SourceText source, HostLibrary? host, CodegenSettings? codegen = null, KeyInputs keyInputs = KeyInputs.All)
+    public static ProgramAnalysis Analyze(SourceText source, HostLibrary? host, CodegenSettings? codegen = null, KeyInputs keyInputs = KeyInputs.All,
+        IProgress<BuildProgress>? progress = null)
     {
         codegen ??= CodegenSettings.Default;
         var diagnostics = new List<Diagnostic>();
@@ -59,6 +60,8 @@ public sealed class ProgramAnalysis
         // and diagnostics are gathered in source order, as one pass would give them.
         var analyzed = new AnalyzedFunction?[bodies.Count];
         var errors = new List<Diagnostic>?[bodies.Count];
+        int done = 0;
+        progress?.Report(new BuildProgress(0, bodies.Count, BuildProgress.Analyzing)); // parsed: the rest is per function
         void AnalyzeOne(int i)
         {
             var found = new List<Diagnostic>();
@@ -68,6 +71,7 @@ public sealed class ProgramAnalysis
                 analyzed[i] = new AnalyzedFunction(bound, tokens, CacheKey.Of(tokens, bound.References, table, codegen, keyInputs));
             }
             if (found.Count > 0) errors[i] = found;
+            progress?.Report(new BuildProgress(Interlocked.Increment(ref done), bodies.Count, BuildProgress.Analyzing));
         }
         if (bodies.Count < ParallelThreshold || Environment.ProcessorCount == 1)
             for (int i = 0; i < bodies.Count; i++) AnalyzeOne(i);

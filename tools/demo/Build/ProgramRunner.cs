@@ -12,6 +12,22 @@ public static class ProgramRunner
     public static LoadedModule Load(string cachePath, HostLibrary host, LinkMode mode = LinkMode.Direct) =>
         LoadedModule.LoadFile(cachePath, Options(host, mode));
 
+    /// <summary><c>run --lazy</c>: loads a cache that may hold stale functions leniently [LOAD-5]; each stale function is
+    /// compiled from <paramref name="analysis"/> on its first call (<see cref="LoadOptions.CompileOnCall"/>) and the call
+    /// goes on; functions never called are never compiled. <see cref="LoadedModule.CompiledOnCall"/> names those compiled.</summary>
+    public static LoadedModule LoadLazily(string cachePath, HostLibrary host, ProgramAnalysis analysis)
+    {
+        var byName = analysis.Functions.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        return LoadedModule.LoadFile(cachePath, Options(host, LinkMode.Direct) with
+        {
+            StalePolicy = StalePolicy.Lenient,
+            // Runs inside module code: it compiles from the analysis (no calls into the module), once per function.
+            CompileOnCall = refused => byName.TryGetValue(refused.Name, out AnalyzedFunction? f)
+                ? analysis.Compile(f, new AotCache.Codegen.Ir.IrChecker(analysis.Module, checkBodies: false))
+                : null,
+        });
+    }
+
     /// <summary>Like <see cref="Load"/>, from a copy of the file in memory: a module that lives across builds must not
     /// keep the file mapped, or the builds could not reuse its inode as their spare (<see cref="Writer.AtomicFile.WriteReusingSpare"/>)
     /// and would write whole files.</summary>

@@ -42,6 +42,8 @@ public sealed class WatchSession : IDisposable
     private ProgramAnalysis _analysis;
     private string _cachePath;
     private LoadedModule _module;
+    /// <summary>The text of the last change seen, applied or not: a save with errors is reported once, not on every wake-up.</summary>
+    private string _lastSeen;
 
     public WatchSession(BuildRequest request, ProgramAnalysis analysis, BuildResult build, HostLibrary host)
     {
@@ -49,6 +51,7 @@ public sealed class WatchSession : IDisposable
         _host = host;
         _analysis = analysis;
         _cachePath = build.CachePath;
+        _lastSeen = analysis.Source.Text;
         _module = ProgramRunner.LoadCopy(_cachePath, host, LinkMode.HotSwappable);
     }
 
@@ -59,8 +62,9 @@ public sealed class WatchSession : IDisposable
 
     public long RunMain() => ProgramRunner.RunMain(_module);
 
-    /// <summary>Reads the watched file; if its text changed, applies the change. Null when nothing changed (or the
-    /// file could not be read this time, e.g. while an editor replaces it).</summary>
+    /// <summary>Reads the watched file; if its text differs from the last text seen (applied or not), applies it. Null when
+    /// nothing changed since the last look (or the file could not be read this time, e.g. while an editor replaces it):
+    /// so a save with errors is reported once, until the next save.</summary>
     public WatchUpdate? Poll()
     {
         string text;
@@ -72,7 +76,9 @@ public sealed class WatchSession : IDisposable
         {
             return null;
         }
-        return text == _analysis.Source.Text ? null : Apply(text);
+        if (text == _lastSeen) return null;
+        _lastSeen = text;
+        return Apply(text);
     }
 
     /// <summary>Applies new source text to the running program.</summary>
@@ -128,18 +134,34 @@ public sealed class WatchSession : IDisposable
 
     public void Dispose() => _module.Dispose();
 
-    /// <summary>The <c>--watch</c> loop: run main, then apply every change of the file and run main again, until Ctrl+C.</summary>
-    public static int RunLoop(BuildRequest request, ProgramAnalysis analysis, BuildResult build, HostLibrary host, TextWriter stdout, TextWriter stderr)
+    /// <summary>How long the loop waits for a file-system event before it looks at the file anyway: events can be lost
+    /// (a watcher's buffer overflows, a network file system sends none), and a look at an unchanged file costs one read.</summary>
+    private static readonly TimeSpan FallbackPoll = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The <c>--watch</c> loop: run main, then apply every change of the file and run main again, until Ctrl+C (or
+    /// <paramref name="stop"/>). Changes are noticed through a <see cref="FileSystemWatcher"/> on the file's directory
+    /// (writes in place, and editors' write-then-rename both count), with a slow poll as a fallback; where no watcher can
+    /// be made (e.g. the inotify limit is reached) it polls every 150 ms. The <c>watching …</c> line is printed once the
+    /// watcher is live: a save after it is seen. Each text is handled once (<see cref="Poll"/>).
+    /// </summary>
+    public static int RunLoop(BuildRequest request, ProgramAnalysis analysis, BuildResult build, HostLibrary host, TextWriter stdout, TextWriter stderr,
+        CancellationToken stop = default)
     {
         using var session = new WatchSession(request, analysis, build, host);
-        using var stop = new ManualResetEventSlim();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Set(); };
+        using var stopped = new ManualResetEventSlim();
+        using var changed = new AutoResetEvent(false);
+        using CancellationTokenRegistration onStop = stop.Register(stopped.Set);
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stopped.Set(); };
         Console.CancelKeyPress += onCancel;
+        using FileSystemWatcher? watcher = CreateWatcher(request.File, changed);
         try
         {
             RunAndReport(session, stdout, stderr);
-            stderr.WriteLine($"watching {session.Analysis.Source.Path}: save it to hot-swap the changed functions; Ctrl+C stops");
-            while (!stop.Wait(TimeSpan.FromMilliseconds(150)))
+            stderr.WriteLine($"watching {session.Analysis.Source.Path}{(watcher is null ? " (polling)" : "")}: save it to hot-swap the changed functions; Ctrl+C stops");
+            WaitHandle[] handles = [stopped.WaitHandle, changed];
+            TimeSpan wait = watcher is null ? TimeSpan.FromMilliseconds(150) : FallbackPoll;
+            while (WaitHandle.WaitAny(handles, wait) != 0)
             {
                 if (session.Poll() is not { } update) continue;
                 foreach (Diagnostic d in update.Errors) stderr.WriteLine(d);
@@ -151,6 +173,36 @@ public sealed class WatchSession : IDisposable
         finally
         {
             Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    /// <summary>A watcher that signals <paramref name="changed"/> on any event naming the file; null where none can be made.</summary>
+    private static FileSystemWatcher? CreateWatcher(FileInfo file, AutoResetEvent changed)
+    {
+        try
+        {
+            var watcher = new FileSystemWatcher(file.DirectoryName ?? ".")
+            {
+                NotifyFilter = NotifyFilters.FileName | NotifyFilters.LastWrite | NotifyFilters.Size,
+                IncludeSubdirectories = false,
+            };
+            void OnEvent(object? _, FileSystemEventArgs e)
+            {
+                if (string.Equals(e.Name, file.Name, StringComparison.Ordinal)) changed.Set();
+            }
+            watcher.Changed += OnEvent;
+            watcher.Created += OnEvent;
+            watcher.Renamed += (sender, e) =>
+            {
+                if (string.Equals(e.Name, file.Name, StringComparison.Ordinal) || string.Equals(e.OldName, file.Name, StringComparison.Ordinal)) changed.Set();
+            };
+            watcher.Error += (_, _) => changed.Set(); // events were lost: look at the file
+            watcher.EnableRaisingEvents = true;
+            return watcher;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
+        {
+            return null;
         }
     }
 
