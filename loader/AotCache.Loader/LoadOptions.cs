@@ -44,7 +44,7 @@ public sealed record LoadOptions
     /// <summary>
     /// Called, on the calling thread, when loaded code reaches a refused function (stale in lenient mode, missing CPU
     /// features, removed) that <see cref="CompileOnCall"/> did not give a body. The call is abandoned: control goes back
-    /// to the innermost entry into the module (<see cref="LoadedModule.Invoke"/>), which throws naming the function; no
+    /// to the innermost entry into the module (<see cref="LoadedModule.Invoke(string, ReadOnlySpan{Value})"/>), which throws naming the function; no
     /// instruction of its caller after the call runs. The callback runs inside a native frame: it must not throw
     /// (exceptions are caught and dropped) and must not commit updates.
     /// </summary>

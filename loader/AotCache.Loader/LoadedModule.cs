@@ -11,7 +11,7 @@ namespace AotCache.Loader;
 /// <summary>
 /// A module loaded into executable memory: one mapping, code read+execute, read-only data read-only,
 /// writable data read-write, no page ever writable and executable. Look functions up by name and call
-/// them through <see cref="Invoke"/> (signature-checked) or <see cref="GetFunctionPointer"/>.
+/// them through <see cref="Invoke(string, ReadOnlySpan{Value})"/> (signature-checked) or <see cref="GetFunctionPointer"/>.
 /// </summary>
 public sealed partial class LoadedModule : IDisposable, ISymbolScope
 {
@@ -196,6 +196,10 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         FindCallable(name, out Signature signature, stable: true);
         return signature;
     }
+
+    /// <summary>Calls an exported function (see <see cref="Invoke(string, ReadOnlySpan{Value})"/>); for C# before 13,
+    /// where <c>params</c> takes only arrays.</summary>
+    public Value Invoke(string name, params Value[] args) => Invoke(name, args.AsSpan());
 
     /// <summary>
     /// Calls an exported function with arguments checked against its declaration (System V: up to six

@@ -59,6 +59,7 @@ public sealed partial class LibraryGuideTests(PackageFeed feed)
 
         Dotnet.Result run = Dotnet.Start("dotnet", [binary], directory, new Dictionary<string, string> { ["DOTNET_ROLL_FORWARD"] = "Major" });
         Assert.True(run.ExitCode == 0, $"the example exited {run.ExitCode}:\n{run.Stdout}\n{run.Stderr}");
-        Assert.Equal(output.Groups["output"].Value, run.Stdout.ReplaceLineEndings("\n"));
+        string expected = output.Groups["output"].Value, actual = run.Stdout.ReplaceLineEndings("\n");
+        Assert.True(expected == actual, $"README shows:\n{expected}\nthe example printed:\n{actual}");
     }
 }

@@ -9,7 +9,9 @@ namespace AotCache.ConformanceTests.Packaging;
 public sealed class PackageTests(PackageFeed feed)
 {
     private static readonly string[] Libraries = ["AotCache.Format", "AotCache.Reader", "AotCache.Writer", "AotCache.Codegen", "AotCache.Loader"];
-    private static readonly (string Id, string Command)[] Tools = [("AotCache.CacheDump", "cachedump"), ("AotCache.Nib", "nib")];
+    // Each tool with a word its --help must print.
+    private static readonly (string Id, string Command, string HelpMentions)[] Tools =
+        [("AotCache.CacheDump", "cachedump", "--verify"), ("AotCache.Nib", "nib", "Nib")];
 
     [Fact]
     public void Only_the_libraries_and_the_two_tools_are_packed_each_with_a_symbol_package()
@@ -76,7 +78,7 @@ public sealed class PackageTests(PackageFeed feed)
             <?xml version="1.0" encoding="utf-8"?>
             <configuration><packageSources><clear /></packageSources></configuration>
             """);
-        foreach ((string id, string command) in Tools)
+        foreach ((string id, string command, string helpMentions) in Tools)
         {
             using (ZipArchive package = Open(id))
             {
@@ -92,7 +94,7 @@ public sealed class PackageTests(PackageFeed feed)
             Dotnet.Result help = Dotnet.Start(Path.Combine(toolPath, command), ["--help"]);
             Assert.True(help.ExitCode == 0, $"{command} --help exited {help.ExitCode}:\n{help.Stdout}\n{help.Stderr}");
             Assert.Contains("Usage:", help.Stdout);
-            Assert.Contains(command, help.Stdout);
+            Assert.Contains(helpMentions, help.Stdout);
         }
     }
 

@@ -44,7 +44,7 @@ public sealed class IrTrapException(IrTrapKind kind, string message) : Exception
     public IrTrapKind Kind { get; } = kind;
 }
 
-/// <summary>Resource limits of one <see cref="IrInterpreter.Invoke"/>.</summary>
+/// <summary>Resource limits of one <see cref="IrInterpreter.Invoke(string, ReadOnlySpan{IrValue})"/>.</summary>
 public sealed record IrInterpreterLimits
 {
     /// <summary>Statements executed plus expressions evaluated, per invocation.</summary>
@@ -111,10 +111,10 @@ public sealed class IrInterpreter
     /// <summary>The step and depth limits a run may not exceed.</summary>
     public IrInterpreterLimits Limits { get; }
 
-    /// <summary>Steps the last <see cref="Invoke"/> took (also when it trapped).</summary>
+    /// <summary>Steps the last <see cref="Invoke(string, ReadOnlySpan{IrValue})"/> took (also when it trapped).</summary>
     public long StepsUsed => _steps;
 
-    /// <summary>The deepest nesting of calls in the last <see cref="Invoke"/> (1: the called function made no calls).</summary>
+    /// <summary>The deepest nesting of calls in the last <see cref="Invoke(string, ReadOnlySpan{IrValue})"/> (1: the called function made no calls).</summary>
     public int CallDepthReached => _maxDepth;
 
     /// <summary>Puts every global back to its initial value, as loading the module afresh would.</summary>
@@ -125,6 +125,10 @@ public sealed class IrInterpreter
 
     /// <summary>The current value of a global.</summary>
     public IrValue GetGlobal(string name) => new(_checker.Global(name).Type, _globals[name]);
+
+    /// <summary>Runs function <paramref name="name"/> (see <see cref="Invoke(string, ReadOnlySpan{IrValue})"/>); for C#
+    /// before 13, where <c>params</c> takes only arrays.</summary>
+    public IrValue? Invoke(string name, params IrValue[] arguments) => Invoke(name, arguments.AsSpan());
 
     /// <summary>Runs function <paramref name="name"/>; returns its result, or null for a function without one.</summary>
     public IrValue? Invoke(string name, params ReadOnlySpan<IrValue> arguments)
