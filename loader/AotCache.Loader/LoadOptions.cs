@@ -1,5 +1,4 @@
 using AotCache.Format;
-using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
 using AotCache.Reader;
 

@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using AotCache.Format;
 using AotCache.Loader.HotSwap;
 using AotCache.Loader.Linking;

@@ -4,7 +4,6 @@ using AotCache.Loader.HotSwap;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
 using AotCache.Reader;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.Loader;
 
@@ -220,7 +219,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         int ni = 0, nd = 0;
         for (int i = 0; i < args.Length; i++)
         {
-            ValueType want = signature.Parameters[i];
+            ScalarType want = signature.Parameters[i];
             if (args[i].Type != want)
                 throw new ArgumentException($"argument {i} of {Names.Quote(name)} must be {Signature.TypeName(want)}, not {Signature.TypeName(args[i].Type)}", nameof(args));
             if (args[i].IsFloat)
@@ -231,7 +230,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
             else
             {
                 if (ni == 6) throw new NotSupportedException($"{Names.Quote(name)} has more than 6 integer parameters (stack arguments are not supported by Invoke)");
-                ints[ni++] = args[i].Type == ValueType.I32 ? (int)args[i].Bits : args[i].Bits;
+                ints[ni++] = args[i].Type == ScalarType.I32 ? (int)args[i].Bits : args[i].Bits;
             }
         }
         RefusedCallTrap.Reset();
@@ -249,10 +248,10 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         if (signature.Results.Length == 0) return default;
         return signature.Results[0] switch
         {
-            ValueType.F64 => new Value(ValueType.F64, BitConverter.DoubleToInt64Bits(result.Xmm0)),
-            ValueType.F32 => new Value(ValueType.F32, (int)BitConverter.DoubleToInt64Bits(result.Xmm0)),
-            ValueType.I32 => new Value(ValueType.I32, (int)result.Rax),
-            ValueType t => new Value(t, result.Rax),
+            ScalarType.F64 => new Value(ScalarType.F64, BitConverter.DoubleToInt64Bits(result.Xmm0)),
+            ScalarType.F32 => new Value(ScalarType.F32, (int)BitConverter.DoubleToInt64Bits(result.Xmm0)),
+            ScalarType.I32 => new Value(ScalarType.I32, (int)result.Rax),
+            ScalarType t => new Value(t, result.Rax),
         };
     }
 

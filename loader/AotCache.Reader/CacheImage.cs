@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 using AotCache.Format;
-using Architecture = AotCache.Format.Architecture;
 using AotCache.Reader.Memory;
+using Architecture = AotCache.Format.Architecture;
 
 namespace AotCache.Reader;
 

@@ -98,7 +98,7 @@ public enum SectionFlags : uint
 }
 
 /// <summary>Types in a canonical signature encoding.</summary>
-public enum ValueType : byte
+public enum ScalarType : byte
 {
     /// <summary>A 32-bit integer.</summary>
     I32 = 1,

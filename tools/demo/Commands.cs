@@ -4,7 +4,6 @@ using AotCache.Demo.Generator;
 using AotCache.Demo.Language;
 using AotCache.Demo.Remote;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
 
 namespace AotCache.Demo;

@@ -1,8 +1,6 @@
-using System.Collections.Immutable;
 using AotCache.Codegen.Ir;
 using AotCache.Format;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.Codegen;
 
@@ -85,8 +83,8 @@ public static class IrCompiler
 
     /// <summary>The System V signature of an IR function type.</summary>
     public static Signature SignatureOf(IReadOnlyList<IrType> parameters, IrType? result) =>
-        Signature.SysV([.. parameters.Select(ToValueType)], result is IrType r ? [ToValueType(r)] : []);
+        Signature.SysV([.. parameters.Select(ToScalarType)], result is IrType r ? [ToScalarType(r)] : []);
 
     /// <summary>The signature type of an IR type.</summary>
-    public static ValueType ToValueType(IrType t) => t == IrType.I64 ? ValueType.I64 : ValueType.F64;
+    public static ScalarType ToScalarType(IrType t) => t == IrType.I64 ? ScalarType.I64 : ScalarType.F64;
 }

@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using AotCache.Format;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
 using AotCache.Reader;
 using AotCache.Writer;
 using Architecture = AotCache.Format.Architecture;
@@ -24,7 +23,7 @@ public sealed class PlatformTests
         Assert.Empty(Platforms(typeof(FunctionBody)));
         Assert.Empty(Platforms(typeof(CacheImage)));
         Assert.Empty(Platforms(typeof(CacheBuilder)));
-        Assert.Empty(Platforms(typeof(Codegen.IrCompiler)));
+        Assert.Empty(Platforms(typeof(AotCache.Codegen.IrCompiler)));
     }
 
     [Fact]

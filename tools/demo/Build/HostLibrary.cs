@@ -3,8 +3,7 @@ using System.Text;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Format;
-using AotCache.Reader;
-using AotCache.Loader.Linking;
+using AotCache.Loader;
 
 namespace AotCache.Demo.Build;
 

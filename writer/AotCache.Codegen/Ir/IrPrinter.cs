@@ -98,12 +98,25 @@ public static class IrPrinter
 
     private static string Symbol(IrBinaryOp op) => op switch
     {
-        IrBinaryOp.Add => "+", IrBinaryOp.Sub => "-", IrBinaryOp.Mul => "*", IrBinaryOp.Div => "/", IrBinaryOp.Rem => "%",
-        IrBinaryOp.And => "&", IrBinaryOp.Or => "|", IrBinaryOp.Xor => "^", IrBinaryOp.Shl => "<<", _ => ">>",
+        IrBinaryOp.Add => "+",
+        IrBinaryOp.Sub => "-",
+        IrBinaryOp.Mul => "*",
+        IrBinaryOp.Div => "/",
+        IrBinaryOp.Rem => "%",
+        IrBinaryOp.And => "&",
+        IrBinaryOp.Or => "|",
+        IrBinaryOp.Xor => "^",
+        IrBinaryOp.Shl => "<<",
+        _ => ">>",
     };
 
     private static string Symbol(IrCompareOp op) => op switch
     {
-        IrCompareOp.Eq => "==", IrCompareOp.Ne => "!=", IrCompareOp.Lt => "<", IrCompareOp.Le => "<=", IrCompareOp.Gt => ">", _ => ">=",
+        IrCompareOp.Eq => "==",
+        IrCompareOp.Ne => "!=",
+        IrCompareOp.Lt => "<",
+        IrCompareOp.Le => "<=",
+        IrCompareOp.Gt => ">",
+        _ => ">=",
     };
 }

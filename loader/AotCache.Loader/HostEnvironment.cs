@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics.X86;
 using AotCache.Format;
 using Architecture = AotCache.Format.Architecture;
 
-namespace AotCache.Loader.Linking;
+namespace AotCache.Loader;
 
 /// <summary>A value the host offers for a fingerprint component (FORMAT.md §5).</summary>
 public readonly record struct FingerprintValue(FingerprintValueKind Kind, ulong Number, string? Text)

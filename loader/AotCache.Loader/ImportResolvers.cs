@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using AotCache.Format;
 
-namespace AotCache.Loader.Linking;
+namespace AotCache.Loader;
 
 /// <summary>What the loader asks a host for, once per import: names matter only here.</summary>
 public readonly record struct ImportRequest(string Name, SymbolKind Kind, Signature? Signature);
