@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using AotCache.Tools.CacheDump;
 using AotCache.Writer;
 

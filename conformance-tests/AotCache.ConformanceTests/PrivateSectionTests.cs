@@ -1,7 +1,5 @@
-using System.Runtime.InteropServices;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using AotCache.Writer;
 
 namespace AotCache.ConformanceTests;

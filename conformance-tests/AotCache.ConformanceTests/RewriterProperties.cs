@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using AotCache.ConformanceTests.Model;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using AotCache.Writer;
 using FsCheck;
 using FsCheck.Fluent;
@@ -42,8 +41,12 @@ public class RewriterProperties
                 FunctionModel donor = module.Functions[rng.Next(module.Functions.Count)];
                 functions[k] = functions[k] with
                 {
-                    Declaration = donor.Declaration, Code = donor.Code, Alignment = donor.Alignment, ContentHash = donor.ContentHash,
-                    CpuFeatures = donor.CpuFeatures, Relocations = donor.Relocations,
+                    Declaration = donor.Declaration,
+                    Code = donor.Code,
+                    Alignment = donor.Alignment,
+                    ContentHash = donor.ContentHash,
+                    CpuFeatures = donor.CpuFeatures,
+                    Relocations = donor.Relocations,
                 };
                 replaced.Add(functions[k].Name);
                 // The replacement is the donor's body as the file stores it, dependencies included.
@@ -84,7 +87,9 @@ public class RewriterProperties
                 FunctionBody body = image.GetFunctionBody(k);
                 rewriter.ReplaceFunction(k, new FunctionBody(body.Code.AsSpan(), module.Declarations[type], body.Relocations, body.Dependencies)
                 {
-                    Alignment = body.Alignment, ContentHash = body.ContentHash, RequiredCpuFeatures = body.RequiredCpuFeatures,
+                    Alignment = body.Alignment,
+                    ContentHash = body.ContentHash,
+                    RequiredCpuFeatures = body.RequiredCpuFeatures,
                 });
             }
             using CacheImage rewritten = CacheImage.Read(rewriter.Build().ToArray(), ReadOptions.Full);

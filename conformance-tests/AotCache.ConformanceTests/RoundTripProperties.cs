@@ -1,8 +1,6 @@
 using AotCache.ConformanceTests.Model;
-using AotCache.Reader;
-using AotCache.Loader.Linking;
 using AotCache.Format;
-using AotCache.Loader;
+using AotCache.Reader;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;

@@ -1,9 +1,7 @@
 using System.Globalization;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.CrashWriter;
 
@@ -23,7 +21,7 @@ public static class Program
     public static byte[] Version(long generation, int seed)
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = $"gen-{generation}" };
-        var sig = b.AddDeclaration(Signature.SysV([], [ValueType.I64]));
+        var sig = b.AddDeclaration(Signature.SysV([], [ScalarType.I64]));
         var rng = new Random(seed);
         for (int i = 0; i < 40; i++)
         {

@@ -1,9 +1,6 @@
 using System.Runtime.InteropServices;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.DiffRunner;
 
@@ -18,11 +15,11 @@ public static unsafe class Program
 
     public static int Main()
     {
-        var signatureI64 = Signature.SysV([ValueType.I64], [ValueType.I64]);
+        var signatureI64 = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
         var table = new ImportTable()
             .Add(DiffHost.Tick, (nint)(delegate* unmanaged<long, long>)&Tick, signatureI64)
-            .Add(DiffHost.Mix, (nint)(delegate* unmanaged<long, double, double>)&Mix, Signature.SysV([ValueType.I64, ValueType.F64], [ValueType.F64]))
-            .Add(DiffHost.Note, (nint)(delegate* unmanaged<long, void>)&Note, Signature.SysV([ValueType.I64], []));
+            .Add(DiffHost.Mix, (nint)(delegate* unmanaged<long, double, double>)&Mix, Signature.SysV([ScalarType.I64, ScalarType.F64], [ScalarType.F64]))
+            .Add(DiffHost.Note, (nint)(delegate* unmanaged<long, void>)&Note, Signature.SysV([ScalarType.I64], []));
         using var libraries = new NativeLibraryResolver(DiffHost.NativeLibraries);
         var options = new LoadOptions { Imports = new ChainedResolver(table, libraries) };
 
@@ -49,9 +46,9 @@ public static unsafe class Program
     private static List<EntryOutcome> Run(DiffRequest request, LoadOptions options)
     {
         using LoadedModule module = LoadedModule.LoadFile(request.Path, options);
-        ValueType result = request.ResultIsF64 ? ValueType.F64 : ValueType.I64;
+        ScalarType result = request.ResultIsF64 ? ScalarType.F64 : ScalarType.I64;
         nint entry = module.GetFunctionPointer(DiffRequest.EntryName,
-            Signature.SysV([ValueType.I64, ValueType.I64, ValueType.I64, ValueType.F64, ValueType.F64], [result]));
+            Signature.SysV([ScalarType.I64, ScalarType.I64, ScalarType.I64, ScalarType.F64, ScalarType.F64], [result]));
         nint[] globals = [.. request.Globals.Select(module.GetSymbolAddress)];
         var outcomes = new List<EntryOutcome>();
         foreach (EntryArguments a in request.Calls)

@@ -1,5 +1,4 @@
-using AotCache.Reader;
-using AotCache.Loader.Linking;
+using AotCache.Loader;
 using AotCache.Loader.Memory;
 
 namespace AotCache.Fuzz;

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using AotCache.Reader;
 using AotCache.Loader.Memory;
 
 namespace AotCache.Fuzz;

@@ -48,7 +48,9 @@ public sealed class Mutator(int seed, int maxLength)
             case 2: // 0 or 0xFF
                 b[_random.Next(b.Count)] = _random.Next(2) == 0 ? (byte)0 : (byte)0xFF;
                 break;
-            case 3: case 4: case 5: // an interesting value over a field-aligned u8/u16/u32/u64
+            case 3:
+            case 4:
+            case 5: // an interesting value over a field-aligned u8/u16/u32/u64
             {
                 int width = 1 << _random.Next(4);
                 if (b.Count < width) break;

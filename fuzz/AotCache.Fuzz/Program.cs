@@ -1,7 +1,7 @@
 using System.Globalization;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
+using AotCache.Reader;
 using SharpFuzz;
 
 namespace AotCache.Fuzz;

@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
+using AotCache.Reader;
 using AotCache.Remote;
 using AotCache.Writer;
 

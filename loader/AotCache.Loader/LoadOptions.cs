@@ -30,6 +30,7 @@ public sealed record LoadOptions
     /// <summary>Where imports come from. Null: the module must have none.</summary>
     public IImportResolver? Imports { get; init; }
 
+    /// <summary>What the host is: target, CPU features and fingerprint values the file is compared with [LOAD-1] [LOAD-2] [LOAD-3]. Default: <see cref="HostEnvironment.Current"/>.</summary>
     public HostEnvironment Host { get; init; } = HostEnvironment.Current;
 
     /// <summary>How <see cref="LoadedModule.LoadFile"/> reads the file: e.g. a <see cref="SignaturePolicy"/>
@@ -37,12 +38,13 @@ public sealed record LoadOptions
     /// <see cref="LoadedModule.Load(CacheImage, LoadOptions?)"/> too: an image read without it is checked against it.</summary>
     public ReadOptions Read { get; init; } = ReadOptions.Default;
 
+    /// <summary>What to do with stale callers [LOAD-5]. Default: <see cref="StalePolicy.Strict"/>.</summary>
     public StalePolicy StalePolicy { get; init; } = StalePolicy.Strict;
 
     /// <summary>
     /// Called, on the calling thread, when loaded code reaches a refused function (stale in lenient mode, missing CPU
     /// features, removed) that <see cref="CompileOnCall"/> did not give a body. The call is abandoned: control goes back
-    /// to the innermost entry into the module (<see cref="LoadedModule.Invoke"/>), which throws naming the function; no
+    /// to the innermost entry into the module (<see cref="LoadedModule.Invoke(string, ReadOnlySpan{Value})"/>), which throws naming the function; no
     /// instruction of its caller after the call runs. The callback runs inside a native frame: it must not throw
     /// (exceptions are caught and dropped) and must not commit updates.
     /// </summary>
@@ -58,6 +60,7 @@ public sealed record LoadOptions
     /// </summary>
     public Func<RefusedFunction, FunctionBody?>? CompileOnCall { get; init; }
 
+    /// <summary>How calls between the module's functions are linked. Default: <see cref="LinkMode.Direct"/>.</summary>
     public LinkMode LinkMode { get; init; } = LinkMode.Direct;
 
     /// <summary>Hot-swappable modules: how many functions updates may add beyond the file's (−1: a quarter of the file's, plus 64).</summary>

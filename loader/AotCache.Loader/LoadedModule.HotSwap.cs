@@ -24,7 +24,7 @@ public sealed partial class LoadedModule
     /// Marks the calling thread as executing loaded code until disposed, so that bodies it may be running are not
     /// freed by a concurrent commit, and so that a call reaching a refused function with no compiler ends the process
     /// with a message naming it rather than returning made-up values to its caller or going back past this scope (a raw
-    /// call has no entry to go back to). <see cref="Invoke"/> does this by itself; hosts that call raw function
+    /// call has no entry to go back to). <see cref="Invoke(string, ReadOnlySpan{Value})"/> does this by itself; hosts that call raw function
     /// pointers must.
     /// </summary>
     public CodeScope EnterCode()
@@ -43,6 +43,7 @@ public sealed partial class LoadedModule
         lock (_swap.CommitLock) return _swap.Reclaim();
     }
 
+    /// <summary>The hot-swap state: functions, live and retired code batches, committed bytes (zeros for a module loaded with <see cref="LinkMode.Direct"/>).</summary>
     public SwapStatistics GetSwapStatistics()
     {
         ThrowIfDisposed();
@@ -173,6 +174,7 @@ public readonly struct CodeScope : IDisposable
 {
     private readonly EpochTracker? _epochs;
     internal CodeScope(EpochTracker? epochs) => _epochs = epochs;
+    /// <summary>Leaves the scope: code retired since it was entered may be reclaimed once no other thread is inside.</summary>
     public void Dispose()
     {
         CallShim.PopBarrier();

@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using AotCache.Format;
 using AotCache.Loader.HotSwap;
 using AotCache.Loader.Linking;
@@ -267,7 +267,7 @@ public sealed partial class LoadedModule
     {
         ReadOnlySpan<SymbolRecord> symbols = image.Symbols;
         var addresses = new nint[canonical.ImportCount];
-        List<string>? unresolved = null;
+        List<string>? unresolved = null, mismatched = null;
         for (int slot = 0; slot < addresses.Length; slot++)
         {
             int s = canonical.SlotSymbol(slot);
@@ -276,11 +276,21 @@ public sealed partial class LoadedModule
             var request = new ImportRequest(image.SymbolName(s), sym.Kind, signature);
             if (resolver is not null && resolver.TryResolve(request, out nint address) && address != 0)
                 addresses[slot] = address;
+            else if (resolver?.DescribeMiss(request) is { } reason)
+                (mismatched ??= []).Add($"{Names.Escape(request.Name)}: the file expects {signature?.ToString() ?? "data"}, the host has it {reason}");
             else
                 (unresolved ??= []).Add(signature is null ? $"{Names.Escape(request.Name)} (data)" : $"{Names.Escape(request.Name)}: {signature}");
         }
-        if (unresolved is not null)
-            throw new AotCacheException(ErrorCode.UnresolvedImports, -1, $"{unresolved.Count} unresolved import{(unresolved.Count == 1 ? "" : "s")}: {Join(unresolved)}");
+        if (unresolved is not null || mismatched is not null)
+        {
+            // Missing imports and imports the host offers with another signature are different mistakes: name each.
+            var parts = new List<string>(2);
+            if (unresolved is not null)
+                parts.Add($"{unresolved.Count} unresolved import{(unresolved.Count == 1 ? "" : "s")}: {Join(unresolved)}");
+            if (mismatched is not null)
+                parts.Add($"{mismatched.Count} import{(mismatched.Count == 1 ? "" : "s")} with another signature: {Join(mismatched)}");
+            throw new AotCacheException(ErrorCode.UnresolvedImports, -1, string.Join(". ", parts));
+        }
         return addresses;
     }
 

@@ -3,7 +3,6 @@ using AotCache.Format;
 using AotCache.Loader.HotSwap;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
-using AotCache.Reader;
 
 namespace AotCache.Loader;
 

@@ -4,14 +4,13 @@ using AotCache.Loader.HotSwap;
 using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
 using AotCache.Reader;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.Loader;
 
 /// <summary>
 /// A module loaded into executable memory: one mapping, code read+execute, read-only data read-only,
 /// writable data read-write, no page ever writable and executable. Look functions up by name and call
-/// them through <see cref="Invoke"/> (signature-checked) or <see cref="GetFunctionPointer"/>.
+/// them through <see cref="Invoke(string, ReadOnlySpan{Value})"/> (signature-checked) or <see cref="GetFunctionPointer"/>.
 /// </summary>
 public sealed partial class LoadedModule : IDisposable, ISymbolScope
 {
@@ -118,6 +117,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         }
     }
 
+    /// <summary>The validated file the module was loaded from.</summary>
     public CacheImage Image => _image;
 
     /// <summary>The single mapping that holds the module.</summary>
@@ -244,6 +244,10 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         return signature;
     }
 
+    /// <summary>Calls an exported function (see <see cref="Invoke(string, ReadOnlySpan{Value})"/>); for C# before 13,
+    /// where <c>params</c> takes only arrays.</summary>
+    public Value Invoke(string name, params Value[] args) => Invoke(name, args.AsSpan());
+
     /// <summary>
     /// Calls an exported function with arguments checked against its declaration (System V: up to six
     /// integer and eight floating-point parameters). A call that reaches a refused function throws
@@ -265,7 +269,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         int ni = 0, nd = 0;
         for (int i = 0; i < args.Length; i++)
         {
-            ValueType want = signature.Parameters[i];
+            ScalarType want = signature.Parameters[i];
             if (args[i].Type != want)
                 throw new ArgumentException($"argument {i} of {Names.Quote(name)} must be {Signature.TypeName(want)}, not {Signature.TypeName(args[i].Type)}", nameof(args));
             if (args[i].IsFloat)
@@ -276,7 +280,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
             else
             {
                 if (ni == 6) throw new NotSupportedException($"{Names.Quote(name)} has more than 6 integer parameters (stack arguments are not supported by Invoke)");
-                ints[ni++] = args[i].Type == ValueType.I32 ? (int)args[i].Bits : args[i].Bits;
+                ints[ni++] = args[i].Type == ScalarType.I32 ? (int)args[i].Bits : args[i].Bits;
             }
         }
         RefusedCallTrap.Reset();
@@ -295,10 +299,10 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         if (signature.Results.Length == 0) return default;
         return signature.Results[0] switch
         {
-            ValueType.F64 => new Value(ValueType.F64, BitConverter.DoubleToInt64Bits(result.Xmm0)),
-            ValueType.F32 => new Value(ValueType.F32, (int)BitConverter.DoubleToInt64Bits(result.Xmm0)),
-            ValueType.I32 => new Value(ValueType.I32, (int)result.Rax),
-            ValueType t => new Value(t, result.Rax),
+            ScalarType.F64 => new Value(ScalarType.F64, BitConverter.DoubleToInt64Bits(result.Xmm0)),
+            ScalarType.F32 => new Value(ScalarType.F32, (int)BitConverter.DoubleToInt64Bits(result.Xmm0)),
+            ScalarType.I32 => new Value(ScalarType.I32, (int)result.Rax),
+            ScalarType t => new Value(t, result.Rax),
         };
     }
 

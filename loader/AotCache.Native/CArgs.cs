@@ -131,12 +131,12 @@ internal static class CArgs
         for (int i = 0; i < values.Length; i++)
         {
             nint v = p + i * L.Value.Size;
-            var type = (Format.ValueType)Marshal.ReadInt32(v, L.Value.Type);
+            var type = (Format.ScalarType)Marshal.ReadInt32(v, L.Value.Type);
             if (Marshal.ReadInt32(v, L.Value.Reserved) != 0) throw new ArgumentException($"{what}[{i}].reserved must be zero");
             values[i] = type switch
             {
-                Format.ValueType.I32 or Format.ValueType.F32 => new Value(type, Marshal.ReadInt32(v, L.Value.Bits)),
-                Format.ValueType.I64 or Format.ValueType.F64 or Format.ValueType.Ptr => new Value(type, Marshal.ReadInt64(v, L.Value.Bits)),
+                Format.ScalarType.I32 or Format.ScalarType.F32 => new Value(type, Marshal.ReadInt32(v, L.Value.Bits)),
+                Format.ScalarType.I64 or Format.ScalarType.F64 or Format.ScalarType.Ptr => new Value(type, Marshal.ReadInt64(v, L.Value.Bits)),
                 _ => throw new ArgumentException($"{what}[{i}].type {(int)type} is not an aotcache_type"),
             };
         }
@@ -151,7 +151,7 @@ internal static class CArgs
         if (destination == 0) throw Null(what);
         Marshal.WriteInt32(destination, L.Value.Type, (int)value.Type);
         Marshal.WriteInt32(destination, L.Value.Reserved, 0);
-        Marshal.WriteInt64(destination, L.Value.Bits, value.Type is Format.ValueType.I32 or Format.ValueType.F32 ? (uint)(int)value.Bits : value.Bits);
+        Marshal.WriteInt64(destination, L.Value.Bits, value.Type is Format.ScalarType.I32 or Format.ScalarType.F32 ? (uint)(int)value.Bits : value.Bits);
     }
 
     /// <summary>16 bytes as FORMAT.md stores a content hash: the low 64 bits, then the high, little-endian.</summary>

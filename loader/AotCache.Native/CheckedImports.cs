@@ -1,5 +1,5 @@
 using AotCache.Format;
-using AotCache.Loader.Linking;
+using AotCache.Loader;
 
 namespace AotCache.Native;
 

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using AotCache.Loader.Linking;
+using AotCache.Loader;
 
 namespace AotCache.Native;
 

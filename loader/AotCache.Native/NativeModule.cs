@@ -44,7 +44,7 @@ internal sealed class NativeModule(LoadedModule module, NativeImage? image)
     }
 
     /// <summary>
-    /// Calls an exported function through the loader's entry shim (<see cref="LoadedModule.Invoke"/>), counted as a stay
+    /// Calls an exported function through the loader's entry shim (<see cref="LoadedModule.Invoke(string, ReadOnlySpan{Value})"/>), counted as a stay
     /// inside the module's code so that unload refuses meanwhile. A call that reaches a refused function comes back
     /// here, abandoned at the refusal, as <see cref="Status.Refused"/> naming the function: the C caller gets a status,
     /// the process goes on.

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using AotCache.Format;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
 using AotCache.Reader;
 
 namespace AotCache.Native;

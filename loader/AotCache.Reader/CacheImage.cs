@@ -2,8 +2,8 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 using AotCache.Format;
-using Architecture = AotCache.Format.Architecture;
 using AotCache.Reader.Memory;
+using Architecture = AotCache.Format.Architecture;
 
 namespace AotCache.Reader;
 
@@ -127,19 +127,27 @@ public sealed partial class CacheImage : IDisposable
     /// <summary>The whole file.</summary>
     public ReadOnlySpan<byte> File => _file.Span;
 
+    /// <summary>The whole file's bytes.</summary>
     public ReadOnlyMemory<byte> FileMemory => _file;
 
+    /// <summary>The file header (FORMAT.md §3), viewed in place.</summary>
     public ref readonly FileHeader Header => ref MemoryMarshal.AsRef<FileHeader>(File[..FormatConstants.HeaderSize]);
 
     /// <summary>The section directory as written, including sections this reader does not know.</summary>
     public ReadOnlySpan<SectionEntry> Directory =>
         MemoryMarshal.Cast<byte, SectionEntry>(File.Slice(FormatConstants.DirectoryOffset, (int)Header.SectionCount * SectionEntry.RecordSize));
 
+    /// <summary>The architecture the code is for [HDR-7].</summary>
     public Architecture Architecture => (Architecture)Header.Architecture;
+    /// <summary>The ABI the code follows [HDR-7].</summary>
     public Abi Abi => (Abi)Header.Abi;
+    /// <summary>The operating system the code is for [HDR-7].</summary>
     public TargetOs Os => (TargetOs)Header.Os;
+    /// <summary>CPU features every function of the file needs [FUN-6].</summary>
     public CpuFeatures RequiredCpuFeatures => (CpuFeatures)Header.RequiredCpuFeatures;
+    /// <summary>Name and version of the program that wrote the file.</summary>
     public string Producer => GetString(Header.Producer);
+    /// <summary>The module's name.</summary>
     public string ModuleName => GetString(Header.ModuleName);
 
     /// <summary>Size of the zero-fill area: the end of the last zero-filled data object.</summary>
@@ -159,21 +167,33 @@ public sealed partial class CacheImage : IDisposable
     /// declaration (each makes its owner stale [LOAD-5]); counted during validation.</summary>
     public int StaleSignatureReferences => _staleSignatureReferences;
 
+    /// <summary>The strings section's bytes (FORMAT.md §7).</summary>
     public ReadOnlySpan<byte> Strings => Section(SectionKind.Strings);
+    /// <summary>The signatures section's bytes: canonical signature encodings (FORMAT.md §6).</summary>
     public ReadOnlySpan<byte> SignatureBytes => Section(SectionKind.Signatures);
+    /// <summary>The declaration table, viewed in place.</summary>
     public ReadOnlySpan<DeclarationRecord> Declarations => Table<DeclarationRecord>(SectionKind.Declarations);
+    /// <summary>The symbol table, sorted by name, viewed in place.</summary>
     public ReadOnlySpan<SymbolRecord> Symbols => Table<SymbolRecord>(SectionKind.Symbols);
+    /// <summary>The function table, viewed in place.</summary>
     public ReadOnlySpan<FunctionRecord> Functions => Table<FunctionRecord>(SectionKind.Functions);
+    /// <summary>The data object table, viewed in place.</summary>
     public ReadOnlySpan<DataObjectRecord> DataObjects => Table<DataObjectRecord>(SectionKind.DataObjects);
+    /// <summary>The relocation table, viewed in place.</summary>
     public ReadOnlySpan<RelocationRecord> Relocations => Table<RelocationRecord>(SectionKind.Relocations);
+    /// <summary>The fingerprint components, viewed in place (empty without a fingerprint section).</summary>
     public ReadOnlySpan<FingerprintComponent> Fingerprint => Table<FingerprintComponent>(SectionKind.Fingerprint);
+    /// <summary>The content dependency table, viewed in place (empty without one).</summary>
     public ReadOnlySpan<DependencyRecord> Dependencies => Table<DependencyRecord>(SectionKind.Dependencies);
+    /// <summary>The code section's bytes.</summary>
     public ReadOnlySpan<byte> Code => Section(SectionKind.Code);
+    /// <summary>The data section's bytes (read-only and writable objects).</summary>
     public ReadOnlySpan<byte> Data => Section(SectionKind.Data);
 
     /// <summary>File offset of a known section (0 when it is absent), for diagnostics.</summary>
     public int SectionOffset(SectionKind kind) => _sections[(int)kind].Offset;
 
+    /// <summary>Whether the file has a section of <paramref name="kind"/>.</summary>
     public bool HasSection(SectionKind kind) => _sections[(int)kind].Present;
 
     /// <summary>The bytes of the first section of <paramref name="kind"/>, known or not (e.g. a producer-private

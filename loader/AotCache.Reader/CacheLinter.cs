@@ -7,6 +7,7 @@ namespace AotCache.Reader;
 /// <param name="Offset">File offset of the field or bytes concerned.</param>
 public sealed record LintFinding(string Recommendation, long Offset, string Message)
 {
+    /// <inheritdoc/>
     public override string ToString() => $"[{Recommendation}] at offset {Offset} (0x{Offset:x}): {Message}";
 }
 
@@ -25,6 +26,7 @@ public static class CacheLinter
         SectionKind.Code, SectionKind.Data,
     ];
 
+    /// <summary>The SHOULD-level findings for a file the validator accepted, in file order; empty when there are none.</summary>
     public static List<LintFinding> Lint(CacheImage image)
     {
         ArgumentNullException.ThrowIfNull(image);

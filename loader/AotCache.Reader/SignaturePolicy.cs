@@ -14,6 +14,7 @@ public sealed class VerificationKey
         PublicKey = publicKey;
     }
 
+    /// <summary>The signature algorithm the key verifies.</summary>
     public SignatureAlgorithm Algorithm { get; }
     internal byte[] Id { get; }
     internal byte[]? Secret { get; }
@@ -74,5 +75,6 @@ public sealed record SignaturePolicy
     /// <summary>Refuse files without a valid signature by a trusted key [AUTH-3].</summary>
     public bool RequireSignature { get; init; } = true;
 
+    /// <summary>The keys whose signatures are accepted [AUTH-2].</summary>
     public IReadOnlyList<VerificationKey> TrustedKeys { get; init; } = [];
 }

@@ -20,12 +20,14 @@ public enum StaleKind
 /// <param name="Record">The relocation index (signature) or dependency index (content).</param>
 public readonly record struct StaleReference(StaleKind Kind, bool OwnerIsFunction, int Owner, int Record, int TargetSymbol, ulong ExpectedHash, ulong ActualHash)
 {
+    /// <summary>The index of the stale relocation in the relocation table, or -1 for a content dependency.</summary>
     public int Relocation => Kind == StaleKind.Signature ? Record : -1;
 }
 
 /// <summary>Finds stale references in a validated image: O(relocations + dependencies), no allocation unless some are stale.</summary>
 public static class StaleAnalysis
 {
+    /// <summary>Every stale reference of the file [LOAD-5] [DEP-2], in table order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static List<StaleReference> Find(CacheImage image)
     {

@@ -9,6 +9,7 @@ namespace AotCache.Format;
 /// <see cref="InvalidOperationException"/>, never this.</remarks>
 public sealed class AotCacheException : Exception
 {
+    /// <summary>What is wrong, as a stable code (FORMAT.md §15).</summary>
     public ErrorCode Code { get; }
 
     /// <summary>Byte offset in the file, or −1.</summary>
@@ -20,6 +21,7 @@ public sealed class AotCacheException : Exception
     /// <summary>The message without the code, offset and requirement prefix.</summary>
     public string Detail { get; }
 
+    /// <summary>An error <paramref name="code"/> found at file <paramref name="offset"/> (-1: no single offset), with a message naming the requirement the code reports.</summary>
     public AotCacheException(ErrorCode code, long offset, string detail, Exception? inner = null)
         : base(Format(code, offset, detail), inner)
     {

@@ -19,8 +19,11 @@ public enum Abi : ushort
 /// <summary>Operating system the code was compiled for (header offset 36).</summary>
 public enum TargetOs : ushort
 {
+    /// <summary>Linux.</summary>
     Linux = 1,
+    /// <summary>Windows.</summary>
     Windows = 2,
+    /// <summary>macOS.</summary>
     MacOS = 3,
 }
 
@@ -28,6 +31,7 @@ public enum TargetOs : ushort
 [Flags]
 public enum RequiredFlags : uint
 {
+    /// <summary>No flag.</summary>
     None = 0,
 }
 
@@ -35,6 +39,7 @@ public enum RequiredFlags : uint
 [Flags]
 public enum OptionalFlags : uint
 {
+    /// <summary>No flag.</summary>
     None = 0,
     /// <summary>The producer prefers calls between functions routed through swap slots (hot-swappable linking).</summary>
     PreferHotSwap = 1,
@@ -89,17 +94,22 @@ public enum SignatureAlgorithm : ushort
 [Flags]
 public enum SectionFlags : uint
 {
+    /// <summary>No flag.</summary>
     None = 0,
     /// <summary>A reader that does not know the section's kind must refuse the file [SEC-5].</summary>
     Required = 1,
 }
 
 /// <summary>Types in a canonical signature encoding.</summary>
-public enum ValueType : byte
+public enum ScalarType : byte
 {
+    /// <summary>A 32-bit integer.</summary>
     I32 = 1,
+    /// <summary>A 64-bit integer.</summary>
     I64 = 2,
+    /// <summary>An IEEE 754 float.</summary>
     F32 = 3,
+    /// <summary>An IEEE 754 double.</summary>
     F64 = 4,
     /// <summary>A pointer-sized integer (64 bits on x86-64).</summary>
     Ptr = 5,
@@ -108,7 +118,9 @@ public enum ValueType : byte
 /// <summary>Calling convention byte of a canonical signature encoding.</summary>
 public enum CallingConvention : byte
 {
+    /// <summary>System V AMD64.</summary>
     SysV = 1,
+    /// <summary>Microsoft x64.</summary>
     Win64 = 2,
 }
 
@@ -204,27 +216,49 @@ public enum DependencyKind : ushort
 [Flags]
 public enum CpuFeatures : ulong
 {
+    /// <summary>No feature.</summary>
     None = 0,
+    /// <summary>SSE3.</summary>
     Sse3 = 1UL << 0,
+    /// <summary>SSSE3.</summary>
     Ssse3 = 1UL << 1,
+    /// <summary>SSE4.1.</summary>
     Sse41 = 1UL << 2,
+    /// <summary>SSE4.2.</summary>
     Sse42 = 1UL << 3,
+    /// <summary>POPCNT.</summary>
     Popcnt = 1UL << 4,
+    /// <summary>AVX.</summary>
     Avx = 1UL << 5,
+    /// <summary>AVX2.</summary>
     Avx2 = 1UL << 6,
+    /// <summary>FMA3.</summary>
     Fma = 1UL << 7,
+    /// <summary>BMI1.</summary>
     Bmi1 = 1UL << 8,
+    /// <summary>BMI2.</summary>
     Bmi2 = 1UL << 9,
+    /// <summary>LZCNT.</summary>
     Lzcnt = 1UL << 10,
+    /// <summary>MOVBE.</summary>
     Movbe = 1UL << 11,
+    /// <summary>AES-NI.</summary>
     Aes = 1UL << 12,
+    /// <summary>PCLMULQDQ.</summary>
     Pclmulqdq = 1UL << 13,
+    /// <summary>AVX-512 Foundation.</summary>
     Avx512F = 1UL << 14,
+    /// <summary>AVX-512 Byte and Word.</summary>
     Avx512BW = 1UL << 15,
+    /// <summary>AVX-512 Conflict Detection.</summary>
     Avx512CD = 1UL << 16,
+    /// <summary>AVX-512 Doubleword and Quadword.</summary>
     Avx512DQ = 1UL << 17,
+    /// <summary>AVX-512 Vector Length extensions.</summary>
     Avx512VL = 1UL << 18,
+    /// <summary>AVX-512 Vector Byte Manipulation.</summary>
     Avx512Vbmi = 1UL << 19,
+    /// <summary>AVX-VNNI (VEX-encoded vector neural network instructions).</summary>
     AvxVnni = 1UL << 20,
     /// <summary>Every bit defined by format 1.0; any other bit is refused [FUN-6].</summary>
     AllKnown = (1UL << 21) - 1,

@@ -44,6 +44,7 @@ public sealed record FunctionBody
     /// <summary>Alignment when none is given: 16, as System V compilers align functions.</summary>
     public const int DefaultAlignment = 16;
 
+    /// <summary>A body of <paramref name="code"/> with its <paramref name="signature"/>, relocations and content dependencies; checks what a body can check alone (see the remarks).</summary>
     public FunctionBody(ReadOnlySpan<byte> code, Signature signature, IEnumerable<Relocation>? relocations = null, IEnumerable<Dependency>? dependencies = null)
     {
         ArgumentNullException.ThrowIfNull(signature);
@@ -131,11 +132,13 @@ public sealed record FunctionBody
         return ImmutableCollectionsMarshal.AsImmutableArray(ordered);
     }
 
+    /// <summary>Whether <paramref name="other"/> has the same code, signature, relocations, dependencies, alignment, content hash and CPU features.</summary>
     public bool Equals(FunctionBody? other) =>
         other is not null && Code.AsSpan().SequenceEqual(other.Code.AsSpan()) && Signature.Equals(other.Signature)
         && Relocations.SequenceEqual(other.Relocations) && Dependencies.SequenceEqual(other.Dependencies)
         && Alignment == other.Alignment && ContentHash == other.ContentHash && RequiredCpuFeatures == other.RequiredCpuFeatures
         && Equals(Unwind, other.Unwind);
 
+    /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Code.Length, Signature, ContentHash, Relocations.Length);
 }

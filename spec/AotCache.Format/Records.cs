@@ -48,37 +48,64 @@ public struct FileHeader
     [FieldOffset(At.DirectoryOffset)] public uint DirectoryOffset;
     /// <summary>88..127: reserved, zero.</summary>
     [FieldOffset(At.Reserved1)] public ulong Reserved1;
+    /// <summary>Reserved, zero [LIM-1].</summary>
     [FieldOffset(At.Reserved2)] public ulong Reserved2;
+    /// <summary>Reserved, zero [LIM-1].</summary>
     [FieldOffset(At.Reserved3)] public ulong Reserved3;
+    /// <summary>Reserved, zero [LIM-1].</summary>
     [FieldOffset(At.Reserved4)] public ulong Reserved4;
+    /// <summary>Reserved, zero [LIM-1].</summary>
     [FieldOffset(At.Reserved5)] public ulong Reserved5;
 
     /// <summary>Byte offset of each field inside the record: the one statement of the layout, used by the
     /// field attributes above and by readers that name a field's file offset in an error.</summary>
     public static class At
     {
+        /// <summary>Byte offset of the <see cref="FileHeader.Magic"/> field.</summary>
         public const int Magic = 0;
+        /// <summary>Byte offset of the <see cref="FileHeader.MajorVersion"/> field.</summary>
         public const int MajorVersion = 8;
+        /// <summary>Byte offset of the <see cref="FileHeader.MinorVersion"/> field.</summary>
         public const int MinorVersion = 10;
+        /// <summary>Byte offset of the <see cref="FileHeader.HeaderSize"/> field.</summary>
         public const int HeaderSize = 12;
+        /// <summary>Byte offset of the <see cref="FileHeader.FileSize"/> field.</summary>
         public const int FileSize = 16;
+        /// <summary>Byte offset of the <see cref="FileHeader.FileChecksum"/> field.</summary>
         public const int FileChecksum = 24;
+        /// <summary>Byte offset of the <see cref="FileHeader.Architecture"/> field.</summary>
         public const int Architecture = 32;
+        /// <summary>Byte offset of the <see cref="FileHeader.Abi"/> field.</summary>
         public const int Abi = 34;
+        /// <summary>Byte offset of the <see cref="FileHeader.Os"/> field.</summary>
         public const int Os = 36;
+        /// <summary>Byte offset of the <see cref="FileHeader.Reserved0"/> field.</summary>
         public const int Reserved0 = 38;
+        /// <summary>Byte offset of the <see cref="FileHeader.RequiredFlags"/> field.</summary>
         public const int RequiredFlags = 40;
+        /// <summary>Byte offset of the <see cref="FileHeader.OptionalFlags"/> field.</summary>
         public const int OptionalFlags = 44;
+        /// <summary>Byte offset of the <see cref="FileHeader.RequiredCpuFeatures"/> field.</summary>
         public const int RequiredCpuFeatures = 48;
+        /// <summary>Byte offset of the <see cref="FileHeader.CodegenFingerprint"/> field.</summary>
         public const int CodegenFingerprint = 56;
+        /// <summary>Byte offset of the <see cref="FileHeader.Producer"/> field.</summary>
         public const int Producer = 64;
+        /// <summary>Byte offset of the <see cref="FileHeader.ModuleName"/> field.</summary>
         public const int ModuleName = 72;
+        /// <summary>Byte offset of the <see cref="FileHeader.SectionCount"/> field.</summary>
         public const int SectionCount = 80;
+        /// <summary>Byte offset of the <see cref="FileHeader.DirectoryOffset"/> field.</summary>
         public const int DirectoryOffset = 84;
+        /// <summary>Byte offset of the <see cref="FileHeader.Reserved1"/> field.</summary>
         public const int Reserved1 = 88;
+        /// <summary>Byte offset of the <see cref="FileHeader.Reserved2"/> field.</summary>
         public const int Reserved2 = 96;
+        /// <summary>Byte offset of the <see cref="FileHeader.Reserved3"/> field.</summary>
         public const int Reserved3 = 104;
+        /// <summary>Byte offset of the <see cref="FileHeader.Reserved4"/> field.</summary>
         public const int Reserved4 = 112;
+        /// <summary>Byte offset of the <see cref="FileHeader.Reserved5"/> field.</summary>
         public const int Reserved5 = 120;
     }
 }
@@ -87,6 +114,7 @@ public struct FileHeader
 [StructLayout(LayoutKind.Explicit, Size = 40)]
 public struct SectionEntry
 {
+    /// <summary>Size of one record in bytes.</summary>
     public const int RecordSize = 40;
     /// <summary>0: <see cref="SectionKind"/>; each kind at most once [SEC-4].</summary>
     [FieldOffset(At.Kind)] public uint Kind;
@@ -107,12 +135,19 @@ public struct SectionEntry
     /// field attributes above and by readers that name a field's file offset in an error.</summary>
     public static class At
     {
+        /// <summary>Byte offset of the <see cref="SectionEntry.Kind"/> field.</summary>
         public const int Kind = 0;
+        /// <summary>Byte offset of the <see cref="SectionEntry.Flags"/> field.</summary>
         public const int Flags = 4;
+        /// <summary>Byte offset of the <see cref="SectionEntry.Offset"/> field.</summary>
         public const int Offset = 8;
+        /// <summary>Byte offset of the <see cref="SectionEntry.Size"/> field.</summary>
         public const int Size = 16;
+        /// <summary>Byte offset of the <see cref="SectionEntry.Alignment"/> field.</summary>
         public const int Alignment = 24;
+        /// <summary>Byte offset of the <see cref="SectionEntry.Reserved"/> field.</summary>
         public const int Reserved = 28;
+        /// <summary>Byte offset of the <see cref="SectionEntry.Checksum"/> field.</summary>
         public const int Checksum = 32;
     }
 }
@@ -121,6 +156,7 @@ public struct SectionEntry
 [StructLayout(LayoutKind.Explicit, Size = 16)]
 public readonly struct DeclarationRecord(uint signatureOffset, uint signatureLength, ulong signatureHash)
 {
+    /// <summary>Size of one record in bytes.</summary>
     public const int RecordSize = 16;
     /// <summary>0: offset of the canonical encoding in the signatures section [SIG-3].</summary>
     [FieldOffset(At.SignatureOffset)] public readonly uint SignatureOffset = signatureOffset;
@@ -133,8 +169,11 @@ public readonly struct DeclarationRecord(uint signatureOffset, uint signatureLen
     /// field attributes above and by readers that name a field's file offset in an error.</summary>
     public static class At
     {
+        /// <summary>Byte offset of the <see cref="DeclarationRecord.SignatureOffset"/> field.</summary>
         public const int SignatureOffset = 0;
+        /// <summary>Byte offset of the <see cref="DeclarationRecord.SignatureLength"/> field.</summary>
         public const int SignatureLength = 4;
+        /// <summary>Byte offset of the <see cref="DeclarationRecord.SignatureHash"/> field.</summary>
         public const int SignatureHash = 8;
     }
 }
@@ -143,6 +182,7 @@ public readonly struct DeclarationRecord(uint signatureOffset, uint signatureLen
 [StructLayout(LayoutKind.Explicit, Size = 24)]
 public readonly struct SymbolRecord(StringRef name, SymbolKind kind, Linkage linkage, uint declaration, uint definition)
 {
+    /// <summary>Size of one record in bytes.</summary>
     public const int RecordSize = 24;
     /// <summary>0: the name, non-empty [STR-3].</summary>
     [FieldOffset(At.Name)] public readonly StringRef Name = name;
@@ -163,12 +203,19 @@ public readonly struct SymbolRecord(StringRef name, SymbolKind kind, Linkage lin
     /// field attributes above and by readers that name a field's file offset in an error.</summary>
     public static class At
     {
+        /// <summary>Byte offset of the <see cref="SymbolRecord.Name"/> field.</summary>
         public const int Name = 0;
+        /// <summary>Byte offset of the <see cref="SymbolRecord.Kind"/> field.</summary>
         public const int Kind = 8;
+        /// <summary>Byte offset of the <see cref="SymbolRecord.Linkage"/> field.</summary>
         public const int Linkage = 9;
+        /// <summary>Byte offset of the <see cref="SymbolRecord.Reserved0"/> field.</summary>
         public const int Reserved0 = 10;
+        /// <summary>Byte offset of the <see cref="SymbolRecord.Declaration"/> field.</summary>
         public const int Declaration = 12;
+        /// <summary>Byte offset of the <see cref="SymbolRecord.Definition"/> field.</summary>
         public const int Definition = 16;
+        /// <summary>Byte offset of the <see cref="SymbolRecord.Reserved1"/> field.</summary>
         public const int Reserved1 = 20;
     }
 }
@@ -179,6 +226,7 @@ public readonly struct FunctionRecord(
     uint symbol, uint codeOffset, uint codeSize, uint alignment,
     uint firstRelocation, uint relocationCount, CpuFeatures requiredCpuFeatures, ContentHash contentHash)
 {
+    /// <summary>Size of one record in bytes.</summary>
     public const int RecordSize = 48;
     /// <summary>0: the symbol that names this function; that symbol's definition is this record [SYM-4].</summary>
     [FieldOffset(At.Symbol)] public readonly uint Symbol = symbol;
@@ -201,13 +249,21 @@ public readonly struct FunctionRecord(
     /// field attributes above and by readers that name a field's file offset in an error.</summary>
     public static class At
     {
+        /// <summary>Byte offset of the <see cref="FunctionRecord.Symbol"/> field.</summary>
         public const int Symbol = 0;
+        /// <summary>Byte offset of the <see cref="FunctionRecord.CodeOffset"/> field.</summary>
         public const int CodeOffset = 4;
+        /// <summary>Byte offset of the <see cref="FunctionRecord.CodeSize"/> field.</summary>
         public const int CodeSize = 8;
+        /// <summary>Byte offset of the <see cref="FunctionRecord.Alignment"/> field.</summary>
         public const int Alignment = 12;
+        /// <summary>Byte offset of the <see cref="FunctionRecord.FirstRelocation"/> field.</summary>
         public const int FirstRelocation = 16;
+        /// <summary>Byte offset of the <see cref="FunctionRecord.RelocationCount"/> field.</summary>
         public const int RelocationCount = 20;
+        /// <summary>Byte offset of the <see cref="FunctionRecord.RequiredCpuFeatures"/> field.</summary>
         public const int RequiredCpuFeatures = 24;
+        /// <summary>Byte offset of the <see cref="FunctionRecord.ContentHash"/> field.</summary>
         public const int ContentHash = 32;
     }
 }
@@ -218,6 +274,7 @@ public readonly struct DataObjectRecord(
     uint symbol, DataKind kind, uint offset, uint size, uint alignment,
     uint firstRelocation, uint relocationCount, ContentHash contentHash)
 {
+    /// <summary>Size of one record in bytes.</summary>
     public const int RecordSize = 48;
     /// <summary>0: the symbol that names this object [SYM-4].</summary>
     [FieldOffset(At.Symbol)] public readonly uint Symbol = symbol;
@@ -225,6 +282,7 @@ public readonly struct DataObjectRecord(
     [FieldOffset(At.Kind)] public readonly DataKind Kind = kind;
     /// <summary>5..7: reserved, zero.</summary>
     [FieldOffset(At.Reserved0)] public readonly byte Reserved0 = 0;
+    /// <summary>Reserved, zero [LIM-1].</summary>
     [FieldOffset(At.Reserved1)] public readonly ushort Reserved1 = 0;
     /// <summary>8: offset in the data section, or in the zero-fill area for zero-filled objects [DAT-2].</summary>
     [FieldOffset(At.Offset)] public readonly uint Offset = offset;
@@ -245,16 +303,27 @@ public readonly struct DataObjectRecord(
     /// field attributes above and by readers that name a field's file offset in an error.</summary>
     public static class At
     {
+        /// <summary>Byte offset of the <see cref="DataObjectRecord.Symbol"/> field.</summary>
         public const int Symbol = 0;
+        /// <summary>Byte offset of the <see cref="DataObjectRecord.Kind"/> field.</summary>
         public const int Kind = 4;
+        /// <summary>Byte offset of the <see cref="DataObjectRecord.Reserved0"/> field.</summary>
         public const int Reserved0 = 5;
+        /// <summary>Byte offset of the <see cref="DataObjectRecord.Reserved1"/> field.</summary>
         public const int Reserved1 = 6;
+        /// <summary>Byte offset of the <see cref="DataObjectRecord.Offset"/> field.</summary>
         public const int Offset = 8;
+        /// <summary>Byte offset of the <see cref="DataObjectRecord.Size"/> field.</summary>
         public const int Size = 12;
+        /// <summary>Byte offset of the <see cref="DataObjectRecord.Alignment"/> field.</summary>
         public const int Alignment = 16;
+        /// <summary>Byte offset of the <see cref="DataObjectRecord.FirstRelocation"/> field.</summary>
         public const int FirstRelocation = 20;
+        /// <summary>Byte offset of the <see cref="DataObjectRecord.RelocationCount"/> field.</summary>
         public const int RelocationCount = 24;
+        /// <summary>Byte offset of the <see cref="DataObjectRecord.Reserved2"/> field.</summary>
         public const int Reserved2 = 28;
+        /// <summary>Byte offset of the <see cref="DataObjectRecord.ContentHash"/> field.</summary>
         public const int ContentHash = 32;
     }
 }
@@ -263,6 +332,7 @@ public readonly struct DataObjectRecord(
 [StructLayout(LayoutKind.Explicit, Size = 32)]
 public readonly struct RelocationRecord(uint offset, RelocationKind kind, uint target, long addend, ulong expectedSignatureHash)
 {
+    /// <summary>Size of one record in bytes.</summary>
     public const int RecordSize = 32;
     /// <summary>0: offset of the patch field from the start of its owner (function or data object) [REL-3].</summary>
     [FieldOffset(At.Offset)] public readonly uint Offset = offset;
@@ -284,12 +354,19 @@ public readonly struct RelocationRecord(uint offset, RelocationKind kind, uint t
     /// field attributes above and by readers that name a field's file offset in an error.</summary>
     public static class At
     {
+        /// <summary>Byte offset of the <see cref="RelocationRecord.Offset"/> field.</summary>
         public const int Offset = 0;
+        /// <summary>Byte offset of the <see cref="RelocationRecord.Kind"/> field.</summary>
         public const int Kind = 4;
+        /// <summary>Byte offset of the <see cref="RelocationRecord.Reserved0"/> field.</summary>
         public const int Reserved0 = 6;
+        /// <summary>Byte offset of the <see cref="RelocationRecord.Target"/> field.</summary>
         public const int Target = 8;
+        /// <summary>Byte offset of the <see cref="RelocationRecord.Reserved1"/> field.</summary>
         public const int Reserved1 = 12;
+        /// <summary>Byte offset of the <see cref="RelocationRecord.Addend"/> field.</summary>
         public const int Addend = 16;
+        /// <summary>Byte offset of the <see cref="RelocationRecord.ExpectedSignatureHash"/> field.</summary>
         public const int ExpectedSignatureHash = 24;
     }
 }
@@ -298,6 +375,7 @@ public readonly struct RelocationRecord(uint offset, RelocationKind kind, uint t
 [StructLayout(LayoutKind.Explicit, Size = 24)]
 public readonly struct FingerprintComponent(StringRef key, FingerprintValueKind valueKind, MatchRule match, ulong value)
 {
+    /// <summary>Size of one record in bytes.</summary>
     public const int RecordSize = 24;
     /// <summary>0: the component's name, non-empty.</summary>
     [FieldOffset(At.Key)] public readonly StringRef Key = key;
@@ -307,6 +385,7 @@ public readonly struct FingerprintComponent(StringRef key, FingerprintValueKind 
     [FieldOffset(At.Match)] public readonly MatchRule Match = match;
     /// <summary>10..15: reserved, zero.</summary>
     [FieldOffset(At.Reserved0)] public readonly ushort Reserved0 = 0;
+    /// <summary>Reserved, zero [LIM-1].</summary>
     [FieldOffset(At.Reserved1)] public readonly uint Reserved1 = 0;
     /// <summary>16: the value; for strings a <see cref="StringRef"/> (offset in the low 32 bits, length in the high).</summary>
     [FieldOffset(At.Value)] public readonly ulong Value = value;
@@ -315,11 +394,17 @@ public readonly struct FingerprintComponent(StringRef key, FingerprintValueKind 
     /// field attributes above and by readers that name a field's file offset in an error.</summary>
     public static class At
     {
+        /// <summary>Byte offset of the <see cref="FingerprintComponent.Key"/> field.</summary>
         public const int Key = 0;
+        /// <summary>Byte offset of the <see cref="FingerprintComponent.ValueKind"/> field.</summary>
         public const int ValueKind = 8;
+        /// <summary>Byte offset of the <see cref="FingerprintComponent.Match"/> field.</summary>
         public const int Match = 9;
+        /// <summary>Byte offset of the <see cref="FingerprintComponent.Reserved0"/> field.</summary>
         public const int Reserved0 = 10;
+        /// <summary>Byte offset of the <see cref="FingerprintComponent.Reserved1"/> field.</summary>
         public const int Reserved1 = 12;
+        /// <summary>Byte offset of the <see cref="FingerprintComponent.Value"/> field.</summary>
         public const int Value = 16;
     }
 }
@@ -328,6 +413,7 @@ public readonly struct FingerprintComponent(StringRef key, FingerprintValueKind 
 [StructLayout(LayoutKind.Explicit, Size = 32)]
 public readonly struct DependencyRecord(uint function, uint target, DependencyKind kind, ContentHash expectedContentHash)
 {
+    /// <summary>Size of one record in bytes.</summary>
     public const int RecordSize = 32;
     /// <summary>0: index of the dependent function in the function table.</summary>
     [FieldOffset(At.Function)] public readonly uint Function = function;
@@ -337,6 +423,7 @@ public readonly struct DependencyRecord(uint function, uint target, DependencyKi
     [FieldOffset(At.Kind)] public readonly DependencyKind Kind = kind;
     /// <summary>10..15: reserved, zero.</summary>
     [FieldOffset(At.Reserved0)] public readonly ushort Reserved0 = 0;
+    /// <summary>Reserved, zero [LIM-1].</summary>
     [FieldOffset(At.Reserved1)] public readonly uint Reserved1 = 0;
     /// <summary>16: content hash of the target that the function was compiled against.</summary>
     [FieldOffset(At.ExpectedContentHash)] public readonly ContentHash ExpectedContentHash = expectedContentHash;
@@ -345,11 +432,17 @@ public readonly struct DependencyRecord(uint function, uint target, DependencyKi
     /// field attributes above and by readers that name a field's file offset in an error.</summary>
     public static class At
     {
+        /// <summary>Byte offset of the <see cref="DependencyRecord.Function"/> field.</summary>
         public const int Function = 0;
+        /// <summary>Byte offset of the <see cref="DependencyRecord.Target"/> field.</summary>
         public const int Target = 4;
+        /// <summary>Byte offset of the <see cref="DependencyRecord.Kind"/> field.</summary>
         public const int Kind = 8;
+        /// <summary>Byte offset of the <see cref="DependencyRecord.Reserved0"/> field.</summary>
         public const int Reserved0 = 10;
+        /// <summary>Byte offset of the <see cref="DependencyRecord.Reserved1"/> field.</summary>
         public const int Reserved1 = 12;
+        /// <summary>Byte offset of the <see cref="DependencyRecord.ExpectedContentHash"/> field.</summary>
         public const int ExpectedContentHash = 16;
     }
 }
@@ -383,7 +476,9 @@ public struct Bytes24
 [StructLayout(LayoutKind.Explicit, Size = 128)]
 public struct SignatureRecord
 {
+    /// <summary>Size of one record in bytes.</summary>
     public const int RecordSize = 128;
+    /// <summary>Bytes of the signature field: the longest signature an algorithm may produce.</summary>
     public const int MaxSignatureLength = 64;
     /// <summary>0: <see cref="SignatureAlgorithm"/>.</summary>
     [FieldOffset(At.Algorithm)] public ushort Algorithm;
@@ -402,11 +497,17 @@ public struct SignatureRecord
     /// field attributes above and by readers that name a field's file offset in an error.</summary>
     public static class At
     {
+        /// <summary>Byte offset of the <see cref="SignatureRecord.Algorithm"/> field.</summary>
         public const int Algorithm = 0;
+        /// <summary>Byte offset of the <see cref="SignatureRecord.Reserved0"/> field.</summary>
         public const int Reserved0 = 2;
+        /// <summary>Byte offset of the <see cref="SignatureRecord.SignatureLength"/> field.</summary>
         public const int SignatureLength = 4;
+        /// <summary>Byte offset of the <see cref="SignatureRecord.KeyId"/> field.</summary>
         public const int KeyId = 8;
+        /// <summary>Byte offset of the <see cref="SignatureRecord.Signature"/> field.</summary>
         public const int Signature = 40;
+        /// <summary>Byte offset of the <see cref="SignatureRecord.Reserved1"/> field.</summary>
         public const int Reserved1 = 104;
     }
 }

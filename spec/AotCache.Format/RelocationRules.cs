@@ -144,6 +144,7 @@ public static class RelocationRules
 /// <summary>What is wrong with one relocation of a list: its index, the FORMAT.md requirement and a message.</summary>
 public sealed record RelocationProblem(int Index, string Requirement, string Message)
 {
+    /// <inheritdoc/>
     public override string ToString() => $"{Message} [{Requirement}]";
 }
 

@@ -1,6 +1,6 @@
 using System.Collections.Immutable;
-using System.Text;
 using System.IO.Hashing;
+using System.Text;
 
 namespace AotCache.Format;
 
@@ -24,11 +24,15 @@ public sealed class Signature : IEquatable<Signature>
     /// <summary>Longest canonical encoding: 1 + 1 + 255 + 1 + 1 bytes.</summary>
     public const int MaxEncodedLength = 3 + MaxParameters + MaxResults;
 
+    /// <summary>The calling convention.</summary>
     public CallingConvention Convention { get; }
-    public ImmutableArray<ValueType> Parameters { get; }
-    public ImmutableArray<ValueType> Results { get; }
+    /// <summary>The parameter types, in order.</summary>
+    public ImmutableArray<ScalarType> Parameters { get; }
+    /// <summary>The result types (none or one).</summary>
+    public ImmutableArray<ScalarType> Results { get; }
 
-    public Signature(CallingConvention convention, ReadOnlySpan<ValueType> parameters, ReadOnlySpan<ValueType> results)
+    /// <summary>A signature with <paramref name="convention"/>, <paramref name="parameters"/> and <paramref name="results"/>.</summary>
+    public Signature(CallingConvention convention, ReadOnlySpan<ScalarType> parameters, ReadOnlySpan<ScalarType> results)
     {
         if (!Enum.IsDefined(convention))
             throw new ArgumentOutOfRangeException(nameof(convention), convention, "unknown calling convention");
@@ -36,9 +40,9 @@ public sealed class Signature : IEquatable<Signature>
             throw new ArgumentException($"a signature has at most {MaxParameters} parameters, not {parameters.Length}", nameof(parameters));
         if (results.Length > MaxResults)
             throw new ArgumentException($"a signature has at most {MaxResults} result, not {results.Length}", nameof(results));
-        foreach (ValueType t in parameters)
+        foreach (ScalarType t in parameters)
             if (!Enum.IsDefined(t)) throw new ArgumentOutOfRangeException(nameof(parameters), t, "unknown value type");
-        foreach (ValueType t in results)
+        foreach (ScalarType t in results)
             if (!Enum.IsDefined(t)) throw new ArgumentOutOfRangeException(nameof(results), t, "unknown value type");
         Convention = convention;
         Parameters = [.. parameters];
@@ -48,7 +52,7 @@ public sealed class Signature : IEquatable<Signature>
     }
 
     /// <summary>System V signature.</summary>
-    public static Signature SysV(ReadOnlySpan<ValueType> parameters, ReadOnlySpan<ValueType> results) =>
+    public static Signature SysV(ReadOnlySpan<ScalarType> parameters, ReadOnlySpan<ScalarType> results) =>
         new(CallingConvention.SysV, parameters, results);
 
     /// <summary>The canonical encoding.</summary>
@@ -89,7 +93,7 @@ public sealed class Signature : IEquatable<Signature>
         for (int i = 0; i < n + m; i++)
         {
             int at = i < n ? 2 + i : 3 + i;
-            if (!Enum.IsDefined((ValueType)encoding[at])) { error = $"unknown value type {encoding[at]}"; errorOffset = at; return false; }
+            if (!Enum.IsDefined((ScalarType)encoding[at])) { error = $"unknown value type {encoding[at]}"; errorOffset = at; return false; }
         }
         return true;
     }
@@ -103,18 +107,21 @@ public sealed class Signature : IEquatable<Signature>
         if (!IsWellFormed(encoding, out error, out errorOffset)) return null;
         int n = encoding[1];
         int m = encoding[2 + n];
-        var parameters = new ValueType[n];
-        var results = new ValueType[m];
-        for (int i = 0; i < n; i++) parameters[i] = (ValueType)encoding[2 + i];
-        for (int i = 0; i < m; i++) results[i] = (ValueType)encoding[3 + n + i];
+        var parameters = new ScalarType[n];
+        var results = new ScalarType[m];
+        for (int i = 0; i < n; i++) parameters[i] = (ScalarType)encoding[2 + i];
+        for (int i = 0; i < m; i++) results[i] = (ScalarType)encoding[3 + n + i];
         return new Signature((CallingConvention)encoding[0], parameters, results);
     }
 
+    /// <summary>Whether <paramref name="other"/> has the same canonical encoding.</summary>
     public bool Equals(Signature? other) =>
         other is not null && Encoding.AsSpan().SequenceEqual(other.Encoding.AsSpan());
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as Signature);
 
+    /// <inheritdoc/>
     public override int GetHashCode() => (int)Hash;
 
     /// <summary>Text form used by tools: <c>sysv (i64, f64) -> i64</c>.</summary>
@@ -132,13 +139,14 @@ public sealed class Signature : IEquatable<Signature>
         return sb.ToString();
     }
 
-    public static string TypeName(ValueType t) => t switch
+    /// <summary>The name of a type as signatures print it (e.g. <c>i64</c>).</summary>
+    public static string TypeName(ScalarType t) => t switch
     {
-        ValueType.I32 => "i32",
-        ValueType.I64 => "i64",
-        ValueType.F32 => "f32",
-        ValueType.F64 => "f64",
-        ValueType.Ptr => "ptr",
+        ScalarType.I32 => "i32",
+        ScalarType.I64 => "i64",
+        ScalarType.F32 => "f32",
+        ScalarType.F64 => "f64",
+        ScalarType.Ptr => "ptr",
         _ => $"type{(byte)t}",
     };
 }

@@ -9,6 +9,7 @@ namespace AotCache.Format;
 [StructLayout(LayoutKind.Sequential, Pack = 4, Size = 8)]
 public readonly record struct StringRef(uint Offset, uint Length)
 {
+    /// <summary>The empty string.</summary>
     public static readonly StringRef Empty = default;
 }
 
@@ -19,8 +20,10 @@ public readonly record struct StringRef(uint Offset, uint Length)
 [StructLayout(LayoutKind.Sequential, Pack = 8, Size = 16)]
 public readonly record struct ContentHash(ulong Low, ulong High)
 {
+    /// <summary>No content hash (zero).</summary>
     public static readonly ContentHash None = default;
 
+    /// <summary>Whether this is <see cref="None"/>.</summary>
     public bool IsNone => Low == 0 && High == 0;
 
     /// <summary>XxHash128 (seed 0) of the given bytes, the recommended way to form a content hash.</summary>

@@ -37,6 +37,7 @@ public sealed class SymbolScope(ISymbolScope? fallback = null) : ISymbolScope
         return this;
     }
 
+    /// <inheritdoc/>
     public bool TryGetSymbol(string name, out SymbolInfo symbol) =>
         _symbols.TryGetValue(name, out symbol) || (fallback is not null && fallback.TryGetSymbol(name, out symbol));
 }

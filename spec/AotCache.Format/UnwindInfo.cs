@@ -8,21 +8,37 @@ namespace AotCache.Format;
 /// information names.</summary>
 public enum DwarfRegister : byte
 {
+    /// <summary>rax (DWARF register 0).</summary>
     Rax = 0,
+    /// <summary>rdx (DWARF register 1).</summary>
     Rdx = 1,
+    /// <summary>rcx (DWARF register 2).</summary>
     Rcx = 2,
+    /// <summary>rbx (DWARF register 3).</summary>
     Rbx = 3,
+    /// <summary>rsi (DWARF register 4).</summary>
     Rsi = 4,
+    /// <summary>rdi (DWARF register 5).</summary>
     Rdi = 5,
+    /// <summary>rbp (DWARF register 6).</summary>
     Rbp = 6,
+    /// <summary>rsp (DWARF register 7).</summary>
     Rsp = 7,
+    /// <summary>r8 (DWARF register 8).</summary>
     R8 = 8,
+    /// <summary>r9 (DWARF register 9).</summary>
     R9 = 9,
+    /// <summary>r10 (DWARF register 10).</summary>
     R10 = 10,
+    /// <summary>r11 (DWARF register 11).</summary>
     R11 = 11,
+    /// <summary>r12 (DWARF register 12).</summary>
     R12 = 12,
+    /// <summary>r13 (DWARF register 13).</summary>
     R13 = 13,
+    /// <summary>r14 (DWARF register 14).</summary>
     R14 = 14,
+    /// <summary>r15 (DWARF register 15).</summary>
     R15 = 15,
     /// <summary>The return address column (the caller's RIP).</summary>
     ReturnAddress = 16,
@@ -69,11 +85,14 @@ public readonly record struct CfaInstruction(int CodeOffset, CfaOperation Operat
     /// <summary><paramref name="register"/> holds its value of the function's entry again.</summary>
     public static CfaInstruction Restore(DwarfRegister register, int at = 0) => new(at, CfaOperation.Restore, register);
 
+    /// <summary>DW_CFA_remember_state at code offset <paramref name="at"/>: pushes the current rules.</summary>
     public static CfaInstruction RememberState(int at = 0) => new(at, CfaOperation.RememberState);
 
+    /// <summary>DW_CFA_restore_state at code offset <paramref name="at"/>: pops the rules the last remember pushed.</summary>
     public static CfaInstruction RestoreState(int at = 0) => new(at, CfaOperation.RestoreState);
 
     /// <summary>As <c>readelf --debug-dump=frames</c> prints the instruction (without the location).</summary>
+    /// <inheritdoc/>
     public override string ToString() => Operation switch
     {
         CfaOperation.DefCfa => $"DW_CFA_def_cfa: {RegisterName(Register)} ofs {Num(Offset)}",
@@ -143,10 +162,13 @@ public sealed class UnwindInfo : IEquatable<UnwindInfo>
     /// <summary>The program decoded: each change with the code offset it takes effect at.</summary>
     public IReadOnlyList<CfaInstruction> Instructions => UnwindRules.Decode(Program.AsSpan());
 
+    /// <summary>Equal when the CFA programs are byte for byte the same.</summary>
     public bool Equals(UnwindInfo? other) => other is not null && Program.AsSpan().SequenceEqual(other.Program.AsSpan());
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as UnwindInfo);
 
+    /// <inheritdoc/>
     public override int GetHashCode()
     {
         var hash = new HashCode();
@@ -154,6 +176,7 @@ public sealed class UnwindInfo : IEquatable<UnwindInfo>
         return hash.ToHashCode();
     }
 
+    /// <inheritdoc/>
     public override string ToString() =>
         Program.IsEmpty ? "(frameless)" : string.Join("; ", Instructions.Select(i => $"+{i.CodeOffset}: {i}"));
 }

@@ -6,6 +6,7 @@ namespace AotCache.Format;
 /// <summary>A breach of an unwind rule: where (relative to the bytes checked) and what.</summary>
 public readonly record struct UnwindProblem(int Offset, string Message)
 {
+    /// <inheritdoc/>
     public override string ToString() => Message;
 }
 
@@ -21,14 +22,23 @@ public readonly record struct FrameDescription(long CodeOffset, long CodeSize, R
 public static class UnwindRules
 {
     // DWARF call frame instruction opcodes (DWARF 5 §6.4.2; the subset [UNW-5] allows).
+    /// <summary>DW_CFA_nop.</summary>
     public const byte OpNop = 0x00;
+    /// <summary>DW_CFA_advance_loc1: a 1-byte delta follows.</summary>
     public const byte OpAdvanceLoc1 = 0x02;
+    /// <summary>DW_CFA_advance_loc2: a 2-byte delta follows.</summary>
     public const byte OpAdvanceLoc2 = 0x03;
+    /// <summary>DW_CFA_advance_loc4: a 4-byte delta follows.</summary>
     public const byte OpAdvanceLoc4 = 0x04;
+    /// <summary>DW_CFA_remember_state.</summary>
     public const byte OpRememberState = 0x0A;
+    /// <summary>DW_CFA_restore_state.</summary>
     public const byte OpRestoreState = 0x0B;
+    /// <summary>DW_CFA_def_cfa: register and offset (ULEB128) follow.</summary>
     public const byte OpDefCfa = 0x0C;
+    /// <summary>DW_CFA_def_cfa_register: a register (ULEB128) follows.</summary>
     public const byte OpDefCfaRegister = 0x0D;
+    /// <summary>DW_CFA_def_cfa_offset: an offset (ULEB128) follows.</summary>
     public const byte OpDefCfaOffset = 0x0E;
     /// <summary>DW_CFA_advance_loc: the high two bits; the low six are the delta.</summary>
     public const byte OpAdvanceLoc = 0x40;

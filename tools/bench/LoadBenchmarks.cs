@@ -1,5 +1,5 @@
-using AotCache.Reader;
 using AotCache.Loader;
+using AotCache.Reader;
 using AotCache.Writer;
 using BenchmarkDotNet.Attributes;
 

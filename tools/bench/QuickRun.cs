@@ -4,10 +4,9 @@ using System.Text.Json;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.HotSwap;
 using AotCache.Loader.Memory;
+using AotCache.Reader;
 using AotCache.Reader.Memory;
 using AotCache.Writer;
 
@@ -288,9 +287,9 @@ public static class QuickRun
             var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "stale-callers" };
             Signature Distinct(int i)
             {
-                var parameters = new List<Format.ValueType>();
-                do { parameters.Add((Format.ValueType)(1 + i % 5)); i /= 5; } while (i > 0);
-                return Signature.SysV([.. parameters], [Format.ValueType.I64]);
+                var parameters = new List<Format.ScalarType>();
+                do { parameters.Add((Format.ScalarType)(1 + i % 5)); i /= 5; } while (i > 0);
+                return Signature.SysV([.. parameters], [Format.ScalarType.I64]);
             }
             Signature callerSignature = b.AddDeclaration(Distinct(0)).Signature;
             for (int i = 0; i < n; i++)

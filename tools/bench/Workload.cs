@@ -2,9 +2,8 @@ using System.Collections.Immutable;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
+using AotCache.Reader;
 using AotCache.Writer;
 using static AotCache.Codegen.Ir.IrType;
 

@@ -40,10 +40,14 @@ internal static class FieldNames
 
     private static readonly Dictionary<SectionKind, int> RecordSizes = new()
     {
-        [SectionKind.Declarations] = DeclarationRecord.RecordSize, [SectionKind.Symbols] = SymbolRecord.RecordSize,
-        [SectionKind.Functions] = FunctionRecord.RecordSize, [SectionKind.DataObjects] = DataObjectRecord.RecordSize,
-        [SectionKind.Relocations] = RelocationRecord.RecordSize, [SectionKind.Fingerprint] = FingerprintComponent.RecordSize,
-        [SectionKind.Dependencies] = DependencyRecord.RecordSize, [SectionKind.Signature] = SignatureRecord.RecordSize,
+        [SectionKind.Declarations] = DeclarationRecord.RecordSize,
+        [SectionKind.Symbols] = SymbolRecord.RecordSize,
+        [SectionKind.Functions] = FunctionRecord.RecordSize,
+        [SectionKind.DataObjects] = DataObjectRecord.RecordSize,
+        [SectionKind.Relocations] = RelocationRecord.RecordSize,
+        [SectionKind.Fingerprint] = FingerprintComponent.RecordSize,
+        [SectionKind.Dependencies] = DependencyRecord.RecordSize,
+        [SectionKind.Signature] = SignatureRecord.RecordSize,
     };
 
     /// <summary>The field at <paramref name="offset"/>; <c>+N</c> when the offset is inside a field rather than at its start.</summary>

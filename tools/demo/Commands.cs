@@ -4,8 +4,8 @@ using AotCache.Demo.Generator;
 using AotCache.Demo.Language;
 using AotCache.Demo.Remote;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
+using AotCache.Reader;
 
 namespace AotCache.Demo;
 

@@ -1,8 +1,6 @@
 using System.CommandLine;
 using AotCache.Codegen;
 using AotCache.Demo.Build;
-using AotCache.Demo.Language;
-using AotCache.Format;
 
 namespace AotCache.Demo;
 

@@ -28,6 +28,7 @@ public sealed class FunctionAssembler
     private readonly List<Pending> _pending = [];
     private List<(int Instruction, CfaInstruction Change)>? _unwind;
 
+    /// <summary>An assembler for one function whose relocation targets are resolved against <paramref name="scope"/>.</summary>
     public FunctionAssembler(ISymbolScope scope)
     {
         ArgumentNullException.ThrowIfNull(scope);

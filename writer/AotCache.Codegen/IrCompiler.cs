@@ -1,8 +1,6 @@
-using System.Collections.Immutable;
 using AotCache.Codegen.Ir;
 using AotCache.Format;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.Codegen;
 
@@ -31,8 +29,11 @@ public enum GlobalAccessStyle
 /// <summary>Options of <see cref="IrCompiler"/>.</summary>
 public sealed record IrCompileOptions
 {
+    /// <summary>The producer string written to the file header.</summary>
     public string Producer { get; init; } = "AotCache.Codegen 1.0";
+    /// <summary>How calls to imports are emitted.</summary>
     public ImportCallStyle ImportCalls { get; init; } = ImportCallStyle.Thunk;
+    /// <summary>How globals are addressed.</summary>
     public GlobalAccessStyle GlobalAccess { get; init; } = GlobalAccessStyle.RipRelative;
 
     /// <summary>The cache key of each function; null gives none.</summary>
@@ -82,7 +83,8 @@ public static class IrCompiler
 
     /// <summary>The System V signature of an IR function type.</summary>
     public static Signature SignatureOf(IReadOnlyList<IrType> parameters, IrType? result) =>
-        Signature.SysV([.. parameters.Select(ToValueType)], result is IrType r ? [ToValueType(r)] : []);
+        Signature.SysV([.. parameters.Select(ToScalarType)], result is IrType r ? [ToScalarType(r)] : []);
 
-    public static ValueType ToValueType(IrType t) => t == IrType.I64 ? ValueType.I64 : ValueType.F64;
+    /// <summary>The signature type of an IR type.</summary>
+    public static ScalarType ToScalarType(IrType t) => t == IrType.I64 ? ScalarType.I64 : ScalarType.F64;
 }

@@ -9,5 +9,6 @@ public sealed class CacheBuildException(IReadOnlyList<string> problems)
         $"the module cannot be written ({problems.Count} problem{(problems.Count == 1 ? "" : "s")}):"
         + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)))
 {
+    /// <summary>Every problem found, one per line of the message.</summary>
     public IReadOnlyList<string> Problems { get; } = problems;
 }

@@ -20,6 +20,7 @@ public sealed partial class CacheBuilder : ISymbolScope
     private readonly List<FingerprintEntry> _fingerprint = [];
     private readonly List<(uint Kind, byte[] Bytes)> _privateSections = [];
 
+    /// <summary>An empty builder for code of <paramref name="target"/> (e.g. <see cref="TargetDescription.LinuxX64"/>).</summary>
     public CacheBuilder(TargetDescription target)
     {
         ArgumentNullException.ThrowIfNull(target);
@@ -28,6 +29,7 @@ public sealed partial class CacheBuilder : ISymbolScope
         Target = target;
     }
 
+    /// <summary>The architecture, ABI and OS the file is for.</summary>
     public TargetDescription Target { get; }
 
     /// <summary>Name and version of the program writing the file.</summary>
@@ -39,6 +41,7 @@ public sealed partial class CacheBuilder : ISymbolScope
     /// <summary>Extensions every function of the file needs (the file-level requirement).</summary>
     public CpuFeatures RequiredCpuFeatures { get; set; }
 
+    /// <summary>Optional header flags; unknown bits are ignored by readers.</summary>
     public OptionalFlags OptionalFlags { get; set; }
 
     /// <summary>How the declaration table is ordered; <see cref="DeclarationOrder.AsAdded"/> unless set.</summary>
@@ -87,6 +90,7 @@ public sealed partial class CacheBuilder : ISymbolScope
         return new DeclarationHandle(this, _declarations.Count - 1);
     }
 
+    /// <summary>The signature <paramref name="declaration"/> was added with.</summary>
     public Signature GetSignature(DeclarationHandle declaration) => _declarations[CheckDeclaration(declaration)];
 
     /// <summary>What a symbol handle names.</summary>

@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using AotCache.Format;
 using AotCache.Reader;
 

@@ -18,6 +18,7 @@ public readonly record struct DeclarationHandle
     /// <summary>The function type this handle stands for.</summary>
     public Signature Signature => Builder?.GetSignature(this) ?? throw new InvalidOperationException("a default DeclarationHandle stands for nothing");
 
+    /// <inheritdoc/>
     public override string ToString() => Builder is null ? "(none)" : Signature.ToString();
 }
 
@@ -37,6 +38,7 @@ public readonly record struct SymbolHandle
     /// <summary>The name the symbol was added with: what a <see cref="Relocation"/> or <see cref="Dependency"/> names it by.</summary>
     public string Name => Builder?.GetSymbolName(this) ?? throw new InvalidOperationException("a default SymbolHandle stands for nothing");
 
+    /// <inheritdoc/>
     public override string ToString() => Builder is null ? "(none)" : Name;
 }
 

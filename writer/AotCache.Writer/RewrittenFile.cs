@@ -19,8 +19,10 @@ public sealed class RewrittenFile
     /// <see cref="Reader.CacheImage"/> it came from open until the file is written.</summary>
     public IReadOnlyList<ReadOnlyMemory<byte>> Pieces { get; }
 
+    /// <summary>The new file's length in bytes.</summary>
     public long Length { get; }
 
+    /// <summary>The new file as one array.</summary>
     public byte[] ToArray()
     {
         var bytes = new byte[Length];

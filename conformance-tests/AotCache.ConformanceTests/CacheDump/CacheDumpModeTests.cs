@@ -14,7 +14,7 @@ namespace AotCache.ConformanceTests.CacheDump;
 /// </summary>
 public sealed class CacheDumpModeTests : IDisposable
 {
-    private static readonly AotCache.Format.ValueType I64 = AotCache.Format.ValueType.I64;
+    private static readonly AotCache.Format.ScalarType I64 = AotCache.Format.ScalarType.I64;
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("cachedump-modes-");
 
     public void Dispose() => _directory.Delete(recursive: true);

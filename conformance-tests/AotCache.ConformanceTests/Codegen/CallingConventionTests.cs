@@ -4,7 +4,6 @@ using AotCache.Reader;
 using AotCache.Writer;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Codegen;
 
@@ -105,7 +104,7 @@ public sealed class CallingConventionTests
     public void REL_11_the_checker_sees_a_call_made_with_the_stack_8_bytes_off()
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64);
-        var sig = b.AddDeclaration(Signature.SysV([], [ValueType.I64]));
+        var sig = b.AddDeclaration(Signature.SysV([], [ScalarType.I64]));
         b.AddFunction("leaf", new FunctionBody([0xB8, 7, 0, 0, 0, 0xC3], sig.Signature));
         // What gcc's inter-procedural stack alignment does to a same-file callee: no sub rsp, 8 before the call.
         var fa = new FunctionAssembler(b);

@@ -3,7 +3,6 @@ using AotCache.Format;
 using AotCache.Writer;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Codegen;
 
@@ -14,7 +13,7 @@ public class FunctionAssemblerTests
     public void Every_patch_site_is_exactly_the_rel32_disp32_or_imm64_field_with_the_right_addend()
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64);
-        var sig = b.AddDeclaration(Signature.SysV([ValueType.I64], [ValueType.I64]));
+        var sig = b.AddDeclaration(Signature.SysV([ScalarType.I64], [ScalarType.I64]));
         var callee = b.DeclareFunction("callee", sig);
         var import = b.AddImportFunction("imp", sig);
         var data = b.DeclareData("data", DataKind.Writable, 8);

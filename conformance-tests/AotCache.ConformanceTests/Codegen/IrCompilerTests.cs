@@ -1,11 +1,8 @@
-using System.Collections.Immutable;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.ConformanceTests.Loading;
-using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
+using AotCache.Reader;
 using static AotCache.Codegen.Ir.IrType;
 
 namespace AotCache.ConformanceTests.Codegen;

@@ -1,7 +1,7 @@
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
-using AotCache.Reader;
 using AotCache.Loader;
+using AotCache.Reader;
 using static AotCache.Codegen.Ir.IrType;
 
 namespace AotCache.ConformanceTests.Codegen;
@@ -63,7 +63,7 @@ public class IrInterpreterTests
             foreach (IrValue[] args in argumentSets)
             {
                 IrValue expected = interpreter.Invoke(f.Name, args)!.Value;
-                Value actual = loaded.Invoke(f.Name, [.. args.Select(a => new Value(IrCompiler.ToValueType(a.Type), a.Bits))]);
+                Value actual = loaded.Invoke(f.Name, [.. args.Select(a => new Value(IrCompiler.ToScalarType(a.Type), a.Bits))]);
                 Assert.True(expected.Bits == actual.Bits,
                     $"{f.Name}({string.Join(", ", args)}): interpreter {expected}, compiled {actual} (0x{actual.Bits:x16})");
                 compared++;

@@ -1,6 +1,5 @@
 using AotCache.Codegen.Ir;
 using AotCache.DiffRunner;
-using static AotCache.Codegen.Ir.IrType;
 
 namespace AotCache.ConformanceTests.Codegen;
 

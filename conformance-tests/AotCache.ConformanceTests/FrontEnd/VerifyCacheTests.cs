@@ -1,5 +1,3 @@
-using AotCache.Demo.Build;
-
 namespace AotCache.ConformanceTests.FrontEnd;
 
 /// <summary>

@@ -1,8 +1,6 @@
-using AotCache.Codegen;
 using AotCache.Demo;
 using AotCache.Demo.Build;
 using AotCache.Demo.Language;
-using AotCache.Reader;
 using AotCache.Loader;
 
 namespace AotCache.ConformanceTests.FrontEnd;

@@ -1,9 +1,9 @@
-using AotCache.ConformanceTests.Vectors;
 using AotCache.ConformanceTests.Spec;
+using AotCache.ConformanceTests.Vectors;
 using AotCache.Format;
 using AotCache.Fuzz;
-using AotCache.Reader;
 using AotCache.Loader;
+using AotCache.Reader;
 using Xunit.Abstractions;
 
 namespace AotCache.ConformanceTests.Fuzzing;
@@ -132,7 +132,8 @@ public sealed class FuzzTests(ITestOutputHelper output) : IDisposable
         {
             // A target swallows the typed exception itself (Target.Run does): whatever reaches the loop is a crash.
             if (input.Span.IndexOf((byte)0xBB) >= 0) throw new IndexOutOfRangeException("planted");
-        }, new CoverageMap()) { Duration = TimeSpan.FromSeconds(5), FindingsDirectory = findings };
+        }, new CoverageMap())
+        { Duration = TimeSpan.FromSeconds(5), FindingsDirectory = findings };
         FuzzReport report = crash.Run(seeds);
         Assert.NotNull(report.Finding);
         Assert.Equal("crash", report.Finding.Kind);
@@ -181,7 +182,7 @@ public sealed class FuzzRegressionTests
         {
             Memory = memory,
             LinkMode = mode,
-            Host = new Loader.Linking.HostEnvironment { CpuFeatures = CpuFeatures.AllKnown },
+            Host = new Loader.HostEnvironment { CpuFeatures = CpuFeatures.AllKnown },
         }));
         Assert.Equal(ErrorCode.RelocationOverflow, e.Code);
         Assert.Equal("REL-9", e.Requirement);

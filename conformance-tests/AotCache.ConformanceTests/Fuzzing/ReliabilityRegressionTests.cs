@@ -1,11 +1,9 @@
-using AotCache.Format;
 using AotCache.ConformanceTests.Spec;
+using AotCache.Format;
 using AotCache.Fuzz;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
 using AotCache.Reader;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Fuzzing;
 
@@ -17,8 +15,8 @@ namespace AotCache.ConformanceTests.Fuzzing;
 /// </summary>
 public sealed class ReliabilityRegressionTests
 {
-    private static readonly Signature NoneToI64 = Signature.SysV([], [ValueType.I64]);
-    private static readonly Signature I64ToI64 = Signature.SysV([ValueType.I64], [ValueType.I64]);
+    private static readonly Signature NoneToI64 = Signature.SysV([], [ScalarType.I64]);
+    private static readonly Signature I64ToI64 = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
     private static readonly byte[] Return7 = [0xB8, 0x07, 0x00, 0x00, 0x00, 0xC3]; // mov eax, 7; ret
 
     /// <summary>Every reproducer: file name → builder.</summary>

@@ -1,6 +1,6 @@
 using AotCache.Format;
 using AotCache.Writer;
-using static AotCache.Format.ValueType;
+using static AotCache.Format.ScalarType;
 
 namespace AotCache.ConformanceTests;
 

@@ -1,6 +1,5 @@
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using AotCache.Tools.CacheDump;
 using Iced.Intel;
 using IcedDecoder = Iced.Intel.Decoder;

@@ -1,7 +1,6 @@
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.HotSwap;
+using AotCache.Reader;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;

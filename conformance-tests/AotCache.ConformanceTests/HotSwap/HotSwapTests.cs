@@ -1,8 +1,8 @@
+using AotCache.ConformanceTests.Loading;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.HotSwap;
-using AotCache.ConformanceTests.Loading;
+using AotCache.Reader;
 using static AotCache.ConformanceTests.HotSwap.SwapCode;
 
 namespace AotCache.ConformanceTests.HotSwap;

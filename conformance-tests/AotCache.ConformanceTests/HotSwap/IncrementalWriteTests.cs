@@ -1,6 +1,6 @@
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
+using AotCache.Reader;
 using AotCache.Writer;
 using static AotCache.ConformanceTests.HotSwap.SwapCode;
 

@@ -1,8 +1,5 @@
 using AotCache.Format;
-using AotCache.Reader;
-using AotCache.Loader.HotSwap;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.HotSwap;
 
@@ -12,8 +9,8 @@ namespace AotCache.ConformanceTests.HotSwap;
 /// </summary>
 public static class SwapCode
 {
-    public static readonly Signature NoParams = Signature.SysV([], [ValueType.I64]);
-    public static readonly Signature OneParam = Signature.SysV([ValueType.I64], [ValueType.I64]);
+    public static readonly Signature NoParams = Signature.SysV([], [ScalarType.I64]);
+    public static readonly Signature OneParam = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
 
     public readonly record struct Call(string Callee, Signature CompiledAgainst);
 

@@ -1,9 +1,7 @@
 using AotCache.Format;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
 using AotCache.Reader;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Loading;
 
@@ -13,8 +11,8 @@ namespace AotCache.ConformanceTests.Loading;
 /// </summary>
 public class BodyBoundRefusalTests
 {
-    private static readonly Signature NoneToI64 = Signature.SysV([], [ValueType.I64]);
-    private static readonly Signature I64ToI64 = Signature.SysV([ValueType.I64], [ValueType.I64]);
+    private static readonly Signature NoneToI64 = Signature.SysV([], [ScalarType.I64]);
+    private static readonly Signature I64ToI64 = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
     private static readonly byte[] Return7 = [0xB8, 0x07, 0x00, 0x00, 0x00, 0xC3]; // mov eax, 7; ret
 
     /// <summary>

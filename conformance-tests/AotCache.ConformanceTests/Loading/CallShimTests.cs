@@ -1,4 +1,3 @@
-using AotCache.Reader;
 using AotCache.Loader.Memory;
 using Iced.Intel;
 

@@ -1,9 +1,8 @@
 using System.Runtime.CompilerServices;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
-using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
+using AotCache.Reader;
 using static AotCache.Codegen.Ir.IrType;
 
 namespace AotCache.ConformanceTests.Loading;

@@ -7,7 +7,6 @@ using AotCache.Reader;
 using AotCache.Writer;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Loading;
 
@@ -18,9 +17,9 @@ namespace AotCache.ConformanceTests.Loading;
 /// </summary>
 public sealed class LenientTests
 {
-    private static readonly Signature TwoToOne = Signature.SysV([ValueType.I64, ValueType.I64], [ValueType.I64]);
-    private static readonly Signature None = Signature.SysV([], [ValueType.I64]);
-    private static readonly Signature OldLeaf = Signature.SysV([ValueType.I64], [ValueType.I64]);
+    private static readonly Signature TwoToOne = Signature.SysV([ScalarType.I64, ScalarType.I64], [ScalarType.I64]);
+    private static readonly Signature None = Signature.SysV([], [ScalarType.I64]);
+    private static readonly Signature OldLeaf = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
 
     /// <summary>
     /// leaf(a, b) = a − b, whose signature changed; mid(a, b) calls leaf compiled against the old one (stale: refused in

@@ -1,4 +1,3 @@
-using AotCache.Reader;
 using AotCache.Loader.Memory;
 
 namespace AotCache.ConformanceTests.Loading;

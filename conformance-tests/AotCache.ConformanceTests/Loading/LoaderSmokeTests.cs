@@ -1,16 +1,14 @@
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
+using AotCache.Reader;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Loading;
 
 public class LoaderSmokeTests
 {
-    private static readonly Signature I64ToI64 = Signature.SysV([ValueType.I64], [ValueType.I64]);
-    private static readonly Signature NoneToI64 = Signature.SysV([], [ValueType.I64]);
+    private static readonly Signature I64ToI64 = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
+    private static readonly Signature NoneToI64 = Signature.SysV([], [ScalarType.I64]);
 
     /// <summary>answer() = 42; twice(x) = answer() + host(x) via a thunk; absval(x) = labs(x) through a slot.</summary>
     private static byte[] Module()
@@ -70,5 +68,18 @@ public class LoaderSmokeTests
         Assert.Contains("2 unresolved imports", e.Message);
         Assert.Contains("host_count: sysv (i64) -> i64", e.Message);
         Assert.Contains("labs: sysv (i64) -> i64", e.Message);
+    }
+
+    [Fact]
+    public void LOAD_4_an_import_registered_with_another_signature_is_reported_as_such_not_as_missing()
+    {
+        using var image = CacheImage.Read(Module());
+        Signature i32ToI64 = Signature.SysV([ScalarType.I32], [ScalarType.I64]);
+        var imports = new ChainedResolver(new ImportTable().Add("host_count", HostCallbacks.CountingCallbackAddress, i32ToI64));
+        var e = Assert.Throws<AotCacheException>(() => LoadedModule.Load(image, new LoadOptions { Imports = imports }));
+        Assert.Equal(ErrorCode.UnresolvedImports, e.Code);
+        Assert.Contains("1 unresolved import: labs: sysv (i64) -> i64.", e.Message);
+        Assert.Contains("1 import with another signature: host_count: the file expects sysv (i64) -> i64, the host has it registered as sysv (i32) -> i64", e.Message);
+        Assert.DoesNotContain("host_count: sysv", e.Message);
     }
 }

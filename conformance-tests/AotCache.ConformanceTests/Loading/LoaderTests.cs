@@ -1,17 +1,15 @@
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
 using AotCache.Loader.Memory;
+using AotCache.Reader;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Loading;
 
 public class LoaderTests
 {
-    private static readonly Signature NoneToI64 = Signature.SysV([], [ValueType.I64]);
-    private static readonly Signature I64ToI64 = Signature.SysV([ValueType.I64], [ValueType.I64]);
+    private static readonly Signature NoneToI64 = Signature.SysV([], [ScalarType.I64]);
+    private static readonly Signature I64ToI64 = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
     private static readonly byte[] Return7 = [0xB8, 0x07, 0x00, 0x00, 0x00, 0xC3];               // mov eax, 7; ret
     private static readonly byte[] CallThenAdd1 = [0x48, 0x83, 0xEC, 0x08, 0xE8, 0, 0, 0, 0, 0x48, 0x83, 0xC4, 0x08, 0x48, 0xFF, 0xC0, 0xC3];
     // sub rsp, 8; call <field at 5>; add rsp, 8; inc rax; ret
@@ -194,7 +192,7 @@ public class LoaderTests
         var sig = b.AddDeclaration(NoneToI64);
         var sq = b.AddFunction("sq", new FunctionBody(Return7, sig.Signature) { ContentHash = new ContentHash(1, 0) });
         var cube = b.AddFunction("cube", new FunctionBody(CallThenAdd1, sig.Signature, [new Relocation(5, RelocationKind.FunctionPcRel32, sq.Name, -4, I64ToI64.Hash)])
-            { ContentHash = new ContentHash(10, 0) });
+        { ContentHash = new ContentHash(10, 0) });
         b.AddFunction("entry", new FunctionBody(Return7, sig.Signature, dependencies: [new Dependency(cube.Name, new ContentHash(10, 0))]) { ContentHash = new ContentHash(20, 0) });
         b.AddFunction("fine", new FunctionBody(Return7, sig.Signature, dependencies: [new Dependency(sq.Name, new ContentHash(1, 0))]));
         using var image = CacheImage.Read(b.ToArray());

@@ -2,10 +2,8 @@ using System.Runtime.InteropServices;
 using AotCache.ConformanceTests.Malformed;
 using AotCache.Format;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
 using AotCache.Reader;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Loading;
 
@@ -21,7 +19,7 @@ public sealed class PrelinkTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static readonly Signature I64ToI64 = Signature.SysV([ValueType.I64], [ValueType.I64]);
+    private static readonly Signature I64ToI64 = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
 
     /// <summary>Every relocation kind from code: a call (FunctionPcRel32), a host call through its thunk
     /// (ThunkPcRel32), one through a slot (SlotPcRel32), a slot of a defined function, RIP-relative data of all three
@@ -230,7 +228,7 @@ public sealed class PrelinkTests : IDisposable
     public void A_zero_fill_area_costs_nothing_until_it_is_touched()
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "big-zero-fill" };
-        b.AddFunction("f", new FunctionBody([0x31, 0xC0, 0xC3], Signature.SysV([], [ValueType.I64])));
+        b.AddFunction("f", new FunctionBody([0x31, 0xC0, 0xC3], Signature.SysV([], [ScalarType.I64])));
         SymbolHandle zf = b.DeclareData("zf", DataKind.ZeroFilled, 4096);
         b.DefineZeroFilled(zf, (1 << 30) - 4096); // nearly 1 GiB
         using CacheImage image = CacheImage.Read(b.ToArray());

@@ -1,7 +1,6 @@
-using AotCache.ConformanceTests.HotSwap;
-using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.Memory;
+using AotCache.Reader;
 using static AotCache.ConformanceTests.HotSwap.SwapCode;
 
 namespace AotCache.ConformanceTests.Loading;

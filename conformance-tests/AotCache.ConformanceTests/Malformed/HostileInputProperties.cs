@@ -1,7 +1,6 @@
 using AotCache.ConformanceTests.Model;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;

@@ -1,6 +1,5 @@
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using static AotCache.Format.SectionKind;
 
 namespace AotCache.ConformanceTests.Malformed;

@@ -2,9 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Malformed;
 
@@ -78,7 +76,7 @@ public sealed class Vandal
     public static byte[] RichModule()
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { Producer = "vandal", ModuleName = "rich-\u00e9" };
-        var i64 = b.AddDeclaration(Signature.SysV([ValueType.I64], [ValueType.I64]));
+        var i64 = b.AddDeclaration(Signature.SysV([ScalarType.I64], [ScalarType.I64]));
         var none = b.AddDeclaration(Signature.SysV([], []));
         var print = b.AddImportFunction("print", i64);
         var errno = b.AddImportData("errno");
@@ -93,7 +91,8 @@ public sealed class Vandal
             new Relocation(11, RelocationKind.ThunkPcRel32, print.Name, -4),
             new Relocation(16, RelocationKind.SlotPcRel32, errno.Name, -4),
             new Relocation(22, RelocationKind.Absolute64, scratch.Name, 0),
-        ], [new Dependency(c.Name, new ContentHash(3, 4)), new Dependency(table.Name, new ContentHash(5, 6))]) { ContentHash = new ContentHash(1, 2) });
+        ], [new Dependency(c.Name, new ContentHash(3, 4)), new Dependency(table.Name, new ContentHash(5, 6))])
+        { ContentHash = new ContentHash(1, 2) });
         b.DefineFunction(c, new FunctionBody([0xC3], none.Signature) { Alignment = 16 });
         b.DefineData(table, new byte[16], [new Relocation(0, RelocationKind.Absolute64, a.Name, 0), new Relocation(8, RelocationKind.Absolute64, c.Name, 0)]);
         b.DefineData(counter, new byte[8]);

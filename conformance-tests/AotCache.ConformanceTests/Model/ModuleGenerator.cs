@@ -1,7 +1,6 @@
 using AotCache.Format;
 using FsCheck;
 using FsCheck.Fluent;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Model;
 
@@ -126,9 +125,9 @@ public static class ModuleGenerator
     private static Signature RandomSignature(Random rng)
     {
         int n = rng.Next(20) == 0 ? 255 : rng.Next(0, 7);
-        var parameters = new ValueType[n];
-        for (int i = 0; i < n; i++) parameters[i] = (ValueType)rng.Next(1, 6);
-        ValueType[] results = rng.Next(3) == 0 ? [] : [(ValueType)rng.Next(1, 6)];
+        var parameters = new ScalarType[n];
+        for (int i = 0; i < n; i++) parameters[i] = (ScalarType)rng.Next(1, 6);
+        ScalarType[] results = rng.Next(3) == 0 ? [] : [(ScalarType)rng.Next(1, 6)];
         return new Signature(rng.Next(5) == 0 ? CallingConvention.Win64 : CallingConvention.SysV, parameters, results);
     }
 

@@ -1,7 +1,6 @@
 using System.Text;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using AotCache.Writer;
 
 namespace AotCache.ConformanceTests.Model;
@@ -24,7 +23,10 @@ public sealed record ModuleModel(
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64)
         {
-            Producer = Producer, ModuleName = ModuleName, RequiredCpuFeatures = CpuFeatures, DeclarationOrder = order,
+            Producer = Producer,
+            ModuleName = ModuleName,
+            RequiredCpuFeatures = CpuFeatures,
+            DeclarationOrder = order,
         };
         var decls = Declarations.Select(b.AddDeclaration).ToArray();
         var handles = new Dictionary<string, SymbolHandle>(StringComparer.Ordinal);

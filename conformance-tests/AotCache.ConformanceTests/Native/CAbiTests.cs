@@ -3,7 +3,6 @@ using AotCache.ConformanceTests.Vectors;
 using AotCache.Format;
 using AotCache.Reader;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Native;
 
@@ -15,9 +14,9 @@ namespace AotCache.ConformanceTests.Native;
 [Collection(NativeCollection.Name)]
 public sealed class CAbiTests(NativeToolchain native)
 {
-    private static readonly Signature NoneToI64 = Signature.SysV([], [ValueType.I64]);
-    private static readonly Signature I64ToI64 = Signature.SysV([ValueType.I64], [ValueType.I64]);
-    private static readonly Signature F64ToI64 = Signature.SysV([ValueType.F64], [ValueType.I64]);
+    private static readonly Signature NoneToI64 = Signature.SysV([], [ScalarType.I64]);
+    private static readonly Signature I64ToI64 = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
+    private static readonly Signature F64ToI64 = Signature.SysV([ScalarType.F64], [ScalarType.I64]);
     private static readonly byte[] Return7 = [0xB8, 0x07, 0x00, 0x00, 0x00, 0xC3];                 // mov eax, 7; ret
     private static readonly byte[] Add1 = [0x48, 0x8D, 0x47, 0x01, 0xC3];                          // lea rax, [rdi+1]; ret
     private static readonly byte[] TailCall = [0xE9, 0, 0, 0, 0];                                  // jmp rel32

@@ -2,7 +2,6 @@ using AotCache.ConformanceTests.FrontEnd;
 using AotCache.Demo.Build;
 using AotCache.Format;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Native;
 
@@ -79,8 +78,8 @@ public sealed class CHostTests(NativeToolchain native)
     {
         // print_i64 imported as (f64) -> void: the C host registers it as (i64) -> void.
         var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "wrong" };
-        b.AddImportFunction("print_i64", b.AddDeclaration(Signature.SysV([ValueType.F64], [])));
-        b.AddFunction("main", new FunctionBody([0x31, 0xC0, 0xC3], Signature.SysV([], [ValueType.I64]))); // xor eax, eax; ret
+        b.AddImportFunction("print_i64", b.AddDeclaration(Signature.SysV([ScalarType.F64], [])));
+        b.AddFunction("main", new FunctionBody([0x31, 0xC0, 0xC3], Signature.SysV([], [ScalarType.I64]))); // xor eax, eax; ret
         string path = Path.Combine(native.NewDirectory("wrong"), "wrong.aotc");
         File.WriteAllBytes(path, b.ToArray());
         ChildProcess.Result run = CHost(path);
@@ -95,12 +94,12 @@ public sealed class CHostTests(NativeToolchain native)
     public void The_C_host_refuses_a_stale_caller_strictly_and_in_lenient_mode_reports_the_call_that_reached_it()
     {
         // leaf() = 7; caller() = leaf() + 1, compiled against leaf as (i64) -> i64: stale [LOAD-5]; main() = caller() + 1.
-        Signature noneToI64 = Signature.SysV([], [ValueType.I64]);
+        Signature noneToI64 = Signature.SysV([], [ScalarType.I64]);
         byte[] callThenAdd1 = [0x48, 0x83, 0xEC, 0x08, 0xE8, 0, 0, 0, 0, 0x48, 0x83, 0xC4, 0x08, 0x48, 0xFF, 0xC0, 0xC3];
         var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "stale" };
         b.AddFunction("leaf", new FunctionBody([0xB8, 0x07, 0, 0, 0, 0xC3], noneToI64));
         b.AddFunction("caller", new FunctionBody(callThenAdd1, noneToI64,
-            [new Relocation(5, RelocationKind.FunctionPcRel32, "leaf", -4, Signature.SysV([ValueType.I64], [ValueType.I64]).Hash)]));
+            [new Relocation(5, RelocationKind.FunctionPcRel32, "leaf", -4, Signature.SysV([ScalarType.I64], [ScalarType.I64]).Hash)]));
         b.AddFunction("main", new FunctionBody(callThenAdd1, noneToI64, [new Relocation(5, RelocationKind.FunctionPcRel32, "caller", -4)]));
         string path = Path.Combine(native.NewDirectory("stale"), "stale.aotc");
         File.WriteAllBytes(path, b.ToArray());

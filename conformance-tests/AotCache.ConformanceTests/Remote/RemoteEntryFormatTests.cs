@@ -1,13 +1,12 @@
 using System.Buffers.Binary;
-using AotCache.ConformanceTests.Spec;
 using AotCache.Codegen.Ir;
+using AotCache.ConformanceTests.Spec;
 using AotCache.Demo.Build;
 using AotCache.Demo.Language;
 using AotCache.Format;
 using AotCache.Reader;
 using AotCache.Remote;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Remote;
 
@@ -20,7 +19,7 @@ public sealed class RemoteEntryFormatTests
 {
     private static readonly byte[] TeamSecret = [.. Enumerable.Range(7, 32).Select(i => (byte)i)];
     private static readonly RemoteFingerprint Fingerprint = RemoteFingerprint.Of([FingerprintSetting.OfString("compiler", "test 1")]);
-    private static readonly Signature I64ToI64 = Signature.SysV([ValueType.I64], [ValueType.I64]);
+    private static readonly Signature I64ToI64 = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
     private static readonly ContentHash Hash = new(0x1111, 0x2222);
 
     private static RemoteEntryFormat Format(SigningKey? key = null, SignaturePolicy? policy = null, TargetDescription? target = null,
@@ -329,7 +328,7 @@ public sealed class RemoteEntryFormatTests
             (new Forgery { PrivateSection = true }, "a section of kind"),
             (new Forgery { PlaceholderUnwind = UnwindInfo.Frameless }, "placeholder 'h' has unwind information"),
             // h's placeholder declares another signature than g's call recorded: a stale reference.
-            (new Forgery { PlaceholderSignature = Signature.SysV([ValueType.I64], [ValueType.F64]) }, "expect another signature"),
+            (new Forgery { PlaceholderSignature = Signature.SysV([ScalarType.I64], [ScalarType.F64]) }, "expect another signature"),
         ];
         foreach (var (forgery, says) in cases)
         {
@@ -358,7 +357,7 @@ public sealed class RemoteEntryFormatTests
                 if (n != name) scope.Add(n, k, s);
             return scope;
         }
-        Signature other = Signature.SysV([ValueType.I64], [ValueType.F64]);
+        Signature other = Signature.SysV([ScalarType.I64], [ScalarType.F64]);
         (ISymbolScope Scope, string Says)[] cases =
         [
             (Without("h"), "refers to 'h', which the program does not have"),

@@ -3,7 +3,6 @@ using AotCache.Format;
 using AotCache.Reader;
 using AotCache.Remote;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Remote;
 
@@ -16,7 +15,7 @@ public sealed class RemoteEntryTests
 {
     private static readonly byte[] TeamSecret = [.. Enumerable.Range(100, 32).Select(i => (byte)i)];
     private static readonly RemoteFingerprint Fingerprint = RemoteFingerprint.Of([FingerprintSetting.OfInteger("compiler", 2)]);
-    private static readonly Signature Returns32 = Signature.SysV([], [ValueType.I32]);
+    private static readonly Signature Returns32 = Signature.SysV([], [ScalarType.I32]);
     private static readonly ISymbolScope Scope = new SymbolScope().Add("f", SymbolKind.Function, Returns32);
 
     private static RemoteEntryFormat Team => new(TargetDescription.LinuxX64, Fingerprint, "tests", SigningKey.Hmac("team", TeamSecret),

@@ -234,7 +234,7 @@ public sealed class RemoteFrontEndTests(Xunit.Abstractions.ITestOutputHelper out
             int at = code.AsSpan().IndexOf((byte)0xC3) - 1; // a byte of the function's code before its first ret
             code[at] ^= 0x01;
             var wrong = new FunctionBody(code, right.Signature, right.Relocations, right.Dependencies)
-                { Alignment = right.Alignment, ContentHash = right.ContentHash };
+            { Alignment = right.Alignment, ContentHash = right.ContentHash };
             using RespClient admin = server.Client();
             Assert.Equal("OK", admin.CallText("SET", format.KeyOf(right).Text, format.Write("f_7", wrong, image)));
         }

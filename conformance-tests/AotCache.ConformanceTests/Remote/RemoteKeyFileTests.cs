@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using AotCache.Demo.Remote;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Remote;
 using AotCache.Writer;
 

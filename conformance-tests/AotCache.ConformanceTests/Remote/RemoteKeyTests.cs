@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text.RegularExpressions;
-using AotCache.Format;
 using AotCache.ConformanceTests.Spec;
+using AotCache.Format;
 using AotCache.Remote;
 
 namespace AotCache.ConformanceTests.Remote;

@@ -1,7 +1,6 @@
 using System.Text.RegularExpressions;
 using AotCache.ConformanceTests.FrontEnd;
 using AotCache.Demo.Build;
-using AotCache.Demo.Language;
 using AotCache.Demo.Remote;
 using AotCache.Remote;
 

@@ -3,7 +3,6 @@ using AotCache.Format;
 using AotCache.Loader;
 using AotCache.Reader;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Scaling;
 
@@ -19,18 +18,18 @@ public class LinearWorkTests
     private const double MaxRatio = 2.5;
 
     private static readonly byte[] Return7 = [0xB8, 0x07, 0x00, 0x00, 0x00, 0xC3];
-    private static readonly ValueType[] Types = [ValueType.I32, ValueType.I64, ValueType.F32, ValueType.F64, ValueType.Ptr];
+    private static readonly ScalarType[] Types = [ScalarType.I32, ScalarType.I64, ScalarType.F32, ScalarType.F64, ScalarType.Ptr];
 
     /// <summary>A distinct signature per <paramref name="i"/>: its parameters spell <paramref name="i"/> in base 5.</summary>
     private static Signature Distinct(int i)
     {
-        var parameters = new List<ValueType>();
+        var parameters = new List<ScalarType>();
         do
         {
             parameters.Add(Types[i % 5]);
             i /= 5;
         } while (i > 0);
-        return Signature.SysV([.. parameters], [ValueType.I64]);
+        return Signature.SysV([.. parameters], [ScalarType.I64]);
     }
 
     private static void AssertLinear(long small, long large, string what)
@@ -75,7 +74,7 @@ public class LinearWorkTests
     private static byte[] StaleChain(int n)
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { ModuleName = "stale-chain" };
-        Signature sig = b.AddDeclaration(Signature.SysV([], [ValueType.I64])).Signature;
+        Signature sig = b.AddDeclaration(Signature.SysV([], [ScalarType.I64])).Signature;
         string previous = b.AddFunction("leaf", new FunctionBody(Return7, sig) { ContentHash = new ContentHash(2, 0) }).Name;
         ContentHash expected = new(1, 0); // leaf's content when f0 inlined it: not what it is now
         for (int i = 0; i < n; i++)

@@ -1,10 +1,8 @@
 using System.Runtime.InteropServices;
 using AotCache.ConformanceTests.Spec;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
-using ValueType = AotCache.Format.ValueType;
+using AotCache.Reader;
 
 namespace AotCache.ConformanceTests.SecondWriter;
 
@@ -16,7 +14,7 @@ namespace AotCache.ConformanceTests.SecondWriter;
 /// </summary>
 public sealed unsafe class SecondWriterTests(PythonWriter.Programs programs) : IClassFixture<PythonWriter.Programs>, IDisposable
 {
-    private static readonly Signature I64ToI64 = Signature.SysV([ValueType.I64], [ValueType.I64]);
+    private static readonly Signature I64ToI64 = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
     private const long HostValue = 0x1234_5678_9ABC;
 
     private readonly long* _hostValue = (long*)NativeMemory.AlignedAlloc(8, 8);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
+using AotCache.Reader;
 using AotCache.Writer;
 
 namespace AotCache.ConformanceTests.Security;

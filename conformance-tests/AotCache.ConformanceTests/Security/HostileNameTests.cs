@@ -14,8 +14,8 @@ namespace AotCache.ConformanceTests.Security;
 /// </summary>
 public sealed class HostileNameTests : IDisposable
 {
-    private static readonly Signature NoneToI64 = Signature.SysV([], [Format.ValueType.I64]);
-    private static readonly Signature I64ToI64 = Signature.SysV([Format.ValueType.I64], [Format.ValueType.I64]);
+    private static readonly Signature NoneToI64 = Signature.SysV([], [Format.ScalarType.I64]);
+    private static readonly Signature I64ToI64 = Signature.SysV([Format.ScalarType.I64], [Format.ScalarType.I64]);
     private static readonly byte[] Return7 = [0xB8, 0x07, 0x00, 0x00, 0x00, 0xC3]; // mov eax, 7; ret
     private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("hostile-names-");
 

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using AotCache.Format;
 using AotCache.Loader;
 using AotCache.Reader;
 using AotCache.Tools.CacheDump;

@@ -4,7 +4,6 @@ using AotCache.Loader;
 using AotCache.Reader;
 using AotCache.Tools.CacheDump;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Security;
 
@@ -22,7 +21,7 @@ public sealed class SignaturePolicyTests : IDisposable
     private static byte[] Module(SigningKey? key)
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { SigningKey = key, ModuleName = "signed" };
-        b.AddFunction("seven", new FunctionBody([0xB8, 7, 0, 0, 0, 0xC3], b.AddDeclaration(Signature.SysV([], [ValueType.I64])).Signature));
+        b.AddFunction("seven", new FunctionBody([0xB8, 7, 0, 0, 0, 0xC3], b.AddDeclaration(Signature.SysV([], [ScalarType.I64])).Signature));
         return b.ToArray();
     }
 

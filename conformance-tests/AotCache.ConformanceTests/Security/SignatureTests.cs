@@ -1,10 +1,9 @@
 using System.Security.Cryptography;
 using AotCache.ConformanceTests.Malformed;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
+using AotCache.Reader;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Security;
 
@@ -15,7 +14,7 @@ public class SignatureTests
     private static byte[] Module(SigningKey? key, bool prelink = true)
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { SigningKey = key, ModuleName = "signed", Prelink = prelink };
-        b.AddFunction("seven", new FunctionBody([0xB8, 7, 0, 0, 0, 0xC3], b.AddDeclaration(Signature.SysV([], [ValueType.I64])).Signature));
+        b.AddFunction("seven", new FunctionBody([0xB8, 7, 0, 0, 0, 0xC3], b.AddDeclaration(Signature.SysV([], [ScalarType.I64])).Signature));
         b.AddData("table", DataKind.ReadOnly, [1, 2, 3, 4, 5, 6, 7, 8]);
         return b.ToArray();
     }

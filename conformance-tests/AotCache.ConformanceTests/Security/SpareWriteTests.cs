@@ -1,5 +1,4 @@
 using AotCache.Reader;
-using AotCache.Loader;
 using AotCache.Reader.Memory;
 using AotCache.Writer;
 using FsCheck;

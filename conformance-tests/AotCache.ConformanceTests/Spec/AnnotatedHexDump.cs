@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 
 namespace AotCache.ConformanceTests.Spec;
 

@@ -2,10 +2,8 @@ using AotCache.ConformanceTests.Malformed;
 using AotCache.ConformanceTests.Vectors;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using AotCache.Tools.CacheDump;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Spec;
 
@@ -162,7 +160,7 @@ public sealed class LinterTests : IDisposable
     public void REC_7_REC_9_REC_8_findings_name_the_field_they_concern()
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64);
-        var sig = b.AddDeclaration(Signature.SysV([], [ValueType.I64]));
+        var sig = b.AddDeclaration(Signature.SysV([], [ScalarType.I64]));
         var leaf = b.AddFunction("leaf", new FunctionBody([0xB8, 7, 0, 0, 0, 0xC3], sig.Signature) { ContentHash = new ContentHash(1, 1) });
         b.AddFunction("caller", new FunctionBody([0xE8, 0, 0, 0, 0, 0xC3], sig.Signature, [new Relocation(1, RelocationKind.FunctionPcRel32, leaf.Name, -4, ExpectedSignatureHash: 0)]));
         var vandal = new Vandal(b.ToArray());

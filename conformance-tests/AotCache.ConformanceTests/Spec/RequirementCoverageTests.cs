@@ -44,15 +44,15 @@ public partial class RequirementCoverageTests(Xunit.Abstractions.ITestOutputHelp
             tests.Add(test);
         }
         foreach (Type type in typeof(RequirementCoverageTests).Assembly.GetTypes())
-        foreach (MethodInfo method in type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
-        {
-            if (method.GetCustomAttribute<FactAttribute>(inherit: true) is null) continue;
-            string test = $"{type.Name}.{method.Name}";
-            foreach (string id in IdsIn(method.Name)) Add(id, test);
-            foreach (RequirementAttribute r in method.GetCustomAttributes<RequirementAttribute>()) Add(r.Id, test);
-            foreach (string caseName in CaseNames(type, method))
-                foreach (string id in IdsIn(caseName)) Add(id, $"{test}(\"{caseName}\")");
-        }
+            foreach (MethodInfo method in type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            {
+                if (method.GetCustomAttribute<FactAttribute>(inherit: true) is null) continue;
+                string test = $"{type.Name}.{method.Name}";
+                foreach (string id in IdsIn(method.Name)) Add(id, test);
+                foreach (RequirementAttribute r in method.GetCustomAttributes<RequirementAttribute>()) Add(r.Id, test);
+                foreach (string caseName in CaseNames(type, method))
+                    foreach (string id in IdsIn(caseName)) Add(id, $"{test}(\"{caseName}\")");
+            }
         foreach (string name in VectorFile.All())
         {
             VectorFile vector = VectorFile.Load(name);

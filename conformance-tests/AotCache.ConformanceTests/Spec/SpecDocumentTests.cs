@@ -1,8 +1,6 @@
 using System.Text.RegularExpressions;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Spec;
 
@@ -62,12 +60,12 @@ public partial class SpecDocumentTests
     public static IEnumerable<Signature> VectorSignatures() =>
     [
         Signature.SysV([], []),
-        Signature.SysV([], [ValueType.I64]),
-        Signature.SysV([ValueType.I64], [ValueType.I64]),
-        Signature.SysV([ValueType.I64], []),
-        Signature.SysV([ValueType.F64, ValueType.F64], [ValueType.F64]),
-        Signature.SysV([ValueType.I32, ValueType.Ptr, ValueType.F32], [ValueType.I32]),
-        new Signature(CallingConvention.Win64, [ValueType.I64], [ValueType.I64]),
+        Signature.SysV([], [ScalarType.I64]),
+        Signature.SysV([ScalarType.I64], [ScalarType.I64]),
+        Signature.SysV([ScalarType.I64], []),
+        Signature.SysV([ScalarType.F64, ScalarType.F64], [ScalarType.F64]),
+        Signature.SysV([ScalarType.I32, ScalarType.Ptr, ScalarType.F32], [ScalarType.I32]),
+        new Signature(CallingConvention.Win64, [ScalarType.I64], [ScalarType.I64]),
     ];
 
     [Fact]

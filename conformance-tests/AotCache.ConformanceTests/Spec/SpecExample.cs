@@ -1,6 +1,5 @@
 using AotCache.Format;
 using AotCache.Writer;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Spec;
 
@@ -14,8 +13,8 @@ public static class SpecExample
     public static byte[] Build()
     {
         var b = new CacheBuilder(TargetDescription.LinuxX64) { Producer = "spec-example", ModuleName = "example" };
-        var noneToI64 = b.AddDeclaration(Signature.SysV([], [ValueType.I64]));
-        var i64ToVoid = b.AddDeclaration(Signature.SysV([ValueType.I64], []));
+        var noneToI64 = b.AddDeclaration(Signature.SysV([], [ScalarType.I64]));
+        var i64ToVoid = b.AddDeclaration(Signature.SysV([ScalarType.I64], []));
         var print = b.AddImportFunction("host_print", i64ToVoid);
         var greeting = b.AddData("greeting", DataKind.ReadOnly, "hello!\n\0"u8, alignment: 8);
         var answer = b.AddFunction("answer", new FunctionBody([0xB8, 0x2A, 0x00, 0x00, 0x00, 0xC3], noneToI64.Signature) { Alignment = 16 });
@@ -32,7 +31,8 @@ public static class SpecExample
             new Relocation(7, RelocationKind.DataPcRel32, greeting.Name, -4),
             new Relocation(12, RelocationKind.ThunkPcRel32, print.Name, -4),
             new Relocation(17, RelocationKind.FunctionPcRel32, answer.Name, -4),
-        ]) { Alignment = 16, ContentHash = ContentHash.Of("main"u8) });
+        ])
+        { Alignment = 16, ContentHash = ContentHash.Of("main"u8) });
         b.AddFingerprint("compiler.version", "1.0");
         return b.ToArray();
     }

@@ -122,7 +122,8 @@ public sealed partial class DebuggerTests : IDisposable
             new(name, [.. Enumerable.Repeat(I64, Math.Min(parameters, 3)), .. Enumerable.Repeat(F64, Math.Max(0, parameters - 3))], I64, [],
                 [new IrReturn(new IrBinary(IrBinaryOp.Add, new IrCall(callee, [new IrLocal(parameters == 5 ? 1 : 0)]), new IrConstI64(1)))]);
         var ir = new IrModule([new IrImport("labs", [I64], I64)], [],
-            [Calls(DiffRequest.EntryName, "outer", 5), Calls("outer", "middle", 1), Calls("middle", "inner", 1), Calls("inner", "labs", 1)]) { Name = "gdb" };
+            [Calls(DiffRequest.EntryName, "outer", 5), Calls("outer", "middle", 1), Calls("middle", "inner", 1), Calls("inner", "labs", 1)])
+        { Name = "gdb" };
         string directory = Directory.CreateTempSubdirectory("aotcache-gdb-").FullName;
         try
         {

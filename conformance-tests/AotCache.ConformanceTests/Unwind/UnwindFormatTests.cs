@@ -9,7 +9,6 @@ using AotCache.Writer;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.ConformanceTests.Unwind;
 
@@ -21,7 +20,7 @@ namespace AotCache.ConformanceTests.Unwind;
 /// </summary>
 public class UnwindFormatTests
 {
-    private static readonly Signature I64ToI64 = Signature.SysV([ValueType.I64], [ValueType.I64]);
+    private static readonly Signature I64ToI64 = Signature.SysV([ScalarType.I64], [ScalarType.I64]);
 
     /// <summary>The rows every generated function must have: push rbp at 0, mov rbp, rsp at 1, pop rbp at size − 2, ret.</summary>
     private static void AssertFramePointerFunction(CacheImage image, int function)

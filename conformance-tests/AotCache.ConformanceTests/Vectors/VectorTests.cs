@@ -1,7 +1,6 @@
 using AotCache.ConformanceTests.SecondWriter;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using AotCache.Tools.CacheDump;
 
 namespace AotCache.ConformanceTests.Vectors;

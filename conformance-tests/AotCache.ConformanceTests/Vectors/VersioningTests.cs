@@ -1,8 +1,7 @@
 using System.Buffers.Binary;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
-using ValueType = AotCache.Format.ValueType;
+using AotCache.Reader;
 
 namespace AotCache.ConformanceTests.Vectors;
 
@@ -38,7 +37,7 @@ public class VersioningTests
         Assert.Equal("f", image.SymbolName(0));
         using LoadedModule module = LoadedModule.Load(image);
         Assert.Equal(0, module.Invoke("f").AsI64); // xor eax, eax; ret
-        Assert.Equal(Signature.SysV([], [ValueType.I64]), module.GetSignature("f"));
+        Assert.Equal(Signature.SysV([], [ScalarType.I64]), module.GetSignature("f"));
     }
 
     [Fact]

@@ -7,7 +7,7 @@ namespace AotCache.Loader.HotSwap;
 /// read the swap slots after they were updated.
 /// </summary>
 /// <remarks>
-/// <see cref="LoadedModule.Invoke"/> enters and leaves automatically. Hosts that call raw function
+/// <see cref="LoadedModule.Invoke(string, ReadOnlySpan{Value})"/> enters and leaves automatically. Hosts that call raw function
 /// pointers wrap their calls in <see cref="LoadedModule.EnterCode"/>; code that runs outside such a scope
 /// is not protected and must not run across a commit.
 /// </remarks>

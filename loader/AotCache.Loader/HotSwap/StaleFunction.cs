@@ -22,6 +22,7 @@ public enum StaleReason
 /// <summary>One stale function: who, which callee, and the old and new signatures or contents.</summary>
 public sealed record StaleFunction(string Function, StaleReason Reason, string Target, string Expected, string Actual)
 {
+    /// <inheritdoc/>
     public override string ToString()
     {
         // Names come from files and from front ends: escaped, so that none can break the message's line.

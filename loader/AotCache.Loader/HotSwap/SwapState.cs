@@ -76,7 +76,11 @@ internal sealed class SwapState
     public readonly Stack<int> FreeEntries = new();
     public readonly List<(int Entry, long Epoch)> RetiredEntries = [];
     public readonly EpochTracker Epochs = new();
+#if NET9_0_OR_GREATER
     public readonly Lock CommitLock = new();
+#else
+    public readonly object CommitLock = new(); // net8.0 has no System.Threading.Lock: an ordinary monitor
+#endif
 
     public nint EntryThunk(int entry) => Reservation.Address + (nint)(EntryThunksOffset + (long)entry * 8);
     public nint Slot(int entry) => Reservation.Address + (nint)(SwapSlotsOffset + (long)entry * SlotSize);

@@ -11,7 +11,7 @@ namespace AotCache.Loader.Linking;
 /// </summary>
 internal static class PerfMap
 {
-    private static readonly Lock s_lock = new();
+    private static readonly object s_lock = new(); // a monitor: net8.0 has no System.Threading.Lock
 
     public static string PathIn(string directory) => Path.Combine(directory, $"perf-{Environment.ProcessId}.map");
 

@@ -21,7 +21,7 @@ internal sealed unsafe class FrameRegistration : IDisposable
     private static readonly delegate* unmanaged<void*, void*, void*, void*, void> s_register;
     private static readonly delegate* unmanaged<void*, void*> s_deregister;
     private static readonly delegate* unmanaged<void*, void*, void*> s_findFde;
-    private static readonly Lock s_lock = new();
+    private static readonly object s_lock = new(); // a monitor: net8.0 has no System.Threading.Lock
     private static readonly HashSet<nint> s_registered = [];
 
     static FrameRegistration()

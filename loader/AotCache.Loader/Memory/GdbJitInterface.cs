@@ -37,7 +37,7 @@ internal static unsafe class GdbJitInterface
         public CodeEntry* FirstEntry;
     }
 
-    private static readonly Lock s_lock = new();
+    private static readonly object s_lock = new(); // a monitor: net8.0 has no System.Threading.Lock
     private static Descriptor* s_descriptor;
     private static delegate* unmanaged<void> s_registerCode;
     private static string? s_problem;

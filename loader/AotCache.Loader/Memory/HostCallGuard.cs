@@ -70,7 +70,7 @@ internal static unsafe class HostCallGuard
 
     internal const int CountImmediate = 9, HandlerImmediate = 41;
 
-    private static readonly Lock s_lock = new();
+    private static readonly object s_lock = new(); // a monitor: net8.0 has no System.Threading.Lock
     private static readonly ConditionalWeakTable<Delegate, Guarded> s_guarded = new();
     private static MemoryRegion s_pool;
     private static int s_used = StubsPerPool;

@@ -3,8 +3,11 @@ namespace AotCache.Loader.Memory;
 /// <summary>Page protections a loader uses. There is deliberately no read-write-execute value.</summary>
 public enum PageProtection
 {
+    /// <summary>Readable and writable, never executable.</summary>
     ReadWrite,
+    /// <summary>Readable and executable, never writable.</summary>
     ReadExecute,
+    /// <summary>Readable only.</summary>
     ReadOnly,
 }
 
@@ -52,6 +55,8 @@ public interface IExecutableMemory
 /// <summary>A mapped range: base address and size in bytes.</summary>
 public readonly record struct MemoryRegion(nint Address, long Size)
 {
+    /// <summary>The first address after the region.</summary>
     public nint End => Address + (nint)Size;
+    /// <summary>Whether <paramref name="address"/> lies inside the region.</summary>
     public bool Contains(nint address) => address >= Address && address < End;
 }

@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using AotCache.Format;
-using F = AotCache.Format.FunctionRecord.At;
 using D = AotCache.Format.DataObjectRecord.At;
+using F = AotCache.Format.FunctionRecord.At;
 using R = AotCache.Format.RelocationRecord.At;
 
 namespace AotCache.Reader;

@@ -34,7 +34,7 @@ public static class RemoteFigures
         File.WriteAllText(keyFile, TeamKey);
         // Function entries only for the per-function figures; module entries (REMOTE.md §10) are measured on their own below.
         var settings = new RemoteSettings(RemoteAddress.Parse(redis.Address), keyFile, false, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30))
-            { Modules = false };
+        { Modules = false };
         var withModules = settings with { Modules = true };
         var unsigned = settings with { KeyFile = null, ReadOnly = true };
         int machines = 0;

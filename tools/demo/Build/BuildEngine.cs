@@ -4,9 +4,8 @@ using AotCache.Codegen.Ir;
 using AotCache.Demo.Language;
 using AotCache.Demo.Remote;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
-using AotCache.Loader.Linking;
+using AotCache.Reader;
 using AotCache.Remote;
 using AotCache.Writer;
 
@@ -184,7 +183,7 @@ public static class BuildEngine
         clock.Restart();
         SpareWriteResult written = AtomicFile.WriteReusingSpare(path, [file]);
         return new BuildResult(path, changed, reused, warnings, true, false, analyzeTime, compileTime, clock.Elapsed)
-            { Write = written };
+        { Write = written };
     }
 
     /// <summary>The cache at <paramref name="path"/> if it is valid, for this target and written by this compiler; otherwise

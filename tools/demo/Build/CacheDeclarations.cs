@@ -3,8 +3,6 @@ using AotCache.Codegen.Ir;
 using AotCache.Demo.Language;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
-using ValueType = AotCache.Format.ValueType;
 
 namespace AotCache.Demo.Build;
 
@@ -51,13 +49,13 @@ internal sealed class CacheDeclarations(CacheImage image, NibIndex index) : IDec
         }
     }
 
-    private static bool TryIr(IReadOnlyList<ValueType> types, out IrType[] ir)
+    private static bool TryIr(IReadOnlyList<ScalarType> types, out IrType[] ir)
     {
         ir = new IrType[types.Count];
         for (int i = 0; i < ir.Length; i++)
         {
-            if (types[i] is not (ValueType.I64 or ValueType.F64)) return false;
-            ir[i] = types[i] == ValueType.I64 ? IrType.I64 : IrType.F64;
+            if (types[i] is not (ScalarType.I64 or ScalarType.F64)) return false;
+            ir[i] = types[i] == ScalarType.I64 ? IrType.I64 : IrType.F64;
         }
         return true;
     }

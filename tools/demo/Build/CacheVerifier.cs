@@ -1,9 +1,6 @@
-using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
-using AotCache.Writer;
 
 namespace AotCache.Demo.Build;
 

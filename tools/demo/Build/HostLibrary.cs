@@ -1,12 +1,11 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using static System.Runtime.InteropServices.CallingConvention;
 using System.Text;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Format;
-using AotCache.Reader;
-using AotCache.Loader.Linking;
+using AotCache.Loader;
+using static System.Runtime.InteropServices.CallingConvention;
 
 namespace AotCache.Demo.Build;
 

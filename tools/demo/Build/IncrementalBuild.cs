@@ -7,7 +7,6 @@ using AotCache.Demo.Language;
 using AotCache.Demo.Remote;
 using AotCache.Format;
 using AotCache.Reader;
-using AotCache.Loader;
 using AotCache.Writer;
 
 namespace AotCache.Demo.Build;
@@ -151,7 +150,8 @@ internal static class IncrementalBuild
         clock.Restart();
         SpareWriteResult written = AtomicFile.WriteReusingSpare(path, next.Pieces);
         return new BuildResult(path, [.. reports.Select(r => r.Report)], previous.Functions.Length - reports.Count, warnings, true, true,
-            analyzeTime, compileTime, clock.Elapsed) { Write = written };
+            analyzeTime, compileTime, clock.Elapsed)
+        { Write = written };
     }
 
     /// <summary>True when nothing but the end of the text follows the middle's last item.</summary>

@@ -85,6 +85,6 @@ internal static class ModuleEntryBuild
     {
         if (!image.TryGetSymbol("main", out SymbolInfo main) || main.Kind != SymbolKind.Function) return false;
         Signature s = main.Signature!;
-        return s.Parameters.Length == 0 && (s.Results.Length == 0 || s.Results[0] == AotCache.Format.ValueType.I64);
+        return s.Parameters.Length == 0 && (s.Results.Length == 0 || s.Results[0] == AotCache.Format.ScalarType.I64);
     }
 }

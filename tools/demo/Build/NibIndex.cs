@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using System.Text;
 using AotCache.Codegen.Ir;
 using AotCache.Reader;
-using AotCache.Loader;
 
 namespace AotCache.Demo.Build;
 

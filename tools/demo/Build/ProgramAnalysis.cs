@@ -109,7 +109,8 @@ public sealed class ProgramAnalysis
     {
         checker.CheckFunction(function.Bound.Ir);
         return AotCache.Codegen.IrCompiler.CompileFunction(scope ?? Scope, checker, function.Bound.Ir, Codegen.ToCompileOptions(BuildEngine.Producer))
-            with { ContentHash = function.Key };
+            with
+        { ContentHash = function.Key };
     }
 
     /// <summary>The module (and cache file) name of a source path: its file name without extension.</summary>

@@ -1,7 +1,6 @@
 using AotCache.Demo.Language;
-using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
+using AotCache.Reader;
 
 namespace AotCache.Demo.Build;
 

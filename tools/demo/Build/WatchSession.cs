@@ -1,12 +1,9 @@
 using System.Diagnostics;
-using AotCache.Codegen;
 using AotCache.Codegen.Ir;
 using AotCache.Demo.Language;
 using AotCache.Format;
-using AotCache.Reader;
 using AotCache.Loader;
 using AotCache.Loader.HotSwap;
-using AotCache.Writer;
 
 namespace AotCache.Demo.Build;
 

@@ -9,10 +9,20 @@ public static class Lexer
 {
     private static readonly Dictionary<string, TokenKind> Keywords = new(StringComparer.Ordinal)
     {
-        ["fn"] = TokenKind.Fn, ["extern"] = TokenKind.Extern, ["let"] = TokenKind.Let, ["var"] = TokenKind.Var,
-        ["const"] = TokenKind.Const, ["if"] = TokenKind.If, ["else"] = TokenKind.Else, ["while"] = TokenKind.While,
-        ["return"] = TokenKind.Return, ["as"] = TokenKind.As, ["true"] = TokenKind.True, ["false"] = TokenKind.False,
-        ["i64"] = TokenKind.I64, ["f64"] = TokenKind.F64,
+        ["fn"] = TokenKind.Fn,
+        ["extern"] = TokenKind.Extern,
+        ["let"] = TokenKind.Let,
+        ["var"] = TokenKind.Var,
+        ["const"] = TokenKind.Const,
+        ["if"] = TokenKind.If,
+        ["else"] = TokenKind.Else,
+        ["while"] = TokenKind.While,
+        ["return"] = TokenKind.Return,
+        ["as"] = TokenKind.As,
+        ["true"] = TokenKind.True,
+        ["false"] = TokenKind.False,
+        ["i64"] = TokenKind.I64,
+        ["f64"] = TokenKind.F64,
     };
 
     private static readonly Dictionary<string, TokenKind>.AlternateLookup<ReadOnlySpan<char>> KeywordLookup =

@@ -12,6 +12,7 @@ public sealed class IrChecker
     private readonly Dictionary<string, (IReadOnlyList<IrType> Parameters, IrType? Result)> _callees = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IrGlobal> _globals = new(StringComparer.Ordinal);
 
+    /// <summary>Checks <paramref name="module"/>: names, types and bodies; a problem is an <see cref="IrException"/>.</summary>
     public IrChecker(IrModule module) : this(module, checkBodies: true) { }
 
     /// <param name="checkBodies">False: check declarations only; an incremental compiler then checks just the
@@ -39,9 +40,11 @@ public sealed class IrChecker
     /// <summary>Checks a module; throws <see cref="IrException"/> naming the function and the problem.</summary>
     public static IrChecker Check(IrModule module) => new(module);
 
+    /// <summary>The parameter and result types of the function or import named <paramref name="name"/>.</summary>
     public (IReadOnlyList<IrType> Parameters, IrType? Result) Callee(string name) =>
         _callees.TryGetValue(name, out var c) ? c : throw new IrException($"call to unknown function '{name}'");
 
+    /// <summary>The global named <paramref name="name"/>.</summary>
     public IrGlobal Global(string name) =>
         _globals.TryGetValue(name, out IrGlobal? g) ? g : throw new IrException($"unknown global '{name}'");
 

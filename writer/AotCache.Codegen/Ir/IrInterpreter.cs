@@ -6,16 +6,22 @@ namespace AotCache.Codegen.Ir;
 /// <summary>A value of the IR: an i64, or an f64 kept as its exact bit pattern (NaN payloads included).</summary>
 public readonly record struct IrValue(IrType Type, long Bits)
 {
+    /// <summary>An i64 value.</summary>
     public static IrValue I64(long value) => new(IrType.I64, value);
+    /// <summary>An f64 value.</summary>
     public static IrValue F64(double value) => new(IrType.F64, BitConverter.DoubleToInt64Bits(value));
+    /// <summary>An f64 value given by its bits (to keep a NaN's payload).</summary>
     public static IrValue F64Bits(long bits) => new(IrType.F64, bits);
 
     /// <summary>Zero of a type: what locals start as and what a function without <c>return</c> yields.</summary>
     public static IrValue Zero(IrType type) => new(type, 0);
 
+    /// <summary>The value of an i64; an <see cref="InvalidOperationException"/> for an f64.</summary>
     public long AsI64 => Type == IrType.I64 ? Bits : throw new InvalidOperationException($"{this} is not an i64");
+    /// <summary>The value of an f64; an <see cref="InvalidOperationException"/> for an i64.</summary>
     public double AsF64 => Type == IrType.F64 ? BitConverter.Int64BitsToDouble(Bits) : throw new InvalidOperationException($"{this} is not an f64");
 
+    /// <inheritdoc/>
     public override string ToString() => Type == IrType.I64
         ? Bits.ToString(CultureInfo.InvariantCulture)
         : $"{BitConverter.Int64BitsToDouble(Bits).ToString("R", CultureInfo.InvariantCulture)} (0x{Bits:x16})";
@@ -34,10 +40,11 @@ public enum IrTrapKind
 /// reasonable time). The IR itself has no traps: every operation is total (see <see cref="IrModule"/>).</summary>
 public sealed class IrTrapException(IrTrapKind kind, string message) : Exception(message)
 {
+    /// <summary>Why execution stopped.</summary>
     public IrTrapKind Kind { get; } = kind;
 }
 
-/// <summary>Resource limits of one <see cref="IrInterpreter.Invoke"/>.</summary>
+/// <summary>Resource limits of one <see cref="IrInterpreter.Invoke(string, ReadOnlySpan{IrValue})"/>.</summary>
 public sealed record IrInterpreterLimits
 {
     /// <summary>Statements executed plus expressions evaluated, per invocation.</summary>
@@ -101,12 +108,13 @@ public sealed class IrInterpreter
         ResetGlobals();
     }
 
+    /// <summary>The step and depth limits a run may not exceed.</summary>
     public IrInterpreterLimits Limits { get; }
 
-    /// <summary>Steps the last <see cref="Invoke"/> took (also when it trapped).</summary>
+    /// <summary>Steps the last <see cref="Invoke(string, ReadOnlySpan{IrValue})"/> took (also when it trapped).</summary>
     public long StepsUsed => _steps;
 
-    /// <summary>The deepest nesting of calls in the last <see cref="Invoke"/> (1: the called function made no calls).</summary>
+    /// <summary>The deepest nesting of calls in the last <see cref="Invoke(string, ReadOnlySpan{IrValue})"/> (1: the called function made no calls).</summary>
     public int CallDepthReached => _maxDepth;
 
     /// <summary>Puts every global back to its initial value, as loading the module afresh would.</summary>
@@ -117,6 +125,10 @@ public sealed class IrInterpreter
 
     /// <summary>The current value of a global.</summary>
     public IrValue GetGlobal(string name) => new(_checker.Global(name).Type, _globals[name]);
+
+    /// <summary>Runs function <paramref name="name"/> (see <see cref="Invoke(string, ReadOnlySpan{IrValue})"/>); for C#
+    /// before 13, where <c>params</c> takes only arrays.</summary>
+    public IrValue? Invoke(string name, params IrValue[] arguments) => Invoke(name, arguments.AsSpan());
 
     /// <summary>Runs function <paramref name="name"/>; returns its result, or null for a function without one.</summary>
     public IrValue? Invoke(string name, params ReadOnlySpan<IrValue> arguments)

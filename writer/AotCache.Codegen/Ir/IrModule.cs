@@ -5,7 +5,9 @@ namespace AotCache.Codegen.Ir;
 /// <summary>The two value types of the IR.</summary>
 public enum IrType
 {
+    /// <summary>A 64-bit two's-complement integer (also truth values and pointers).</summary>
     I64,
+    /// <summary>An IEEE 754 double.</summary>
     F64,
 }
 
@@ -27,6 +29,7 @@ public enum IrType
 /// </summary>
 public sealed record IrModule(ImmutableArray<IrImport> Imports, ImmutableArray<IrGlobal> Globals, ImmutableArray<IrFunction> Functions)
 {
+    /// <summary>The module's name, written to the cache file's header.</summary>
     public string Name { get; init; } = "module";
 }
 
@@ -51,11 +54,13 @@ public sealed record IrFunction(
     /// <summary>Type of local <paramref name="index"/> (parameters first).</summary>
     public IrType LocalType(int index) => index < Parameters.Length ? Parameters[index] : Locals[index - Parameters.Length];
 
+    /// <summary>Number of locals, parameters included.</summary>
     public int LocalCount => Parameters.Length + Locals.Length;
 }
 
 // ---- statements -----------------------------------------------------------------------------
 
+/// <summary>A statement of a function body.</summary>
 public abstract record IrStmt;
 
 /// <summary><c>local[Local] = Value</c>.</summary>
@@ -64,8 +69,15 @@ public sealed record IrAssign(int Local, IrExpr Value) : IrStmt;
 /// <summary><c>global = Value</c>; the global must be writable.</summary>
 public sealed record IrStoreGlobal(string Global, IrExpr Value) : IrStmt;
 
+/// <summary>Runs <paramref name="Then"/> when <paramref name="Condition"/> (i64) is non-zero, else <paramref name="Else"/>.</summary>
+/// <param name="Condition">An i64 truth value.</param>
+/// <param name="Then">The statements run when it is non-zero.</param>
+/// <param name="Else">The statements run when it is zero (may be empty).</param>
 public sealed record IrIf(IrExpr Condition, ImmutableArray<IrStmt> Then, ImmutableArray<IrStmt> Else) : IrStmt;
 
+/// <summary>Runs <paramref name="Body"/> while <paramref name="Condition"/> (i64) is non-zero.</summary>
+/// <param name="Condition">An i64 truth value, evaluated before each iteration.</param>
+/// <param name="Body">The loop's statements.</param>
 public sealed record IrWhile(IrExpr Condition, ImmutableArray<IrStmt> Body) : IrStmt;
 
 /// <summary>Returns <paramref name="Value"/> (null for a function without result).</summary>
@@ -76,31 +88,54 @@ public sealed record IrExprStmt(IrExpr Value) : IrStmt;
 
 // ---- expressions ----------------------------------------------------------------------------
 
+/// <summary>An expression; every expression has one <see cref="IrType"/>.</summary>
 public abstract record IrExpr;
 
+/// <summary>An i64 constant.</summary>
+/// <param name="Value">The constant.</param>
 public sealed record IrConstI64(long Value) : IrExpr;
 
+/// <summary>An f64 constant.</summary>
+/// <param name="Value">The constant.</param>
 public sealed record IrConstF64(double Value) : IrExpr;
 
+/// <summary>The value of a local (parameters first).</summary>
+/// <param name="Index">The local's index.</param>
 public sealed record IrLocal(int Index) : IrExpr;
 
+/// <summary>The value of a global.</summary>
+/// <param name="Global">The global's name.</param>
 public sealed record IrLoadGlobal(string Global) : IrExpr;
 
+/// <summary>Operators of <see cref="IrUnary"/>.</summary>
 public enum IrUnaryOp
 {
     /// <summary>i64 or f64 negation (f64: flips the sign bit).</summary>
     Neg,
     /// <summary>i64 bitwise not.</summary>
     Not,
+    /// <summary>i64 to f64, rounding to nearest.</summary>
     I64ToF64,
+    /// <summary>f64 to i64, truncating toward zero; NaN and out-of-range values give <c>long.MinValue</c>.</summary>
     F64ToI64,
 }
 
+/// <summary>A unary operation.</summary>
+/// <param name="Op">The operator.</param>
+/// <param name="Operand">The operand.</param>
 public sealed record IrUnary(IrUnaryOp Op, IrExpr Operand) : IrExpr;
 
+/// <summary>Operators of <see cref="IrBinary"/>.</summary>
 public enum IrBinaryOp
 {
-    Add, Sub, Mul, Div,
+    /// <summary>Addition (i64 wraps).</summary>
+    Add,
+    /// <summary>Subtraction (i64 wraps).</summary>
+    Sub,
+    /// <summary>Multiplication (i64 wraps).</summary>
+    Mul,
+    /// <summary>Division: i64 truncates, <c>x / 0 == 0</c> and <c>MIN / -1 == MIN</c>; f64 is IEEE 754.</summary>
+    Div,
     /// <summary>i64 only.</summary>
     Rem,
     /// <summary>i64 only.</summary>
@@ -118,12 +153,34 @@ public enum IrBinaryOp
 /// <summary>Both operands have the same type, which is the result's.</summary>
 public sealed record IrBinary(IrBinaryOp Op, IrExpr Left, IrExpr Right) : IrExpr;
 
-public enum IrCompareOp { Eq, Ne, Lt, Le, Gt, Ge }
+/// <summary>Operators of <see cref="IrCompare"/>; with an f64 NaN operand only <see cref="IrCompareOp.Ne"/> is true.</summary>
+public enum IrCompareOp
+{
+    /// <summary>Equal.</summary>
+    Eq,
+    /// <summary>Not equal.</summary>
+    Ne,
+    /// <summary>Less than (signed for i64).</summary>
+    Lt,
+    /// <summary>Less than or equal (signed for i64).</summary>
+    Le,
+    /// <summary>Greater than (signed for i64).</summary>
+    Gt,
+    /// <summary>Greater than or equal (signed for i64).</summary>
+    Ge,
+}
 
 /// <summary>Both operands have the same type; the result is i64 1 or 0.</summary>
 public sealed record IrCompare(IrCompareOp Op, IrExpr Left, IrExpr Right) : IrExpr;
 
-public enum IrLogicalOp { And, Or }
+/// <summary>Operators of <see cref="IrLogical"/>.</summary>
+public enum IrLogicalOp
+{
+    /// <summary>Short-circuit and.</summary>
+    And,
+    /// <summary>Short-circuit or.</summary>
+    Or,
+}
 
 /// <summary>Short-circuit logic on i64 truth values: <c>And</c> evaluates <paramref name="Right"/> only when
 /// <paramref name="Left"/> is non-zero, <c>Or</c> only when it is zero. The result is i64 1 or 0.</summary>

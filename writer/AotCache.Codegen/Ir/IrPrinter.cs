@@ -7,6 +7,7 @@ namespace AotCache.Codegen.Ir;
 /// show their value and, when the value does not say it all (NaN payloads, −0), their bits.</summary>
 public static class IrPrinter
 {
+    /// <summary>The module as text, one statement per line, for diagnostics and golden files.</summary>
     public static string Print(IrModule module)
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -97,12 +98,25 @@ public static class IrPrinter
 
     private static string Symbol(IrBinaryOp op) => op switch
     {
-        IrBinaryOp.Add => "+", IrBinaryOp.Sub => "-", IrBinaryOp.Mul => "*", IrBinaryOp.Div => "/", IrBinaryOp.Rem => "%",
-        IrBinaryOp.And => "&", IrBinaryOp.Or => "|", IrBinaryOp.Xor => "^", IrBinaryOp.Shl => "<<", _ => ">>",
+        IrBinaryOp.Add => "+",
+        IrBinaryOp.Sub => "-",
+        IrBinaryOp.Mul => "*",
+        IrBinaryOp.Div => "/",
+        IrBinaryOp.Rem => "%",
+        IrBinaryOp.And => "&",
+        IrBinaryOp.Or => "|",
+        IrBinaryOp.Xor => "^",
+        IrBinaryOp.Shl => "<<",
+        _ => ">>",
     };
 
     private static string Symbol(IrCompareOp op) => op switch
     {
-        IrCompareOp.Eq => "==", IrCompareOp.Ne => "!=", IrCompareOp.Lt => "<", IrCompareOp.Le => "<=", IrCompareOp.Gt => ">", _ => ">=",
+        IrCompareOp.Eq => "==",
+        IrCompareOp.Ne => "!=",
+        IrCompareOp.Lt => "<",
+        IrCompareOp.Le => "<=",
+        IrCompareOp.Gt => ">",
+        _ => ">=",
     };
 }

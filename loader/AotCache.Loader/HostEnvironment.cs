@@ -1,16 +1,21 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using AotCache.Format;
 using Architecture = AotCache.Format.Architecture;
 
-namespace AotCache.Loader.Linking;
+namespace AotCache.Loader;
 
 /// <summary>A value the host offers for a fingerprint component (FORMAT.md §5).</summary>
 public readonly record struct FingerprintValue(FingerprintValueKind Kind, ulong Number, string? Text)
 {
+    /// <summary>An integer value, for an Equal component.</summary>
     public static FingerprintValue Integer(ulong value) => new(FingerprintValueKind.Integer, value, null);
+    /// <summary>A string value, for an Equal component.</summary>
     public static FingerprintValue String(string value) => new(FingerprintValueKind.String, 0, value);
+    /// <summary>A set of <see cref="AotCache.Format.CpuFeatures"/> bits, for a Superset component.</summary>
     public static FingerprintValue Features(ulong value) => new(FingerprintValueKind.FeatureSet, value, null);
 
+    /// <inheritdoc/>
     public override string ToString() => Kind switch
     {
         FingerprintValueKind.String => $"\"{Text}\"",
@@ -25,16 +30,33 @@ public readonly record struct FingerprintValue(FingerprintValueKind Kind, ulong 
 /// </summary>
 public sealed record HostEnvironment
 {
-    public Architecture Architecture { get; init; } = Architecture.X86_64;
-    public Abi Abi { get; init; } = Abi.SysVAmd64;
-    public TargetOs Os { get; init; } = TargetOs.Linux;
+    /// <summary>The instruction set; 0 when the process runs on one the format does not know (e.g. Arm64).</summary>
+    public Architecture Architecture { get; init; } = DetectArchitecture();
+
+    /// <summary>The calling convention native code follows here: Microsoft x64 on Windows, System V elsewhere.</summary>
+    public Abi Abi { get; init; } = OperatingSystem.IsWindows() ? Abi.Win64 : Abi.SysVAmd64;
+
+    /// <summary>The operating system; 0 when the format has no value for it (e.g. FreeBSD).</summary>
+    public TargetOs Os { get; init; } = DetectOs();
+
+    /// <summary>The CPU features code may use here [LOAD-3].</summary>
     public CpuFeatures CpuFeatures { get; init; } = DetectCpuFeatures();
 
     /// <summary>Values for Equal and Superset fingerprint components, by key.</summary>
     public IReadOnlyDictionary<string, FingerprintValue> Fingerprint { get; init; } = new Dictionary<string, FingerprintValue>();
 
-    /// <summary>This process: Linux x86-64 System V, with the CPU features the runtime detects.</summary>
+    /// <summary>This process as the runtime reports it: its architecture, operating system and ABI, with the CPU
+    /// features it detects. A file for Linux x86-64 is refused [LOAD-1] by a host that is anything else.</summary>
     public static HostEnvironment Current { get; } = new();
+
+    private static Architecture DetectArchitecture() =>
+        RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64 ? Architecture.X86_64 : 0;
+
+    private static TargetOs DetectOs() =>
+        OperatingSystem.IsLinux() ? TargetOs.Linux
+        : OperatingSystem.IsWindows() ? TargetOs.Windows
+        : OperatingSystem.IsMacOS() ? TargetOs.MacOS
+        : 0;
 
     /// <summary>The features of this CPU, as .NET's hardware intrinsics report them.</summary>
     public static CpuFeatures DetectCpuFeatures()
@@ -60,9 +82,17 @@ public sealed record HostEnvironment
         if (Avx512DQ.IsSupported) f |= CpuFeatures.Avx512DQ;
         if (Avx512F.VL.IsSupported) f |= CpuFeatures.Avx512VL;
         if (Avx512Vbmi.IsSupported) f |= CpuFeatures.Avx512Vbmi;
-        if (AvxVnni.IsSupported) f |= CpuFeatures.AvxVnni;
+        if (IsAvxVnniSupported()) f |= CpuFeatures.AvxVnni;
         return f;
     }
+
+#if NET9_0_OR_GREATER
+    private static bool IsAvxVnniSupported() => AvxVnni.IsSupported;
+#else
+    // net8.0's AvxVnni is a preview feature: ask CPUID.(EAX=7,ECX=1):EAX.AVX-VNNI[bit 4], and require the OS's AVX state
+    // support as AvxVnni.IsSupported does.
+    private static bool IsAvxVnniSupported() => Avx2.IsSupported && (X86Base.CpuId(7, 1).Eax & (1 << 4)) != 0;
+#endif
 
     /// <summary>Names of the set bits, e.g. "Avx512F, Avx512BW".</summary>
     public static string Describe(CpuFeatures features) => features == CpuFeatures.None ? "none" : features.ToString();

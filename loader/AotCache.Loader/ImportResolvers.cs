@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using AotCache.Format;
 using AotCache.Loader.Memory;
 
-namespace AotCache.Loader.Linking;
+namespace AotCache.Loader;
 
 /// <summary>What the loader asks a host for, once per import: names matter only here.</summary>
 public readonly record struct ImportRequest(string Name, SymbolKind Kind, Signature? Signature);
@@ -12,6 +12,11 @@ public interface IImportResolver
 {
     /// <summary>The address of <paramref name="import"/>, or false when this resolver does not have it.</summary>
     bool TryResolve(in ImportRequest import, out nint address);
+
+    /// <summary>Why this resolver did not resolve <paramref name="import"/> although it has something under its name
+    /// (e.g. "registered as sysv (i32) -> i64"), for the loader's report; null (the default) when it has nothing
+    /// under that name. A signature mismatch is then reported as such, not as a missing import.</summary>
+    string? DescribeMiss(in ImportRequest import) => null;
 }
 
 /// <summary>
@@ -37,7 +42,7 @@ public sealed class ImportTable : IImportResolver
     /// Registers a managed delegate as a native function (safe code, no function-pointer syntax). The
     /// delegate type must be non-generic with blittable parameters. An exception it throws while loaded code
     /// called it is caught where it returns to loaded code, the call is abandoned back to the innermost
-    /// <see cref="LoadedModule.Invoke"/> on the thread, and that <c>Invoke</c> rethrows it ([LOAD-11]; an
+    /// <see cref="LoadedModule.Invoke(string, ReadOnlySpan{Value})"/> on the thread, and that <c>Invoke</c> rethrows it ([LOAD-11]; an
     /// <c>[UnmanagedCallersOnly]</c> function registered by address must not throw: .NET ends the process).
     /// The delegate and its guard live as long as the process may call them: loaded code keeps the address.
     /// Under NativeAOT, declare the delegate's type with <c>[UnmanagedFunctionPointer]</c> or pass it with its own static type,
@@ -78,6 +83,7 @@ public sealed class ImportTable : IImportResolver
         return $"{(tick < 0 ? name : name[..tick])}<{string.Join(", ", type.GetGenericArguments().Select(DisplayName))}>";
     }
 
+    /// <inheritdoc/>
     public bool TryResolve(in ImportRequest import, out nint address)
     {
         address = 0;
@@ -86,6 +92,14 @@ public sealed class ImportTable : IImportResolver
         address = entry.Guard is { } guard ? guard() : entry.Address;
         return true;
     }
+
+    /// <summary>"registered as SIGNATURE" when <paramref name="import"/>'s name was registered with another signature
+    /// than the one the file declares.</summary>
+    public string? DescribeMiss(in ImportRequest import) =>
+        _entries.TryGetValue(import.Name, out var entry) && entry.Signature is not null && import.Signature is not null
+            && !entry.Signature.Equals(import.Signature)
+            ? $"registered as {entry.Signature}"
+            : null;
 }
 
 /// <summary>Resolves imports from exports of native libraries, e.g. <c>libc.so.6</c>.</summary>
@@ -93,12 +107,14 @@ public sealed class NativeLibraryResolver : IImportResolver, IDisposable
 {
     private readonly List<nint> _handles = [];
 
+    /// <summary>Loads <paramref name="libraries"/> (names or paths, as <see cref="NativeLibrary.Load(string)"/> takes them); imports are looked up in this order.</summary>
     public NativeLibraryResolver(params string[] libraries)
     {
         foreach (string library in libraries)
             _handles.Add(NativeLibrary.Load(library));
     }
 
+    /// <inheritdoc/>
     public bool TryResolve(in ImportRequest import, out nint address)
     {
         foreach (nint handle in _handles)
@@ -107,6 +123,7 @@ public sealed class NativeLibraryResolver : IImportResolver, IDisposable
         return false;
     }
 
+    /// <summary>Forgets the libraries without unloading them: loaded code may still point into them.</summary>
     public void Dispose()
     {
         // Loaded code may still point into the libraries; like ld.so, never unload them under it.
@@ -117,11 +134,20 @@ public sealed class NativeLibraryResolver : IImportResolver, IDisposable
 /// <summary>Tries several resolvers in order.</summary>
 public sealed class ChainedResolver(params IImportResolver[] resolvers) : IImportResolver
 {
+    /// <inheritdoc/>
     public bool TryResolve(in ImportRequest import, out nint address)
     {
         foreach (IImportResolver r in resolvers)
             if (r.TryResolve(import, out address)) return true;
         address = 0;
         return false;
+    }
+
+    /// <summary>The first explanation one of the resolvers gives.</summary>
+    public string? DescribeMiss(in ImportRequest import)
+    {
+        foreach (IImportResolver r in resolvers)
+            if (r.DescribeMiss(import) is { } reason) return reason;
+        return null;
     }
 }
