@@ -92,8 +92,10 @@ public static class ChildProcess
 
     /// <summary>Runs <paramref name="program"/>; a child still running after <paramref name="timeout"/> is killed and
     /// fails the test. <paramref name="cleanEnvironment"/> drops the MSBuild variables a test host inherits from
-    /// <c>dotnet test</c>, which would point a nested <c>dotnet publish</c> at the outer build's state.</summary>
-    public static Result Run(string program, IEnumerable<string> arguments, TimeSpan timeout, bool cleanEnvironment = false, string? workingDirectory = null)
+    /// <c>dotnet test</c>, which would point a nested <c>dotnet publish</c> at the outer build's state;
+    /// <paramref name="environment"/> is set on top.</summary>
+    public static Result Run(string program, IEnumerable<string> arguments, TimeSpan timeout, bool cleanEnvironment = false, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -106,6 +108,8 @@ public static class ChildProcess
         if (cleanEnvironment)
             foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
                 start.Environment.Remove(key);
+        if (environment is not null)
+            foreach ((string key, string value) in environment) start.Environment[key] = value;
         using Process process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start");
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
@@ -117,7 +121,7 @@ public static class ChildProcess
         {
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
-            throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:F0} s:\n{stderr}");
+            throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:F0} s:\n{stdout}\n{stderr}");
         }
         process.WaitForExit(); // drains the asynchronous readers
         return new Result(process.ExitCode, stdout.ToString(), stderr.ToString());

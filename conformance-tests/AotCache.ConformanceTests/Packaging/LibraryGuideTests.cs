@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using AotCache.ConformanceTests.Native;
 
 namespace AotCache.ConformanceTests.Packaging;
 
@@ -57,7 +58,7 @@ public sealed partial class LibraryGuideTests(PackageFeed feed)
         string binary = Path.Combine(directory, "bin", "Release", "net8.0", "Consumer.dll");
         Assert.Contains("\"version\": \"8.0.", File.ReadAllText(Path.ChangeExtension(binary, ".runtimeconfig.json")));
 
-        Dotnet.Result run = Dotnet.Start("dotnet", [binary], directory, new Dictionary<string, string> { ["DOTNET_ROLL_FORWARD"] = "Major" });
+        ChildProcess.Result run = Dotnet.Start("dotnet", [binary], directory, new Dictionary<string, string> { ["DOTNET_ROLL_FORWARD"] = "Major" });
         Assert.True(run.ExitCode == 0, $"the example exited {run.ExitCode}:\n{run.Stdout}\n{run.Stderr}");
         string expected = output.Groups["output"].Value, actual = run.Stdout.ReplaceLineEndings("\n");
         Assert.True(expected == actual, $"README shows:\n{expected}\nthe example printed:\n{actual}");

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Text;
+using AotCache.ConformanceTests.Native;
 
 namespace AotCache.ConformanceTests.Packaging;
 
@@ -81,54 +81,31 @@ public sealed class PackageCollection : ICollectionFixture<PackageFeed>
 /// <summary>Runs the dotnet CLI (or a program it installed) to its exit, with both output streams captured.</summary>
 public static class Dotnet
 {
-    public sealed record Result(int ExitCode, string Stdout, string Stderr);
-
     /// <summary>Runs <c>dotnet ARGUMENTS</c> and returns its standard output; a non-zero exit fails with both streams.</summary>
     public static string Run(IEnumerable<string> arguments, string what, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        Result result = Start("dotnet", arguments, workingDirectory, environment);
+        ChildProcess.Result result = Start("dotnet", arguments, workingDirectory, environment);
         if (result.ExitCode != 0)
             throw new InvalidOperationException($"{what} failed (exit {result.ExitCode}):\n{result.Stdout}\n{result.Stderr}");
         return result.Stdout;
     }
 
-    /// <summary>Runs <paramref name="program"/>; one still running after ten minutes is killed and fails the test.
-    /// The MSBuild variables a test host inherits from <c>dotnet test</c> are left out (they would point a nested
-    /// build at the outer build's state), and no build server or MSBuild node outlives the child.</summary>
-    public static Result Start(string program, IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Runs <paramref name="program"/> (<see cref="ChildProcess.Run"/>); one still running after ten minutes is
+    /// killed and fails the test. The MSBuild variables a test host inherits from <c>dotnet test</c> are left out (they
+    /// would point a nested build at the outer build's state), and no build server or MSBuild node outlives the child.</summary>
+    public static ChildProcess.Result Start(string program, IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(program)
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? "",
+            ["MSBUILDDISABLENODEREUSE"] = "1",
+            ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0",
+            ["UseSharedCompilation"] = "false",
+            ["DOTNET_NOLOGO"] = "1",
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            ["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1",
         };
-        foreach (string a in arguments) start.ArgumentList.Add(a);
-        foreach (string key in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
-            start.Environment.Remove(key);
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        start.Environment["UseSharedCompilation"] = "false";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
         if (environment is not null)
-            foreach ((string key, string value) in environment) start.Environment[key] = value;
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start");
-        var stdout = new StringBuilder();
-        var stderr = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.Append(e.Data).Append('\n'); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.Append(e.Data).Append('\n'); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            throw new TimeoutException($"{program} {string.Join(' ', arguments)} did not finish within 10 minutes:\n{stdout}\n{stderr}");
-        }
-        process.WaitForExit(); // drains the asynchronous readers
-        return new Result(process.ExitCode, stdout.ToString(), stderr.ToString());
+            foreach ((string key, string value) in environment) variables[key] = value;
+        return ChildProcess.Run(program, arguments, TimeSpan.FromMinutes(10), cleanEnvironment: true, workingDirectory, variables);
     }
 }

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Xml.Linq;
+using AotCache.ConformanceTests.Native;
 
 namespace AotCache.ConformanceTests.Packaging;
 
@@ -91,7 +92,7 @@ public sealed class PackageTests(PackageFeed feed)
                 "--add-source", feed.Feed, "--configfile", config], $"dotnet tool install {id}");
             Assert.Contains(command, installed);
 
-            Dotnet.Result help = Dotnet.Start(Path.Combine(toolPath, command), ["--help"]);
+            ChildProcess.Result help = Dotnet.Start(Path.Combine(toolPath, command), ["--help"]);
             Assert.True(help.ExitCode == 0, $"{command} --help exited {help.ExitCode}:\n{help.Stdout}\n{help.Stderr}");
             Assert.Contains("Usage:", help.Stdout);
             Assert.Contains(helpMentions, help.Stdout);
