@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using AotCache.Bench.Remote;
 
 namespace AotCache.ConformanceTests.Remote;
 
@@ -13,7 +12,7 @@ namespace AotCache.ConformanceTests.Remote;
 /// </summary>
 public sealed class RedisServer : IDisposable
 {
-    public const string ServerPath = "/usr/bin/redis-server";
+    public const string ServerPath = RedisProcess.ServerPath;
     public const string CliPath = "/usr/bin/redis-cli";
 
     /// <summary>Generous: a loaded 2-core machine can take seconds to start a process; a healthy start takes ~50 ms.</summary>
@@ -57,14 +56,7 @@ public sealed class RedisServer : IDisposable
     }
 
     /// <summary>A TCP port on 127.0.0.1 that nothing listened on a moment ago.</summary>
-    public static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    public static int FreePort() => RedisProcess.FreePort();
 
     /// <summary>Starts a server on a free port with <paramref name="settings"/> added to the command line
     /// (<c>--name value</c> pairs). A port taken between choosing and binding it is retried with another.</summary>
@@ -93,76 +85,18 @@ public sealed class RedisServer : IDisposable
 
     private static RedisServer? TryStart(int port, string directory, bool ownsDirectory, string[] settings, out string failure)
     {
-        var info = new ProcessStartInfo(ServerPath)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = directory,
-        };
-        foreach (string argument in new[]
-                 {
-                     "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", directory,
-                     "--save", "", "--appendonly", "no", "--daemonize", "no",
-                 }.Concat(settings))
-            info.ArgumentList.Add(argument);
-
         var log = new StringBuilder();
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        void OnLine(object sender, DataReceivedEventArgs e)
-        {
-            if (e.Data is null) return;
-            lock (log) log.AppendLine(e.Data);
-            if (e.Data.Contains("Ready to accept connections", StringComparison.Ordinal)) ready.TrySetResult();
-        }
-        process.OutputDataReceived += OnLine;
-        process.ErrorDataReceived += OnLine;
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("redis-server exited"));
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-
-        bool started;
-        try
-        {
-            started = ready.Task.Wait(ReadyTimeout);
-        }
-        catch (AggregateException)
-        {
-            started = false;
-        }
-        if (started)
-        {
-            failure = "";
-            return new RedisServer(process, log, port, directory, ownsDirectory);
-        }
-        Stop(process);
-        lock (log) failure = $"no 'Ready to accept connections' within {ReadyTimeout.TotalSeconds} s; it printed:\n{log}";
-        process.Dispose();
-        return null;
+        Process? process = RedisProcess.TryLaunch(port, directory, settings, ReadyTimeout, log, out failure);
+        return process is null ? null : new RedisServer(process, log, port, directory, ownsDirectory);
     }
 
     /// <summary>A connection of the tests' own RESP client.</summary>
     public RespClient Client(TimeSpan? replyTimeout = null) => new(Port, replyTimeout);
 
     /// <summary>Kills the server with SIGKILL, as a crash or an OOM killer would, and waits until it is gone.</summary>
-    public void Kill() => Stop(_process);
+    public void Kill() => RedisProcess.Stop(_process);
 
     public bool HasExited => _process.HasExited;
-
-    private static void Stop(Process process)
-    {
-        try
-        {
-            if (!process.HasExited) process.Kill();
-            process.WaitForExit(30_000);
-        }
-        catch (InvalidOperationException)
-        {
-            // Never started or already reaped.
-        }
-    }
 
     /// <summary>
     /// Stalls the server for <paramref name="seconds"/>: <c>CLIENT PAUSE ms ALL</c>, after whose OK every command of every
@@ -184,7 +118,7 @@ public sealed class RedisServer : IDisposable
 
     public void Dispose()
     {
-        Stop(_process);
+        RedisProcess.Stop(_process);
         _process.Dispose();
         if (_ownsDirectory && System.IO.Directory.Exists(Directory)) System.IO.Directory.Delete(Directory, recursive: true);
     }
