@@ -609,6 +609,14 @@ def malformed_vectors():
     d.brk("Dependencies[1].kind", k0, "  kind 1 = FunctionContent")
     d.brk("Dependencies[1].expected_content_hash", h0, "  expected content hash of g")
     yield d.error("BadDependency", d.at("Dependencies[1].function"))
+    d = Draft("dep-1-dependency-on-an-import", "A dependency of f on the import host, with kind 0.", R,
+              ["An import has no content in the file, so no kind names it: kind 0 is not a kind, whatever the target. "
+               "Found by AFL++ (fuzz/README.md, campaign 3): the loader's stale analysis indexed the function table with "
+               "the import's definition 0xFFFFFFFF."])
+    host = sym_index(d, "host")
+    assert host > sym_index(d, "g"), "dependency 1 must stay sorted after dependency 0 (on g)"
+    d.brk("Dependencies[1].target", u32(host), "  target: host (an import)")
+    yield d.brk("Dependencies[1].kind", u16(0), "  kind 0 (none)").error("BadDependency", d.at("Dependencies[1].target"))
     d = Draft("dep-1-function-out-of-range", "A dependency of function 5, of 2.", R)
     yield d.brk("Dependencies[0].function", u32(5), "dependency 0: function 5").error("BadDependency", d.at("Dependencies[0].function"))
 

@@ -152,7 +152,8 @@ public sealed record RelocationProblem(int Index, string Requirement, string Mes
 public static class DependencyRules
 {
     /// <summary>The dependency kind that may name a target of this kind [DEP-1]: function content for a defined
-    /// function, data content for a defined data object; 0 (none) for imports, which have no content here.</summary>
+    /// function, data content for a defined data object; 0 (none) for imports, which have no content here and which no
+    /// dependency may name.</summary>
     public static DependencyKind KindFor(SymbolKind target) => target switch
     {
         SymbolKind.Function => DependencyKind.FunctionContent,

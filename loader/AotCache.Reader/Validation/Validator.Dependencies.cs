@@ -23,6 +23,10 @@ internal ref partial struct Validator
             if (d.Function >= (uint)functions) throw Fail(ErrorCode.BadDependency, at + D.Function, $"dependency {i}: function {d.Function} is out of range ({functions} functions)");
             if (d.Target >= (uint)symbols.Length) throw Fail(ErrorCode.BadDependency, at + D.Target, $"dependency {i}: target symbol {d.Target} is out of range ({symbols.Length} symbols)");
             SymbolKind target = symbols[(int)d.Target].Kind;
+            // Only a defined function or data object has content here; an import (or an unknown kind) has none, so no
+            // dependency may name it, whatever its kind field says: kind 0 is not a kind [DEP-1].
+            if (DependencyRules.KindFor(target) == 0)
+                throw Fail(ErrorCode.BadDependency, at + D.Target, $"dependency {i}: target symbol {d.Target} is a {target}, which has no content in this file (a dependency names a defined function or data object)");
             if (DependencyRules.KindFor(target) != d.Kind) throw Fail(ErrorCode.BadDependency, at + D.Kind, $"dependency {i}: kind {(ushort)d.Kind} cannot name a {target}");
             if (i > 0)
             {
