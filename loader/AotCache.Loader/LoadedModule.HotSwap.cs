@@ -142,7 +142,6 @@ public sealed partial class LoadedModule
             e.Signature = image.GetSignature((int)symbol.Declaration);
             e.Content = functions[f].ContentHash;
             e.Body = (nint)(refused.ContainsKey(f) ? links.Stub(f) : links.Body(f));
-            e.BodySize = refused.ContainsKey(f) ? 0 : functions[f].CodeSize;
             e.Generation = 1;
             e.Refused = refused.TryGetValue(f, out RefusedFunction? r) ? new Refusal(r.Reason, r.Detail) : null;
             swap.ByName[e.Name] = e;

@@ -118,8 +118,7 @@ public sealed partial class LoadedModule
             // The unwinder (and, if asked, profilers and debuggers) learn the body before the stub can run it [LOAD-10].
             string name = _image.SymbolName((int)_image.Functions[function].Symbol);
             long size = body.Code.Length;
-            byte[] cfi = body.Unwind is { } unwind ? UnwindRules.BuildCfi([new FrameDescription(0, size, unwind.Program.AsMemory())]) : [];
-            batch.Registration = CodeRegistration.Create(_tools, address, size, cfi, cfiInPlace: false, () => [(name, 0L, size)]);
+            batch.Registration = CodeRegistration.ForBodies(_tools, address, size, [(name, 0L, body)]);
             _directBodySizes[function] = size;
             _directBodies[function] = address;
             return address;

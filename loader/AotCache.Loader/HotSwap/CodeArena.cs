@@ -26,7 +26,7 @@ internal sealed class CodeArena(IExecutableMemory memory, MemoryRegion reservati
     private readonly HashSet<Batch> _allocated = [];
 
     public long CommittedBytes { get; private set; }
-    public int LiveBatches { get; private set; }
+    public int LiveBatches => _allocated.Count;
     public int RetiredBatches => _retired.Count;
 
     /// <summary>Commits a run of pages, read-write, for <paramref name="bytes"/> bytes of new code.</summary>
@@ -40,7 +40,6 @@ internal sealed class CodeArena(IExecutableMemory memory, MemoryRegion reservati
             if (available == length) _free.RemoveAt(i); else _free[i] = (offset + length, available - length);
             memory.Commit(reservation, offset, length);
             CommittedBytes += length;
-            LiveBatches++;
             var batch = new Batch(offset, length);
             _allocated.Add(batch);
             return batch;
@@ -91,7 +90,6 @@ internal sealed class CodeArena(IExecutableMemory memory, MemoryRegion reservati
         _allocated.Remove(batch);
         memory.Decommit(reservation, batch.Offset, batch.Length);
         CommittedBytes -= batch.Length;
-        LiveBatches--;
         _free.Add((batch.Offset, batch.Length));
         // Coalesce neighbours so that long runs stay available.
         _free.Sort((a, b) => a.Offset.CompareTo(b.Offset));

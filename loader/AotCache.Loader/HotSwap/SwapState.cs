@@ -35,7 +35,8 @@ internal sealed class SwapEntry(int index)
     public Signature? Signature;
     public ContentHash Content;
     public nint Body;
-    /// <summary>Bytes of <see cref="Body"/>; 0 while the entry points at a stub.</summary>
+    /// <summary>Bytes of <see cref="Body"/> when an update placed it (<see cref="Batch"/> is set); a body the file placed is
+    /// sized by the function table.</summary>
     public long BodySize;
     public CodeArena.Batch? Batch;
     public long Generation;

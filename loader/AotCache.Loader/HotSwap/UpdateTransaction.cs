@@ -349,20 +349,13 @@ public sealed class UpdateTransaction
         _swap.Reclaim();
     }
 
-    /// <summary>A batch's CFI (FORMAT.md §19.2: one FDE per new body that has unwind information, pc_begin relative to
-    /// the batch), registered with the unwinder; and its functions for the perf map and the debugger.</summary>
+    /// <summary>The batch's new bodies, announced to the unwinder and, if asked, to the perf map and the debugger.</summary>
     private CodeRegistration? RegisterBatch(nint batchAddress, long batchLength, Dictionary<string, long> offsets)
     {
-        var frames = new List<FrameDescription>();
-        var functions = new List<(string Name, long Offset, long Size)>();
+        var bodies = new List<(string Name, long Offset, FunctionBody Body)>();
         foreach (var (name, change) in _changes)
-        {
-            if (change is null) continue;
-            functions.Add((name, offsets[name], change.Body.Code.Length));
-            if (change.Body.Unwind is { } unwind) frames.Add(new FrameDescription(offsets[name], change.Body.Code.Length, unwind.Program.AsMemory()));
-        }
-        byte[] cfi = frames.Count > 0 ? UnwindRules.BuildCfi(frames) : [];
-        return CodeRegistration.Create(_swap.Tools, batchAddress, batchLength, cfi, cfiInPlace: false, () => functions);
+            if (change is not null) bodies.Add((name, offsets[name], change.Body));
+        return CodeRegistration.ForBodies(_swap.Tools, batchAddress, batchLength, bodies);
     }
 
     private void RemoveReferences(SwapEntry e) => _swap.RemoveReferences(e);

@@ -1,5 +1,6 @@
 using AotCache.Format;
 using AotCache.Loader.Memory;
+using AotCache.Reader;
 
 namespace AotCache.Loader.Linking;
 
@@ -57,6 +58,27 @@ internal sealed class CodeRegistration : IDisposable
             registration.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Bodies copied into loaded memory after the load (a hot-swap batch, a direct module's redefined function), each at
+    /// its offset from <paramref name="codeAddress"/>: their CFI (FORMAT.md §19.2, one FDE per body that has unwind
+    /// information) is built only when the unwinder or the debugger will read it, and registered as a copy.
+    /// </summary>
+    public static CodeRegistration? ForBodies(ToolOptions tools, nint codeAddress, long codeSize,
+        IReadOnlyList<(string Name, long Offset, FunctionBody Body)> bodies)
+    {
+        if (!tools.Unwinder && !tools.NeedsNames) return null;
+        byte[] cfi = [];
+        if (tools.Unwinder || tools.Debugger)
+        {
+            var frames = new List<FrameDescription>();
+            foreach (var (_, offset, body) in bodies)
+                if (body.Unwind is { } unwind) frames.Add(new FrameDescription(offset, body.Code.Length, unwind.Program.AsMemory()));
+            if (frames.Count > 0) cfi = UnwindRules.BuildCfi(frames);
+        }
+        return Create(tools, codeAddress, codeSize, cfi, cfiInPlace: false,
+            () => bodies.Select(b => (b.Name, b.Offset, (long)b.Body.Code.Length)).ToList());
     }
 
     /// <summary>A function's name as tools are given it: without NUL or control characters, which would cut a string
