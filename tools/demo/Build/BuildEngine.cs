@@ -95,17 +95,19 @@ public static class BuildEngine
         try
         {
             NibIndex? index = previous is null ? null : NibIndex.Read(previous);
-            if (options.AllowIncremental && !options.DeferStale && previous is not null && index is not null
+            // The team cache's module entries (REMOTE.md §10). Verifying and watching need the analysis, and a build that
+            // defers stale functions writes a file that depends on the previous one, so they neither fetch nor upload one.
+            bool incrementalAllowed = options.AllowIncremental && !options.DeferStale;
+            RemoteModuleCache? modules = incrementalAllowed ? options.UsableRemote?.Modules : null;
+            if (incrementalAllowed && previous is not null && index is not null
                 && IncrementalBuild.TryBuild(file, options, previous, index, path, requireMain, warnings) is { } incremental)
             {
-                if (incremental.CacheWritten && options.AllowIncremental && options.UsableRemote?.Modules is { } edited)
-                    ModuleEntryBuild.Upload(file, edited, edited.KeyOf(file, host), options, path);
+                if (incremental.CacheWritten && modules is not null)
+                    ModuleEntryBuild.Upload(file, modules, modules.KeyOf(file, host), options, path);
                 return (Keep(incremental, options, ref previous), null);
             }
-            // The local cache cannot give this build alone: the team cache's module entry of this exact program may
-            // (REMOTE.md §10), without analysing anything. Verifying and watching need the analysis, and a build that defers
-            // stale functions writes a file that depends on the previous one, so they skip it.
-            RemoteModuleCache? modules = options.AllowIncremental && !options.DeferStale ? options.UsableRemote?.Modules : null;
+            // The local cache cannot give this build alone: the module entry of this exact program may, without analysing
+            // anything.
             RemoteModuleKey? moduleKey = modules?.KeyOf(file, host);
             if (moduleKey is not null && ModuleEntryBuild.TryBuild(file, modules!, moduleKey, options, path, requireMain, warnings) is { } fromModule)
                 return (fromModule, null);

@@ -20,7 +20,7 @@ public sealed class SourceFile
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(utf8);
         Path = path;
-        _utf8 = utf8.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? utf8[3..] : utf8;
+        _utf8 = WithoutPreamble(utf8);
     }
 
     private SourceFile(string path, string fullPath)
