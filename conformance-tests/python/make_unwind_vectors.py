@@ -59,7 +59,7 @@ def patch_program(d: Draft, k: int, at: int, data: bytes, comment: str) -> Draft
 
 
 def unwind_entry(d: Draft) -> int:
-    return d.entry(unwind.UNWIND)
+    return d.entry(spec.UNWIND)
 
 
 def vectors():

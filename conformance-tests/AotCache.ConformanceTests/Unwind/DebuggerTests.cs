@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using AotCache.Codegen;
 using AotCache.Codegen.Ir;
+using AotCache.ConformanceTests.Native;
 using AotCache.DiffRunner;
 using AotCache.Format;
 using AotCache.Loader;
@@ -91,12 +91,7 @@ public sealed partial class DebuggerTests : IDisposable
             Assert.Equal(image.Functions[k].CodeOffset, BinaryPrimitives.ReadUInt64LittleEndian(file.EhFrame.AsSpan(fdes[k] + UnwindRules.FdePcBegin)));
 
         // A hot-swap registers its batch; unloading removes every record.
-        IrModule ir = Module();
-        IrFunction f3 = Link(3, "f4", add: 2);
-        UpdateTransaction update = module.BeginUpdate();
-        FunctionBody body = Compile(update, ir with { Functions = [.. ir.Functions.Select(f => f.Name == "f3" ? f3 : f)] }, f3);
-        update.Redefine("f3", body);
-        update.Commit();
+        FunctionBody body = RedefineF3(module, add: 2);
         nint newBody = Trace(module, Depth + 1).Single(f => f.Function == "f3").BodyStart;
         SymbolFile batch = GdbJitInterface.Entries().Select(Read).Single(f => f.Functions.Any(s => s.Address == newBody));
         Assert.Equal(("f3", (long)newBody, (long)body.Code.Length), Assert.Single(batch.Functions));
@@ -116,7 +111,7 @@ public sealed partial class DebuggerTests : IDisposable
     /// <c>labs</c>, where gdb breaks; <c>bt</c> must name the four cached functions in order.
     /// </summary>
     [Fact]
-    public async Task Gdb_breaks_in_a_host_function_and_names_every_cached_frame_of_its_backtrace()
+    public void Gdb_breaks_in_a_host_function_and_names_every_cached_frame_of_its_backtrace()
     {
         static IrFunction Calls(string name, string callee, int parameters) =>
             new(name, [.. Enumerable.Repeat(I64, Math.Min(parameters, 3)), .. Enumerable.Repeat(F64, Math.Max(0, parameters - 3))], I64, [],
@@ -130,27 +125,12 @@ public sealed partial class DebuggerTests : IDisposable
             string cache = Path.Combine(directory, "gdb.aotc"), request = Path.Combine(directory, "request.txt");
             System.IO.File.WriteAllBytes(cache, IrCompiler.Compile(ir));
             System.IO.File.WriteAllText(request, new DiffRequest(cache, false, [], [new EntryArguments(0, -38, 0, 0, 0)]).Format() + "\n");
-            var info = new ProcessStartInfo("gdb") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (string argument in (string[])["-batch", "-nx", "-iex", "set debuginfod enabled off", "-ex", "set breakpoint pending on",
-                "-ex", "handle all nostop noprint pass", "-ex", "break labs",
-                "-ex", $"run '{Path.Combine(AppContext.BaseDirectory, "AotCache.DiffRunner.dll")}' < '{request}'", "-ex", "bt", "-ex", "kill", "dotnet"])
-                info.ArgumentList.Add(argument);
-            info.Environment["AOTCACHE_GDB_JIT"] = "1";
-            using Process gdb = Process.Start(info) ?? throw new InvalidOperationException("gdb did not start");
-            Task<string> reading = gdb.StandardOutput.ReadToEndAsync(), error = gdb.StandardError.ReadToEndAsync();
-            using (var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3)))
-            {
-                try
-                {
-                    await gdb.WaitForExitAsync(timeout.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    gdb.Kill(entireProcessTree: true);
-                    throw new TimeoutException("gdb did not finish within 3 minutes");
-                }
-            }
-            string output = await reading, errors = await error;
+            ChildProcess.Result gdb = ChildProcess.Run("gdb",
+                ["-batch", "-nx", "-iex", "set debuginfod enabled off", "-ex", "set breakpoint pending on",
+                 "-ex", "handle all nostop noprint pass", "-ex", "break labs",
+                 "-ex", $"run '{Path.Combine(AppContext.BaseDirectory, "AotCache.DiffRunner.dll")}' < '{request}'", "-ex", "bt", "-ex", "kill", "dotnet"],
+                TimeSpan.FromMinutes(3), environment: new Dictionary<string, string> { ["AOTCACHE_GDB_JIT"] = "1" });
+            string output = gdb.Stdout, errors = gdb.Stderr;
 
             var frames = BacktraceLine().Matches(output).Select(m => (Number: int.Parse(m.Groups["n"].Value), Function: m.Groups["function"].Value)).ToList();
             Assert.True(frames.Count >= 5, $"gdb printed no backtrace of 5 frames:\n{output}\n{errors}");

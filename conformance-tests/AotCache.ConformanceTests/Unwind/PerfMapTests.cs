@@ -63,12 +63,7 @@ public sealed class PerfMapTests : IDisposable
         using LoadedModule module = LoadedModule.Load(image, Options(LinkMode.HotSwappable, libc) with { PerfMap = true, PerfMapDirectory = _directory });
         Assert.Equal(Depth, Lines(MapPath).Count);
 
-        IrModule ir = Module();
-        IrFunction f3 = Link(3, "f4", add: 2);
-        UpdateTransaction update = module.BeginUpdate();
-        FunctionBody body = Compile(update, ir with { Functions = [.. ir.Functions.Select(f => f.Name == "f3" ? f3 : f)] }, f3);
-        update.Redefine("f3", body);
-        update.Commit();
+        FunctionBody body = RedefineF3(module, add: 2);
 
         List<(long Start, long Size, string Name)> lines = Lines(MapPath);
         Assert.Equal(Depth + 1, lines.Count);

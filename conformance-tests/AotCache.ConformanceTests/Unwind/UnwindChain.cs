@@ -79,6 +79,19 @@ public static class UnwindChain
     public static long ReturnOffset(FunctionBody body, string callee) =>
         body.Relocations.Single(r => r.Target == callee).Offset + 4;
 
+    /// <summary>Hot-swaps <c>f3</c> for one that adds <paramref name="add"/> to what <c>f4</c> returns (the chain's
+    /// result grows by <paramref name="add"/> − 1), compiled as a front end would; returns the new body.</summary>
+    public static FunctionBody RedefineF3(LoadedModule module, int add)
+    {
+        IrModule ir = Module();
+        IrFunction f3 = Link(3, "f4", add);
+        UpdateTransaction update = module.BeginUpdate();
+        FunctionBody body = Compile(update, ir with { Functions = [.. ir.Functions.Select(f => f.Name == "f3" ? f3 : f)] }, f3);
+        update.Redefine("f3", body);
+        update.Commit();
+        return body;
+    }
+
     /// <summary>Compiles new bodies for an update against what the module will be, as a front end would.</summary>
     public static FunctionBody Compile(UpdateTransaction update, IrModule module, IrFunction function) =>
         IrCompiler.CompileFunction(update.Result, IrChecker.Check(module), function);

@@ -177,14 +177,10 @@ public sealed class UnwindLoadingTests : IDisposable
     {
         using CacheImage image = CacheImage.Read(CacheFile());
         using LoadedModule module = LoadedModule.Load(image, Options(LinkMode.HotSwappable, _libc));
-        IrModule ir = Module();
 
         nint Redefine(int add)
         {
-            IrFunction f3 = Link(3, "f4", add);
-            UpdateTransaction update = module.BeginUpdate();
-            update.Redefine("f3", Compile(update, ir with { Functions = [.. ir.Functions.Select(f => f.Name == "f3" ? f3 : f)] }, f3));
-            update.Commit();
+            RedefineF3(module, add);
             return Trace(module, Depth + add - 1).Single(f => f.Function == "f3").BodyStart;
         }
 

@@ -8,7 +8,6 @@ information. `frameless()` and `rsp_frame(...)` give the programs of the second 
 from . import spec
 from .fields import u32, u64
 
-UNWIND = 13  # §4 section kind, required flag clear
 TEXT_BIAS = 0x1000  # §19.2: pc_begin = 0x1000 + code offset
 # §19.2, byte for byte.
 CIE = bytes.fromhex("14000000" "00000000" "01" "7a5200" "01" "78" "10" "01" "24" "0c0708" "9001" "0000")

@@ -637,7 +637,7 @@ class _Layout:
 
     def unwind_section(self, code_offsets):
         """§19: written when some function has unwind information; optional (required flag clear)."""
-        s = _Section(unwind.UNWIND, 8, required=False)
+        s = _Section(spec.UNWIND, 8, required=False)
         if any(f.unwind is not None for f in self.m.functions):
             for key, data, comment in unwind.fields(self.m.functions, code_offsets):
                 s.add(key, data, comment)
