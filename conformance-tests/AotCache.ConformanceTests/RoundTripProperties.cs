@@ -46,6 +46,23 @@ public class RoundTripProperties
         Assert.Empty(StaleAnalysis.Find(current));
     }
 
+    /// <summary>The binary search over the function table (sorted by code offset [FUN-2]) gives, at every offset of the
+    /// code section and one byte either side, the last function starting at or before it: what a linear scan gives.</summary>
+    [Property(MaxTest = 200)]
+    public bool The_function_at_or_before_an_offset_is_the_last_one_starting_there_or_earlier(ModuleModel module)
+    {
+        using CacheImage image = CacheImage.Read(module.Write());
+        ReadOnlySpan<FunctionRecord> functions = image.Functions;
+        for (long offset = -1; offset <= image.Code.Length; offset++)
+        {
+            int expected = -1;
+            for (int f = 0; f < functions.Length; f++)
+                if ((long)functions[f].CodeOffset <= offset) expected = f;
+            if (image.FunctionAtOrBefore(offset) != expected) return false;
+        }
+        return true;
+    }
+
     [Property]
     public bool Writing_is_deterministic(ModuleModel module) => module.Write().AsSpan().SequenceEqual(module.Write());
 

@@ -17,11 +17,8 @@ public sealed partial class LoadedModule
     /// <summary>Compile-on-call: the body each refusal stub runs once compiled (0: refused), computed once per stub.</summary>
     private readonly ConcurrentDictionary<int, Lazy<nint>> _compiledOnCall = new();
 
-    /// <summary>Direct modules: functions given a body on their first call, and where it is.</summary>
-    private readonly ConcurrentDictionary<int, nint> _directBodies = new();
-
-    /// <summary>Direct modules: each compiled body's size in bytes, by function (for <see cref="TryFindFunction"/>).</summary>
-    private readonly ConcurrentDictionary<int, long> _directBodySizes = new();
+    /// <summary>Direct modules: functions given a body on their first call, where it is and its size in bytes.</summary>
+    private readonly ConcurrentDictionary<int, (nint Address, long Size)> _directBodies = new();
 
     /// <summary>What the process's tools are told of code this module adds after load (compiled-on-call bodies).</summary>
     private ToolOptions _tools;
@@ -119,8 +116,7 @@ public sealed partial class LoadedModule
             string name = _image.SymbolName((int)_image.Functions[function].Symbol);
             long size = body.Code.Length;
             batch.Registration = CodeRegistration.ForBodies(_tools, address, size, [(name, 0L, body)]);
-            _directBodySizes[function] = size;
-            _directBodies[function] = address;
+            _directBodies[function] = (address, size);
             return address;
         }
     }

@@ -167,24 +167,19 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         ReadOnlySpan<FunctionRecord> functions = _image.Functions;
         if (offset >= 0 && offset < canonical.CodeSize)
         {
-            int lo = 0, hi = functions.Length - 1, found = -1;
-            while (lo <= hi) // the last function starting at or before the offset [FUN-2]
-            {
-                int mid = lo + ((hi - lo) >> 1);
-                if (functions[mid].CodeOffset <= offset) { found = mid; lo = mid + 1; } else hi = mid - 1;
-            }
+            int found = _image.FunctionAtOrBefore(offset);
             if (found >= 0 && offset < functions[found].CodeOffset + (long)functions[found].CodeSize)
             {
                 name = _image.SymbolName((int)functions[found].Symbol);
-                bodyStart = _region.Address + (nint)(canonical.CodeOffset + functions[found].CodeOffset);
+                bodyStart = _region.Address + (nint)canonical.FunctionAddress(functions[found]);
                 return true;
             }
         }
         foreach (var (function, body) in _directBodies)
-            if (address >= body && address < body + (nint)_directBodySizes.GetValueOrDefault(function))
+            if (address >= body.Address && address < body.Address + (nint)body.Size)
             {
                 name = _image.SymbolName((int)functions[function].Symbol);
-                bodyStart = body;
+                bodyStart = body.Address;
                 return true;
             }
         if (_swap is not null)
@@ -335,7 +330,7 @@ public sealed partial class LoadedModule : IDisposable, ISymbolScope
         if (_refused.TryGetValue(function, out RefusedFunction? refused))
         {
             // A compiler can still give it a body: through its stub, the first call compiles it.
-            if (_directBodies.TryGetValue(function, out nint compiled)) return SignatureAnd(out signature, symbol, compiled);
+            if (_directBodies.TryGetValue(function, out var compiled)) return SignatureAnd(out signature, symbol, compiled.Address);
             if (_compileOnCall is not null && _stubFunction is not null && Array.IndexOf(_stubFunction, function) is var stub && stub >= 0)
                 return SignatureAnd(out signature, symbol, (nint)_links.Stub(stub));
             throw new AotCacheException(refused.Reason, -1, $"function {Names.Quote(name)} was refused at load: {refused.Detail}");

@@ -16,6 +16,22 @@ public sealed partial class CacheImage : ISymbolScope
         return s >= 0 && Symbols[s].Kind == SymbolKind.Function ? (int)Symbols[s].Definition : -1;
     }
 
+    /// <summary>The last function whose code starts at or before <paramref name="codeOffset"/> (an offset into the Code
+    /// section), or −1 when none does: a binary search of the function table, which is sorted by code offset [FUN-2].
+    /// The offset may lie past that function's body (in its padding, or beyond the last function).</summary>
+    public int FunctionAtOrBefore(long codeOffset)
+    {
+        ReadOnlySpan<FunctionRecord> functions = Functions;
+        int lo = 0, hi = functions.Length - 1, found = -1;
+        while (lo <= hi)
+        {
+            int mid = lo + ((hi - lo) >> 1);
+            if ((long)functions[mid].CodeOffset <= codeOffset) { found = mid; lo = mid + 1; }
+            else hi = mid - 1;
+        }
+        return found;
+    }
+
     /// <summary>A symbol's name, decoded (allocates: for tools and diagnostics, not for loading).</summary>
     public string SymbolName(int symbol) => GetString(Symbols[symbol].Name);
 

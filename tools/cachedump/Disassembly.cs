@@ -146,18 +146,12 @@ internal sealed class Disassembly
             bool isTarget = kind is OpKind.NearBranch16 or OpKind.NearBranch32 or OpKind.NearBranch64
                 || (kind == OpKind.Memory && instruction.IsIPRelativeMemoryOperand);
             if (!isTarget) return false;
-            ReadOnlySpan<FunctionRecord> functions = image.Functions;
-            // The table is sorted by code offset [FUN-2]: the last function starting at or before the address.
-            int lo = 0, hi = functions.Length - 1, found = -1;
-            while (lo <= hi)
-            {
-                int mid = lo + ((hi - lo) >> 1);
-                if (functions[mid].CodeOffset <= address) { found = mid; lo = mid + 1; }
-                else hi = mid - 1;
-            }
             // Padding after a function still reads as that function plus an offset (the code section holds nothing
             // else), and so does the end of the section: an unrelocated rel32 in a last instruction points there.
-            if (found < 0 || address > (ulong)image.Code.Length) return false;
+            if (address > (ulong)image.Code.Length) return false;
+            ReadOnlySpan<FunctionRecord> functions = image.Functions;
+            int found = image.FunctionAtOrBefore((long)address);
+            if (found < 0) return false;
             symbol = new SymbolResult(functions[found].CodeOffset, ImageFacts.Printable(image.SymbolName((int)functions[found].Symbol)));
             return true;
         }

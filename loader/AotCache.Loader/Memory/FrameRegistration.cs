@@ -70,9 +70,7 @@ internal sealed unsafe class FrameRegistration : IDisposable
             {
                 pin.Dispose();
                 pin = default;
-                copy = NativeMemory.AlignedAlloc((nuint)cfi.Length, 8);
-                cfi.Span.CopyTo(new Span<byte>(copy, cfi.Length));
-                begin = copy;
+                begin = copy = CopyToNative(cfi.Span);
             }
             s_registered.Add((nint)begin);
             s_register(begin, obj, (void*)textBase, null);
@@ -84,8 +82,7 @@ internal sealed unsafe class FrameRegistration : IDisposable
     public static FrameRegistration? RegisterCopy(ReadOnlySpan<byte> cfi, nint textBase)
     {
         if (!IsAvailable || !HasFde(cfi)) return null;
-        void* copy = NativeMemory.AlignedAlloc((nuint)cfi.Length, 8);
-        cfi.CopyTo(new Span<byte>(copy, cfi.Length));
+        void* copy = CopyToNative(cfi);
         void* obj = NativeMemory.AllocZeroed(ObjectSize);
         lock (s_lock)
         {
@@ -93,6 +90,14 @@ internal sealed unsafe class FrameRegistration : IDisposable
             s_register(copy, obj, (void*)textBase, null);
         }
         return new FrameRegistration(default, copy, copy, obj);
+    }
+
+    /// <summary>A copy of <paramref name="cfi"/> in 8-aligned native memory, freed by <see cref="Dispose"/>.</summary>
+    private static void* CopyToNative(ReadOnlySpan<byte> cfi)
+    {
+        void* copy = NativeMemory.AlignedAlloc((nuint)cfi.Length, 8);
+        cfi.CopyTo(new Span<byte>(copy, cfi.Length));
+        return copy;
     }
 
     /// <summary>
